@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+export type RuntimeEnv = 'development' | 'production' | 'test';
+
+/** Everything Gatehouse reads from the environment, parsed once and frozen. */
+export interface GatehouseConfig {
+  readonly env: RuntimeEnv;
+  readonly port: number;
+  readonly host: string;
+  /** `memory://`, `sqlite://<path>`, `redis://…`, `rediss://…`, `postgres://…` */
+  readonly storeUrl: string;
+  /** HMAC and encryption keys; the first signs and encrypts, all verify and decrypt. */
+  readonly sessionKeys: readonly string[];
+  /** True when the keys were generated at start (development only). */
+  readonly sessionKeysGenerated: boolean;
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+  /** Deadline for every store operation; past it the request gets 503. */
+  readonly storeTimeoutMs: number;
+  readonly trustProxy: boolean;
+  /** Exact origins (scheme://host[:port]) allowed to call mutations cross-origin. */
+  readonly allowedOrigins: readonly string[];
+  readonly sameSite: 'lax' | 'strict';
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly loginThrottle: {
+    readonly perAccount: number;
+    readonly perAddress: number;
+    readonly registerPerAddress: number;
+    readonly windowMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const MIN_KEY_LENGTH = 32;
+const STORE_SCHEMES = ['memory:', 'sqlite:', 'redis:', 'rediss:', 'postgres:', 'postgresql:'];
+
+const duration = (name: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a positive duration in seconds or with a unit (e.g. 1800, 30m, 12h), got "${text}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const positiveInt = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number` })
+    .int({ error: `${name} must be a whole number` })
+    .positive({ error: `${name} must be greater than 0` })
+    .default(fallback);
+
+const boolFlag = (name: string) =>
+  z
+    .enum(['0', '1', 'true', 'false', ''], { error: `${name} must be 1 or 0` })
+    .default('0')
+    .transform((v) => v === '1' || v === 'true');
+
+const envSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], {
+      error: 'NODE_ENV must be development, production or test',
+    })
+    .default('development'),
+  PORT: z.coerce
+    .number({ error: 'PORT must be a number' })
+    .int({ error: 'PORT must be a whole number' })
+    .min(0, { error: 'PORT must be between 0 and 65535' })
+    .max(65535, { error: 'PORT must be between 0 and 65535' })
+    .default(3000),
+  HOST: z.string().min(1, { error: 'HOST must not be empty' }).default('127.0.0.1'),
+  SESSION_STORE_URL: z
+    .string()
+    .default('sqlite://data/gatehouse.sqlite')
+    .refine((url) => STORE_SCHEMES.some((scheme) => url.startsWith(scheme)), {
+      error: `SESSION_STORE_URL must start with one of ${STORE_SCHEMES.map((s) => `${s}//`).join(', ')}`,
+    }),
+  SESSION_KEYS: z.string().optional(),
+  SESSION_IDLE_TIMEOUT: duration('SESSION_IDLE_TIMEOUT', '30m'),
+  SESSION_ABSOLUTE_TIMEOUT: duration('SESSION_ABSOLUTE_TIMEOUT', '12h'),
+  SESSION_STORE_TIMEOUT: duration('SESSION_STORE_TIMEOUT', '1000ms'),
+  SESSION_COOKIE_SAMESITE: z
+    .enum(['lax', 'strict', 'Lax', 'Strict'], { error: 'SESSION_COOKIE_SAMESITE must be lax or strict' })
+    .default('lax')
+    .transform((v) => v.toLowerCase() as 'lax' | 'strict'),
+  TRUST_PROXY: boolFlag('TRUST_PROXY'),
+  ALLOWED_ORIGINS: z.string().default(''),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .optional(),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt('LOGIN_MAX_FAILURES_PER_ACCOUNT', 5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt('LOGIN_MAX_FAILURES_PER_ADDRESS', 100),
+  REGISTER_MAX_PER_ADDRESS: positiveInt('REGISTER_MAX_PER_ADDRESS', 20),
+  LOGIN_THROTTLE_WINDOW: duration('LOGIN_THROTTLE_WINDOW', '15m'),
+});
+
+function parseOrigins(text: string): { origins: string[]; bad: string[] } {
+  const origins: string[] = [];
+  const bad: string[] = [];
+  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    try {
+      const url = new URL(raw);
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== raw.replace(/\/$/, '')) {
+        bad.push(raw);
+      } else {
+        origins.push(url.origin);
+      }
+    } catch {
+      bad.push(raw);
+    }
+  }
+  return { origins, bad };
+}
+
+/**
+ * Reads and validates the configuration once. Throws a `ConfigError` whose
+ * message lists every problem, each naming the variable and the fix.
+ *
+ * @example loadConfig({ NODE_ENV: 'test', SESSION_STORE_URL: 'memory://' })
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): GatehouseConfig {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(issue.message);
+    throw new ConfigError(formatProblems(problems));
+  }
+  const e = parsed.data;
+
+  let sessionKeys = (e.SESSION_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  let sessionKeysGenerated = false;
+  if (sessionKeys.length === 0 && e.NODE_ENV !== 'production') {
+    sessionKeys = [randomBytes(32).toString('base64url')];
+    sessionKeysGenerated = true;
+  }
+  if (sessionKeys.length === 0 || sessionKeys.some((k) => k.length < MIN_KEY_LENGTH)) {
+    problems.push(
+      e.NODE_ENV === 'production'
+        ? `SESSION_KEYS must hold at least one key of ${MIN_KEY_LENGTH}+ characters in production (comma-separated, newest first). Generate one with: openssl rand -base64 48`
+        : `SESSION_KEYS: every key must be at least ${MIN_KEY_LENGTH} characters. Generate one with: openssl rand -base64 48`,
+    );
+  }
+  if (e.SESSION_ABSOLUTE_TIMEOUT < e.SESSION_IDLE_TIMEOUT) {
+    problems.push('SESSION_ABSOLUTE_TIMEOUT must be at least SESSION_IDLE_TIMEOUT');
+  }
+  const { origins, bad } = parseOrigins(e.ALLOWED_ORIGINS);
+  if (bad.length > 0) {
+    problems.push(
+      `ALLOWED_ORIGINS must be a comma-separated list of origins like https://app.example.com (no path); bad: ${bad.join(', ')}`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(formatProblems(problems));
+
+  return Object.freeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    storeUrl: e.SESSION_STORE_URL,
+    sessionKeys: Object.freeze(sessionKeys),
+    sessionKeysGenerated,
+    idleTimeoutMs: e.SESSION_IDLE_TIMEOUT,
+    absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT,
+    storeTimeoutMs: e.SESSION_STORE_TIMEOUT,
+    trustProxy: e.TRUST_PROXY,
+    allowedOrigins: Object.freeze(origins),
+    sameSite: e.SESSION_COOKIE_SAMESITE,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    loginThrottle: Object.freeze({
+      perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      perAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      registerPerAddress: e.REGISTER_MAX_PER_ADDRESS,
+      windowMs: e.LOGIN_THROTTLE_WINDOW,
+    }),
+  });
+}
+
+function formatProblems(problems: string[]): string {
+  return `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+}

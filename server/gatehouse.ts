@@ -1,0 +1,153 @@
+import type { AnyRouter } from '@trpc/server';
+import cors from '@koa/cors';
+import type Koa from 'koa';
+import compose from 'koa-compose';
+import type { Logger } from 'pino';
+import { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
+import { StoreUserDirectory } from './accounts/userDirectory.js';
+import { type Clock, systemClock } from './clock.js';
+import type { GatehouseConfig } from './config.js';
+import { contentTypeGuard } from './http/contentTypeGuard.js';
+import { errorBoundary } from './http/errorBoundary.js';
+import { healthz } from './http/healthz.js';
+import { httpsGuard } from './http/httpsGuard.js';
+import { originGuard } from './http/originGuard.js';
+import { logOf, requestId } from './http/requestId.js';
+import { securityHeaders } from './http/securityHeaders.js';
+import { createLogger } from './logger.js';
+import { appRouter } from './routers/appRouter.js';
+import { CookieSigner } from './session/cookieSigner.js';
+import { Sealer } from './session/sealer.js';
+import { type SessionHandle, SessionLayer, sessionHandleOf } from './session/sessionLayer.js';
+import { SessionStore } from './session/sessionStore.js';
+import type { KeyValueStore } from './store/keyValueStore.js';
+import { openStore } from './store/openStore.js';
+import { type Sweeper, startSweeper } from './store/sweeper.js';
+import { StoreLoginThrottle } from './throttle/loginThrottle.js';
+import { type GatehouseContext, type Services, userOf } from './trpc/context.js';
+import { koaTrpcMount } from './trpc/koaMount.js';
+
+/** Collaborators a test or host app may replace; each has a secure default. */
+export interface GatehouseDeps {
+  clock?: Clock;
+  logger?: Logger;
+  store?: KeyValueStore;
+  hasher?: PasswordHasher;
+}
+
+export interface Gatehouse {
+  readonly config: GatehouseConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly store: KeyValueStore;
+  readonly services: Services;
+  readonly sweeper: Sweeper;
+  /**
+   * The Koa middleware: request id, security headers, error boundary, CORS,
+   * HTTPS/CSRF guards, `/healthz`, the session, and tRPC at `/trpc` serving
+   * `router` (the reference router by default).
+   */
+  middleware(app: Koa, router?: AnyRouter): Koa.Middleware;
+  /** The session of a request, for the host app's own Koa routes. */
+  sessionOf(ctx: Koa.Context): SessionHandle;
+  close(): Promise<void>;
+}
+
+/** Cookie names: production gets the `__Host-` prefix (Secure, Path=/, no Domain enforced by browsers). */
+export const cookieNameFor = (config: GatehouseConfig) => (config.env === 'production' ? '__Host-sid' : 'sid');
+
+/**
+ * Builds Gatehouse for a config: opens the store, prepares the password
+ * hasher, and returns the middleware factory.
+ *
+ * @example
+ * const gatehouse = await createGatehouse(loadConfig());
+ * app.use(gatehouse.middleware(app));
+ */
+export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDeps = {}): Promise<Gatehouse> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const clock = deps.clock ?? systemClock;
+  const store =
+    deps.store ??
+    (await openStore({
+      url: config.storeUrl,
+      timeoutMs: config.storeTimeoutMs,
+      onError: (error) => logger.warn({ err: error }, 'store error'),
+    }));
+  const sessions = new SessionStore(store, new Sealer(config.sessionKeys), clock, {
+    idleMs: config.idleTimeoutMs,
+    absoluteMs: config.absoluteTimeoutMs,
+  });
+  const services: Services = {
+    users: new StoreUserDirectory(store),
+    hasher: deps.hasher ?? (await createPasswordHasher()),
+    sessions,
+    throttle: new StoreLoginThrottle(store, clock, config.loginThrottle),
+  };
+  const production = config.env === 'production';
+  const sessionLayer = new SessionLayer({
+    cookieName: cookieNameFor(config),
+    secure: production,
+    sameSite: config.sameSite,
+    idleTimeoutMs: config.idleTimeoutMs,
+    absoluteTimeoutMs: config.absoluteTimeoutMs,
+    signer: new CookieSigner(config.sessionKeys),
+    store: sessions,
+    clock,
+    logger,
+  });
+  const sweeper = startSweeper(store, logger);
+  const allowed = new Set(config.allowedOrigins);
+
+  const createContext = (ctx: Koa.Context): GatehouseContext => {
+    const session = sessionHandleOf(ctx);
+    return {
+      session,
+      user: userOf(session),
+      clock,
+      requestId: ctx.state.requestId as string,
+      clientAddress: ctx.ip,
+      log: logOf(ctx, logger),
+      services,
+    };
+  };
+
+  return {
+    config,
+    logger,
+    clock,
+    store,
+    services,
+    sweeper,
+    middleware(app, router = appRouter) {
+      if (app.proxy !== config.trustProxy && config.trustProxy) {
+        // X-Forwarded-* count only behind a trusted proxy, and only its last hop.
+        app.proxy = true;
+        app.maxIpsCount = 1;
+      }
+      return compose([
+        requestId(logger),
+        securityHeaders({ production }),
+        errorBoundary(logger),
+        cors({
+          origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
+          credentials: true,
+          allowMethods: ['GET', 'POST'],
+          allowHeaders: ['content-type', 'trpc-accept'],
+          maxAge: 600,
+        }),
+        ...(production ? [httpsGuard()] : []),
+        healthz(store),
+        originGuard({ allowedOrigins: config.allowedOrigins, logger }),
+        contentTypeGuard('/trpc'),
+        sessionLayer.middleware(app),
+        koaTrpcMount({ router, createContext, logger }),
+      ]);
+    },
+    sessionOf: sessionHandleOf,
+    async close() {
+      sweeper.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type Koa from 'koa';
+import { sendError } from './errorResponse.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Only `application/json` bodies may reach a mutation. tRPC alone also
+ * accepts `multipart/form-data` (and a cross-site HTML form can send that,
+ * or `text/plain`, without a CORS preflight): that would let any page log
+ * a user out. Answers 415 before tRPC runs.
+ */
+export function contentTypeGuard(prefix = '/trpc'): Koa.Middleware {
+  return async function contentTypeGuardMiddleware(ctx, next) {
+    if (SAFE_METHODS.has(ctx.method) || !ctx.path.startsWith(prefix)) return next();
+    const type = (ctx.get('content-type').split(';', 1)[0] ?? '').trim().toLowerCase();
+    if (type !== 'application/json') {
+      sendError(ctx, 'UNSUPPORTED_MEDIA_TYPE', 'Send requests with Content-Type: application/json.');
+      return;
+    }
+    await next();
+  };
+}

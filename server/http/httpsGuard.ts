@@ -1,0 +1,23 @@
+import type Koa from 'koa';
+import { sendError } from './errorResponse.js';
+
+/**
+ * Production refuses plain HTTP outright rather than answer with a weaker
+ * (non-Secure) cookie. Behind a TLS-terminating proxy, `TRUST_PROXY=1`
+ * lets `X-Forwarded-Proto: https` count; without it the header is ignored,
+ * so a client cannot spoof its way in. `/healthz` stays reachable for
+ * load-balancer probes (it sets no cookie).
+ */
+export function httpsGuard(): Koa.Middleware {
+  return async function httpsGuardMiddleware(ctx, next) {
+    if (!ctx.secure && ctx.path !== '/healthz') {
+      sendError(
+        ctx,
+        'FORBIDDEN',
+        'HTTPS is required. Behind a TLS-terminating proxy, set TRUST_PROXY=1 and have the proxy send X-Forwarded-Proto: https.',
+      );
+      return;
+    }
+    await next();
+  };
+}

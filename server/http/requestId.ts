@@ -1,0 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+
+/** Gives every request an id (response header `X-Request-Id`) and a child logger carrying it. */
+export function requestId(logger: Logger): Koa.Middleware {
+  return async function requestIdMiddleware(ctx, next) {
+    const id = randomUUID();
+    ctx.state.requestId = id;
+    ctx.state.log = logger.child({ requestId: id });
+    ctx.set('X-Request-Id', id);
+    await next();
+  };
+}
+
+export const logOf = (ctx: Koa.Context, fallback: Logger): Logger => (ctx.state.log as Logger | undefined) ?? fallback;

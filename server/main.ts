@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+/** Process entry: parse config once, listen, shut down gracefully. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { app, gatehouse } = await createApp(config);
+  const log = gatehouse.logger;
+  if (config.sessionKeysGenerated) {
+    log.warn('SESSION_KEYS is not set: generated a random key. Sessions will not survive a restart unless SESSION_KEYS is set.');
+  }
+  const server = app.listen(config.port, config.host, () => {
+    const { port } = server.address() as AddressInfo;
+    const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    log.info({ event: 'server.listening', url: base, store: gatehouse.store.kind }, `Gatehouse listening on ${base}`);
+    if (config.env === 'development') {
+      console.log(
+        [
+          '',
+          `  Gatehouse is running: ${base}/  (store: ${config.storeUrl})`,
+          '  Create a user from the demo page, or with curl:',
+          `    curl -c jar -H 'content-type: application/json' -d '{"username":"alice","password":"correct horse battery"}' ${base}/trpc/auth.register`,
+          `    curl -b jar ${base}/trpc/data`,
+          '',
+        ].join('\n'),
+      );
+    }
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'server.stopping', signal }, 'stopping: finishing in-flight requests');
+    const force = setTimeout(() => {
+      log.warn('in-flight requests did not finish within 10 s; closing them');
+      server.closeAllConnections();
+    }, 10_000);
+    force.unref();
+    server.close(() => {
+      gatehouse
+        .close()
+        .catch((error: unknown) => log.error({ err: error }, 'closing the store failed'))
+        .finally(() => {
+          log.info({ event: 'server.stopped' }, 'stopped');
+          process.exit(0);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,31 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const ID_BYTES = 32;
+const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
+
+/** 256 bits from the CSPRNG, base64url (43 characters). Not a UUID (ASVS 7.2.3). */
+export function newSessionId(): string {
+  return randomBytes(ID_BYTES).toString('base64url');
+}
+
+/** Cheap shape check before any hashing or store access. */
+export function isWellFormedSessionId(id: string): boolean {
+  return WELL_FORMED.test(id);
+}
+
+function digest(label: string, id: string): string {
+  return createHash('sha256').update(label).update(id).digest('base64url');
+}
+
+/** The store key: SHA-256 of the id, so a store dump yields no usable cookie. */
+export function storeKeyOf(id: string): string {
+  return `s:${digest('', id)}`;
+}
+
+/**
+ * The opaque id the API shows (sessions.list, logs). A different hash than
+ * the store key, so it reveals neither the cookie nor where the record lives.
+ */
+export function publicIdOf(id: string): string {
+  return digest('gatehouse/public-session-id\0', id).slice(0, 22);
+}

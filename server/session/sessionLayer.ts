@@ -1,0 +1,263 @@
+import type Koa from 'koa';
+import createSession from 'koa-session';
+import type { Logger } from 'pino';
+import type { Role } from '../../shared/user.js';
+import type { Clock } from '../clock.js';
+import type { CookieSigner } from './cookieSigner.js';
+import { cookieValues } from './cookieHeader.js';
+import { isWellFormedSessionId, newSessionId, publicIdOf } from './sessionId.js';
+import { type SessionRecord, sessionRecordSchema } from './sessionRecord.js';
+import type { SessionStore } from './sessionStore.js';
+
+/** The current session as procedures see it. */
+export interface ActiveSession {
+  readonly publicId: string;
+  /** Short, non-reversible tag for logs. */
+  readonly logTag: string;
+  readonly record: Readonly<SessionRecord>;
+  readonly expiresAt: number;
+}
+
+export interface SessionUser {
+  id: string;
+  username: string;
+  role: Role;
+}
+
+/** The typed session API that tRPC context gets instead of `ctx.session`. */
+export interface SessionHandle {
+  readonly current: ActiveSession | null;
+  /** Starts a fresh session for `user`: new id, the old session destroyed, nothing carried over. */
+  start(user: SessionUser): Promise<void>;
+  /** Gives the current session a new id (password change); the old id dies. */
+  rotate(): Promise<void>;
+  /** Ends the session server-side and clears the cookie. Resolves whether there was one. */
+  end(): Promise<boolean>;
+}
+
+export interface SessionLayerOptions {
+  cookieName: string;
+  secure: boolean;
+  sameSite: 'lax' | 'strict';
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  signer: CookieSigner;
+  store: SessionStore;
+  clock: Clock;
+  logger: Logger;
+}
+
+type SessionWriteMode = 'create' | 'update';
+
+interface Loaded {
+  id: string;
+  record: SessionRecord;
+  rotated: boolean;
+}
+
+const HANDLE = Symbol('gatehouse.session');
+const MAX_COOKIE_VALUE = 128;
+
+/** The session handle of a request that went through the session layer. */
+export function sessionHandleOf(ctx: Koa.Context): SessionHandle {
+  const handle = (ctx.state as Record<symbol, RequestSession | undefined>)[HANDLE];
+  if (!handle) throw new Error('the Gatehouse session middleware has not run for this request');
+  return handle;
+}
+
+export const logTagOf = (publicId: string) => publicId.slice(0, 10);
+
+/**
+ * Per-request session state: what was loaded, what this request did to it.
+ * The only code that touches koa-session's `ctx.session`.
+ */
+class RequestSession implements SessionHandle {
+  loaded: Loaded | undefined;
+  cookieRotated = false;
+  mode: SessionWriteMode | undefined;
+  /** Set when a write of this request created a session under a new id. */
+  written: { id: string; record: SessionRecord } | undefined;
+  ended = false;
+  /** An update found the record gone: revoked while this request was in flight. */
+  vanished = false;
+
+  constructor(
+    private readonly ctx: Koa.Context,
+    private readonly layer: SessionLayer,
+  ) {}
+
+  get current(): ActiveSession | null {
+    if (this.ended || this.vanished) return null;
+    const live = this.written ?? this.loaded;
+    return live ? this.layer.describe(live.id, live.record) : null;
+  }
+
+  async start(user: SessionUser): Promise<void> {
+    const session = this.#koaSession();
+    for (const key of Object.keys(session.toJSON())) Reflect.deleteProperty(session, key);
+    const now = this.layer.clock.now();
+    const record: SessionRecord = {
+      v: 1,
+      uid: user.id,
+      username: user.username,
+      role: user.role,
+      createdAt: now,
+      lastSeen: now,
+      ua: this.ctx.get('user-agent').slice(0, 512) || null,
+    };
+    Object.assign(session, record);
+    await this.#regenerate();
+  }
+
+  async rotate(): Promise<void> {
+    if (!this.current) throw new Error('rotate() needs a session');
+    this.#koaSession().lastSeen = this.layer.clock.now();
+    await this.#regenerate();
+  }
+
+  async end(): Promise<boolean> {
+    const had = this.current !== null;
+    const session = this.#koaSession();
+    this.ctx.session = null;
+    // koa-session: with the session set to null, commit() destroys it in the store and clears the cookie.
+    await session.manuallyCommit();
+    this.ended = true;
+    this.written = undefined;
+    this.ctx.set('Clear-Site-Data', '"cookies"');
+    return had;
+  }
+
+  /** After the procedures ran: extend the idle window or re-seal under a new key, if due. */
+  async finish(): Promise<void> {
+    if (this.ended || this.written || !this.loaded) return;
+    const now = this.layer.clock.now();
+    const due = now - this.loaded.record.lastSeen >= this.layer.touchIntervalMs;
+    if (!due && !this.loaded.rotated && !this.cookieRotated) return;
+    this.#koaSession().lastSeen = now;
+    this.mode = 'update';
+    await this.#koaSession().save();
+  }
+
+  async #regenerate(): Promise<void> {
+    this.mode = 'create';
+    // Trap: `ctx.session = {}` keeps the id; regenerate() destroys the old one and issues a new one.
+    await this.#koaSession().regenerate();
+  }
+
+  #koaSession() {
+    const session = this.ctx.session;
+    if (!session) throw new Error('session already ended in this request');
+    return session as NonNullable<Koa.Context['session']> & Record<string, unknown>;
+  }
+}
+
+/** Builds the session middleware: koa-session over `SessionStore`, with Gatehouse's cookie. */
+export class SessionLayer {
+  readonly clock: Clock;
+  readonly touchIntervalMs: number;
+  readonly #options: SessionLayerOptions;
+  readonly #cookieAttributes: { httpOnly: true; sameSite: 'lax' | 'strict'; secure: boolean; path: '/'; overwrite: true };
+
+  constructor(options: SessionLayerOptions) {
+    this.#options = options;
+    this.clock = options.clock;
+    // Extending the idle window costs a write at most this often per session.
+    this.touchIntervalMs = Math.min(60_000, Math.max(1_000, Math.floor(options.idleTimeoutMs / 10)));
+    this.#cookieAttributes = {
+      httpOnly: true,
+      sameSite: options.sameSite,
+      secure: options.secure,
+      path: '/',
+      overwrite: true,
+    };
+  }
+
+  describe(id: string, record: SessionRecord): ActiveSession {
+    const publicId = publicIdOf(id);
+    return { publicId, logTag: logTagOf(publicId), record, expiresAt: this.#options.store.expiresAt(record) };
+  }
+
+  /** The Koa middleware; needs the app because koa-session extends its context. */
+  middleware(app: Koa): Koa.Middleware {
+    const { store, signer, cookieName, logger } = this.#options;
+    const requestOf = (ctx: Koa.Context) => (ctx.state as Record<symbol, RequestSession>)[HANDLE]!;
+
+    const koaSession = createSession(
+      {
+        key: cookieName,
+        maxAge: this.#options.absoluteTimeoutMs,
+        autoCommit: false,
+        overwrite: true,
+        httpOnly: true,
+        // Gatehouse signs the id itself (HMAC-SHA-256, one cookie) instead of koa's SHA-1 `.sig` cookie.
+        signed: false,
+        rolling: false,
+        renew: false,
+        secure: this.#options.secure,
+        sameSite: this.#options.sameSite,
+        genid: () => newSessionId(),
+        externalKey: {
+          get: (ctx: Koa.Context): string => {
+            const values = cookieValues(ctx.get('cookie'), cookieName);
+            if (values.length > 1) {
+              logger.warn({ event: 'session.duplicate_cookie' }, 'duplicate session cookies: treated as no session');
+              return '';
+            }
+            const raw = values[0];
+            if (!raw || raw.length > MAX_COOKIE_VALUE) return '';
+            const verified = signer.verify(raw);
+            if (!verified || !isWellFormedSessionId(verified.id)) return '';
+            requestOf(ctx).cookieRotated = verified.rotated;
+            return verified.id;
+          },
+          set: (ctx: Koa.Context, id: string) => {
+            const request = requestOf(ctx);
+            if (request.vanished) return;
+            const record = (request.written ?? request.loaded)?.record;
+            const remaining = record ? record.createdAt + this.#options.absoluteTimeoutMs - this.clock.now() : 0;
+            ctx.cookies.set(cookieName, signer.sign(id), {
+              ...this.#cookieAttributes,
+              maxAge: Math.max(0, remaining),
+            });
+          },
+        },
+        store: {
+          get: async (id: string, _maxAge: number, { ctx }: { ctx: Koa.Context }) => {
+            const loaded = await store.load(id);
+            if (!loaded) return undefined;
+            requestOf(ctx).loaded = { id, ...loaded };
+            return { ...loaded.record };
+          },
+          set: async (id: string, data: unknown, _maxAge: number, { ctx }: { ctx: Koa.Context }) => {
+            const request = requestOf(ctx);
+            const record = sessionRecordSchema.parse(data);
+            if (request.mode === 'create') {
+              await store.create(id, record);
+              request.written = { id, record };
+            } else {
+              const stillThere = await store.update(id, record);
+              if (stillThere && request.loaded) request.loaded = { ...request.loaded, record };
+              else request.vanished = true;
+            }
+          },
+          destroy: async (id: string, { ctx }: { ctx: Koa.Context }) => {
+            const request = requestOf(ctx);
+            // Only a session this request loaded exists in the store; fresh anonymous ids never do.
+            if (request.loaded?.id === id) await store.remove(id, request.loaded.record.uid);
+          },
+        },
+      } as Parameters<typeof createSession>[0],
+      app,
+    );
+
+    const layer = this;
+    return async function gatehouseSession(ctx, next) {
+      const request = new RequestSession(ctx, layer);
+      (ctx.state as Record<symbol, RequestSession>)[HANDLE] = request;
+      await koaSession(ctx, async () => {
+        await next();
+        await request.finish();
+      });
+    };
+  }
+}

@@ -1,0 +1,179 @@
+import type { Clock } from '../clock.js';
+import type { KeyValueStore } from '../store/keyValueStore.js';
+import type { Sealer } from './sealer.js';
+import { publicIdOf, storeKeyOf } from './sessionId.js';
+import {
+  type SessionIndexEntry,
+  type SessionRecord,
+  sessionIndexEntrySchema,
+  sessionRecordSchema,
+} from './sessionRecord.js';
+
+export interface SessionTimeouts {
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+}
+
+export interface LoadedRecord {
+  record: SessionRecord;
+  /** Encrypted under an older key: re-seal on this request. */
+  rotated: boolean;
+}
+
+export interface ListedSession {
+  publicId: string;
+  record: SessionRecord;
+}
+
+/** The store outlives the server's own expiry check by this much, so the server always decides. */
+const STORE_TTL_SLACK_MS = 5_000;
+
+const indexKeyOf = (userId: string) => `u:${userId}:sessions`;
+
+/**
+ * Sessions in the store: sealed records under hashed keys, plus a per-user
+ * index of live sessions for listing and revocation. Every "not a live
+ * session" outcome (missing, expired, malformed, foreign key) is a value
+ * (`undefined`), and malformed or expired records are removed.
+ */
+export class SessionStore {
+  readonly #kv: KeyValueStore;
+  readonly #sealer: Sealer;
+  readonly #clock: Clock;
+  readonly #timeouts: SessionTimeouts;
+
+  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, timeouts: SessionTimeouts) {
+    this.#kv = kv;
+    this.#sealer = sealer;
+    this.#clock = clock;
+    this.#timeouts = timeouts;
+  }
+
+  /** When the session ends if nothing else happens: the earlier of the idle and absolute deadlines. */
+  expiresAt(record: SessionRecord): number {
+    return Math.min(record.createdAt + this.#timeouts.absoluteMs, record.lastSeen + this.#timeouts.idleMs);
+  }
+
+  async load(id: string): Promise<LoadedRecord | undefined> {
+    return this.#loadByKey(storeKeyOf(id));
+  }
+
+  async #loadByKey(key: string): Promise<LoadedRecord | undefined> {
+    const sealed = await this.#kv.get(key);
+    if (sealed === undefined) return undefined;
+    const opened = this.#sealer.open(sealed, key);
+    const record = opened ? parseRecord(opened.plaintext) : undefined;
+    if (!opened || !record) {
+      // A record we cannot open or of the wrong shape is no session; drop it.
+      await this.#kv.delete(key);
+      return undefined;
+    }
+    if (this.#clock.now() >= this.expiresAt(record)) {
+      await this.#removeByKey(key, record.uid, undefined);
+      return undefined;
+    }
+    return { record, rotated: opened.rotated };
+  }
+
+  /** Stores a brand-new session and adds it to its user's index. */
+  async create(id: string, record: SessionRecord): Promise<void> {
+    const key = storeKeyOf(id);
+    const ttl = this.#ttl(record);
+    await this.#kv.set(key, this.#seal(key, record), ttl);
+    const entry: SessionIndexEntry = { key, createdAt: record.createdAt, ua: record.ua };
+    const lifetime = record.createdAt + this.#timeouts.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
+    await this.#kv.mapSet(indexKeyOf(record.uid), publicIdOf(id), JSON.stringify(entry), lifetime);
+  }
+
+  /**
+   * Rewrites an existing session (idle extension, key rotation). Writes only
+   * if the record still exists, so a request that was in flight during a
+   * logout or revocation cannot bring the session back.
+   */
+  async update(id: string, record: SessionRecord): Promise<boolean> {
+    const key = storeKeyOf(id);
+    return this.#kv.replace(key, this.#seal(key, record), this.#ttl(record));
+  }
+
+  async remove(id: string, userId: string | undefined): Promise<void> {
+    await this.#removeByKey(storeKeyOf(id), userId, publicIdOf(id));
+  }
+
+  async #removeByKey(key: string, userId: string | undefined, publicId: string | undefined): Promise<void> {
+    await this.#kv.delete(key);
+    if (userId === undefined) return;
+    if (publicId !== undefined) {
+      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      return;
+    }
+    // Called without the raw id (expired on read): find the index entry by its store key.
+    for (const [field, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+      if (parseIndexEntry(raw)?.key === key) await this.#kv.mapDelete(indexKeyOf(userId), field);
+    }
+  }
+
+  /** The user's live sessions; dead index entries found on the way are pruned. */
+  async listForUser(userId: string): Promise<ListedSession[]> {
+    const index = await this.#kv.mapGetAll(indexKeyOf(userId));
+    const listed: ListedSession[] = [];
+    for (const [publicId, raw] of index) {
+      const entry = parseIndexEntry(raw);
+      const loaded = entry ? await this.#loadByKey(entry.key) : undefined;
+      if (loaded && loaded.record.uid === userId) {
+        listed.push({ publicId, record: loaded.record });
+      } else {
+        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      }
+    }
+    return listed.sort((a, b) => b.record.lastSeen - a.record.lastSeen);
+  }
+
+  /** Ends one of the user's sessions by its public id. False when it is not theirs or not live. */
+  async removeByPublicId(userId: string, publicId: string): Promise<boolean> {
+    const raw = (await this.#kv.mapGetAll(indexKeyOf(userId))).get(publicId);
+    const entry = raw === undefined ? undefined : parseIndexEntry(raw);
+    if (!entry) return false;
+    const live = await this.#loadByKey(entry.key);
+    await this.#removeByKey(entry.key, userId, publicId);
+    return live !== undefined;
+  }
+
+  /** Ends every session of the user except `keepPublicId`; returns how many were ended. */
+  async removeAllForUser(userId: string, keepPublicId?: string): Promise<number> {
+    let ended = 0;
+    for (const [publicId, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+      if (publicId === keepPublicId) continue;
+      const entry = parseIndexEntry(raw);
+      if (entry) await this.#kv.delete(entry.key);
+      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      ended += 1;
+    }
+    return ended;
+  }
+
+  #seal(key: string, record: SessionRecord): string {
+    return this.#sealer.seal(JSON.stringify(record), key);
+  }
+
+  #ttl(record: SessionRecord): number {
+    return Math.max(1, this.expiresAt(record) - this.#clock.now() + STORE_TTL_SLACK_MS);
+  }
+}
+
+function parseRecord(plaintext: string): SessionRecord | undefined {
+  try {
+    const result = sessionRecordSchema.safeParse(JSON.parse(plaintext));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseIndexEntry(raw: string): SessionIndexEntry | undefined {
+  try {
+    const result = sessionIndexEntrySchema.safeParse(JSON.parse(raw));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

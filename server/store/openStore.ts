@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Keyv } from 'keyv';
+import type { KeyValueStore } from './keyValueStore.js';
+import { KeyvKeyValueStore } from './keyvKeyValueStore.js';
+
+export interface OpenStoreOptions {
+  url: string;
+  /** Deadline for every store operation, in ms. */
+  timeoutMs: number;
+  /** Called with backend errors (connection drops, …) for logging. */
+  onError?: (error: unknown) => void;
+}
+
+/** Every key Gatehouse writes starts with this namespace. */
+export const NAMESPACE = 'gatehouse';
+
+/**
+ * Opens the store that `SESSION_STORE_URL` names.
+ *
+ * @example await openStore({ url: 'sqlite://data/gatehouse.sqlite', timeoutMs: 1000 })
+ */
+export async function openStore(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const scheme = options.url.slice(0, options.url.indexOf(':'));
+  switch (scheme) {
+    case 'memory':
+      return openMemory(options);
+    case 'sqlite':
+      return openSqlite(options);
+    case 'redis':
+    case 'rediss': {
+      const { openRedis } = await import('./openRedis.js');
+      return openRedis(options);
+    }
+    case 'postgres':
+    case 'postgresql': {
+      const { openPostgres } = await import('./openPostgres.js');
+      return openPostgres(options);
+    }
+    default:
+      throw new Error(`unsupported SESSION_STORE_URL scheme "${scheme}"`);
+  }
+}
+
+function watchErrors(keyv: Keyv<string>, onError?: (error: unknown) => void): Keyv<string> {
+  // Keyv re-emits backend errors; an unhandled 'error' must never crash the process.
+  keyv.on('error', (error: unknown) => onError?.(error));
+  return keyv;
+}
+
+function openMemory(options: OpenStoreOptions): KeyValueStore {
+  const map = new Map<string, { value: string; expires?: number }>();
+  // No serialisation: the Map holds `{ value, expires }` objects directly.
+  const keyv = watchErrors(
+    new Keyv<string>({ store: map, namespace: NAMESPACE, throwOnErrors: true, serialize: undefined, deserialize: undefined }),
+    options.onError,
+  );
+  return new KeyvKeyValueStore({
+    kind: 'memory',
+    keyv,
+    timeoutMs: options.timeoutMs,
+    ping: () => Promise.resolve(),
+    sweep: (limit) => {
+      const now = Date.now();
+      let removed = 0;
+      for (const [key, entry] of map) {
+        if (removed >= limit) break;
+        if (typeof entry.expires === 'number' && entry.expires <= now) {
+          map.delete(key);
+          removed += 1;
+        }
+      }
+      return Promise.resolve(removed);
+    },
+    close: () => Promise.resolve(),
+  });
+}
+
+async function openSqlite(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const { default: KeyvSqlite } = await import('@keyv/sqlite');
+  const path = options.url.replace(/^sqlite:\/\//, '');
+  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: options.timeoutMs });
+  // WAL lets readers proceed while a write is in progress.
+  await adapter.query('PRAGMA journal_mode = WAL');
+  const keyv = watchErrors(new Keyv<string>({ store: adapter, namespace: NAMESPACE, throwOnErrors: true }), options.onError);
+  return new KeyvKeyValueStore({
+    kind: 'sqlite',
+    keyv,
+    timeoutMs: options.timeoutMs,
+    ping: () => adapter.query('SELECT 1'),
+    // Keyv expires SQL rows only when they are read again; abandoned sessions would pile up.
+    sweep: async (limit) => {
+      const rows = (await adapter.query(
+        `DELETE FROM keyv WHERE key IN (
+           SELECT key FROM keyv
+           WHERE key LIKE ? AND json_valid(value) AND json_extract(value, '$.expires') <= ?
+           LIMIT ?)
+         RETURNING key`,
+        `${NAMESPACE}:%`,
+        Date.now(),
+        limit,
+      )) as unknown[];
+      return rows.length;
+    },
+    close: () => adapter.disconnect(),
+  });
+}

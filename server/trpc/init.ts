@@ -1,0 +1,65 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { errorMessages, type GatehouseErrorData } from '../../shared/errors.js';
+import { isStoreUnavailable } from '../store/storeErrors.js';
+import type { GatehouseContext } from './context.js';
+
+/**
+ * The one `initTRPC`. No transformer: plain JSON on the wire. `isDev` is
+ * off everywhere so no stack ever reaches a client; unexpected errors are
+ * masked here and logged by the mount with the request id.
+ */
+const t = initTRPC.context<GatehouseContext>().create({
+  isDev: false,
+  errorFormatter({ shape, error, ctx }) {
+    const data: GatehouseErrorData = {
+      code: shape.data.code,
+      httpStatus: shape.data.httpStatus,
+    };
+    if (ctx?.requestId) data.requestId = ctx.requestId;
+    let message = shape.message;
+    if (error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError) {
+      const flat = z.flattenError(error.cause);
+      data.fieldErrors = flat.fieldErrors as Record<string, string[]>;
+      const first = error.cause.issues[0];
+      message = first
+        ? `Invalid input: ${first.path.length ? `${first.path.join('.')}: ` : ''}${first.message}`
+        : 'Invalid input';
+    } else if (error.code === 'INTERNAL_SERVER_ERROR') {
+      // Internal messages can carry addresses and paths (ECONNREFUSED 10.0.0.5:6379): never send them.
+      message = errorMessages.internal;
+    }
+    const retryAfter = (error.cause as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (error.code === 'TOO_MANY_REQUESTS' && typeof retryAfter === 'number') data.retryAfterSeconds = retryAfter;
+    return { code: shape.code, message, data };
+  },
+});
+
+/** A store that fails inside a procedure is a 503, not a 500. */
+const storeFailuresAre503 = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isStoreUnavailable(result.error.cause)) {
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: errorMessages.storeUnavailable, cause: result.error.cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const middleware = t.middleware;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Anyone may call it; `ctx.user` may be null. */
+export const publicProcedure = t.procedure.use(storeFailuresAre503);
+
+/** Needs a live session: `ctx.user` is narrowed to non-null, else 401 UNAUTHORIZED. */
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
+  return next({ ctx: { ...ctx, user: ctx.user } });
+});
+
+/** Needs a live session of a user with the `admin` role, else 403 FORBIDDEN. */
+export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: errorMessages.forbidden });
+  return next();
+});

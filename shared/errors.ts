@@ -1,0 +1,23 @@
+/**
+ * What an error response carries in `error.data` besides tRPC's own
+ * `code` and `httpStatus`: field errors for bad input, the request id for
+ * support, and `retryAfterSeconds` when throttled.
+ */
+export interface GatehouseErrorData {
+  code: string;
+  httpStatus: number;
+  requestId?: string;
+  fieldErrors?: Record<string, string[]>;
+  retryAfterSeconds?: number;
+}
+
+/** Messages the server uses for its closed set of expected failures. */
+export const errorMessages = {
+  invalidCredentials: 'Wrong username or password.',
+  usernameTaken: 'That username is already taken.',
+  unauthorized: 'You are not signed in, or your session has ended. Sign in again.',
+  storeUnavailable: 'The session store is unavailable. Try again in a moment.',
+  tooManyAttempts: 'Too many attempts. Wait and try again.',
+  forbidden: 'You are not allowed to do that.',
+  internal: 'Something went wrong on our side.',
+} as const;

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { userSchema } from './user.js';
+
+/**
+ * A session as the API shows it. `id` is an opaque handle (derived from, but
+ * never equal to, the cookie value or the store key). Dates are ISO strings.
+ */
+export const sessionViewSchema = z.object({
+  id: z.string(),
+  createdAt: z.iso.datetime(),
+  lastSeenAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  userAgent: z.string().nullable(),
+  current: z.boolean(),
+});
+export type SessionView = z.infer<typeof sessionViewSchema>;
+
+export const meSchema = z
+  .object({
+    user: userSchema,
+    session: sessionViewSchema,
+  })
+  .nullable();
+export type Me = z.infer<typeof meSchema>;
+
+export const dataSchema = z.object({
+  message: z.string(),
+  user: userSchema,
+});
+export type Data = z.infer<typeof dataSchema>;
+
+export const authResultSchema = z.object({ user: userSchema });
+export type AuthResult = z.infer<typeof authResultSchema>;
+
+export const logoutResultSchema = z.object({ loggedOut: z.boolean() });
+export type LogoutResult = z.infer<typeof logoutResultSchema>;
+
+export const endedSessionsSchema = z.object({ endedSessions: z.number().int().nonnegative() });
+export type EndedSessions = z.infer<typeof endedSessionsSchema>;
