@@ -250,9 +250,9 @@ export class SessionLayer {
       app,
     );
 
-    const layer = this;
+    const newRequest = (ctx: Koa.Context) => new RequestSession(ctx, this);
     return async function gatehouseSession(ctx, next) {
-      const request = new RequestSession(ctx, layer);
+      const request = newRequest(ctx);
       (ctx.state as Record<symbol, RequestSession>)[HANDLE] = request;
       await koaSession(ctx, async () => {
         await next();

@@ -1,0 +1,43 @@
+import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
+import type { AppRouter } from '../server/routers/appRouter.js';
+
+export type { AppRouter } from '../server/routers/appRouter.js';
+export * from '../shared/index.js';
+export { TRPCClientError } from '@trpc/client';
+
+export interface GatehouseClientOptions {
+  /** The server's base URL, e.g. `https://api.example.com` (default: the page's own origin). */
+  url?: string;
+  /** A fetch that keeps cookies: the browser's own (default), or a cookie-jar fetch in Node. */
+  fetch?: typeof fetch;
+  /** Most calls sent in one batch; keep it at or below the server's limit (20). */
+  maxItems?: number;
+}
+
+/**
+ * A tRPC client typed by the server's router. Browser-safe: no Node-only
+ * imports. Cookies ride along (`credentials: 'include'`, so a page on an
+ * origin listed in the server's ALLOWED_ORIGINS works too).
+ *
+ * @example
+ * const api = createGatehouseClient({ url: 'http://127.0.0.1:3000' });
+ * await api.auth.login.mutate({ username: 'alice', password: 'correct horse battery' });
+ * const { message } = await api.data.query();
+ */
+export function createGatehouseClient<TRouter extends AnyRouter = AppRouter>(
+  options: GatehouseClientOptions = {},
+): TRPCClient<TRouter> {
+  const base = (options.url ?? '').replace(/\/$/, '');
+  const baseFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  return createTRPCClient<TRouter>({
+    links: [
+      httpBatchLink<TRouter>({
+        url: `${base}/trpc`,
+        maxItems: options.maxItems ?? 20,
+        fetch: (input, init) => baseFetch(input, { ...(init as RequestInit), credentials: 'include' }),
+        // Gatehouse routers use no transformer (plain JSON on the wire).
+      } as unknown as Parameters<typeof httpBatchLink<TRouter>>[0]),
+    ],
+  });
+}

@@ -1,0 +1,24 @@
+import type { AnyRouter } from '@trpc/server';
+import makeFetchCookie from 'fetch-cookie';
+import { CookieJar } from 'tough-cookie';
+import type { AppRouter } from '../server/routers/appRouter.js';
+import { createGatehouseClient, type GatehouseClientOptions } from './index.js';
+
+export * from './index.js';
+export { CookieJar } from 'tough-cookie';
+
+/**
+ * The typed client for Node, where `fetch` keeps no cookies: a
+ * tough-cookie jar stores the session cookie like a browser would
+ * (honouring Secure, HttpOnly, Path and expiry).
+ *
+ * @example
+ * const { api, jar } = createNodeClient({ url: 'http://127.0.0.1:3000' });
+ */
+export function createNodeClient<TRouter extends AnyRouter = AppRouter>(
+  options: Omit<GatehouseClientOptions, 'fetch'> & { url: string; jar?: CookieJar },
+) {
+  const jar = options.jar ?? new CookieJar();
+  const fetchWithJar = makeFetchCookie(fetch, jar) as typeof fetch;
+  return { api: createGatehouseClient<TRouter>({ ...options, fetch: fetchWithJar }), jar };
+}
