@@ -35,7 +35,7 @@ export function createGatehouseClient<TRouter extends AnyRouter = AppRouter>(
       httpBatchLink<TRouter>({
         url: `${base}/trpc`,
         maxItems: options.maxItems ?? 20,
-        fetch: (input, init) => baseFetch(input, { ...(init as RequestInit), credentials: 'include' }),
+        fetch: (input: RequestInfo | URL, init?: RequestInit) => baseFetch(input, { ...init, credentials: 'include' }),
         // Gatehouse routers use no transformer (plain JSON on the wire).
       } as unknown as Parameters<typeof httpBatchLink<TRouter>>[0]),
     ],
