@@ -1,0 +1,155 @@
+import Keygrip from 'keygrip';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newSessionId } from '../server/session/sessionId.js';
+import { errorCode, parseSetCookie, request, sessionCookie, signUp } from './helpers/http.js';
+import { OTHER_KEY, TEST_KEY, startServer, type TestServer } from './helpers/server.js';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startServer();
+});
+afterAll(() => srv.close());
+
+const signWith = (key: string, id: string) => `sid=${id}.${new Keygrip([key], 'sha256').sign(id)}`;
+const valueOf = (cookie: string) => cookie.slice('sid='.length);
+const idOf = (cookie: string) => valueOf(cookie).split('.')[0]!;
+const sigOf = (cookie: string) => valueOf(cookie).split('.')[1]!;
+const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+
+async function dataStatus(cookie: string): Promise<number> {
+  return (await request(`${srv.url}/trpc/data`, { cookie })).status;
+}
+
+describe('when the cookie is tampered with', () => {
+  it('a flipped character in the id, signature kept → 401', async () => {
+    const cookie = await signUp(srv.url, 'tamper-id');
+    expect(await dataStatus(cookie)).toBe(200);
+    expect(await dataStatus(`sid=${flip(idOf(cookie), 5)}.${sigOf(cookie)}`)).toBe(401);
+  });
+
+  it('an altered signature → 401', async () => {
+    const cookie = await signUp(srv.url, 'tamper-sig');
+    expect(await dataStatus(`sid=${idOf(cookie)}.${flip(sigOf(cookie), 3)}`)).toBe(401);
+  });
+
+  it('a dropped signature (bare id, or id with an empty signature) → 401', async () => {
+    const cookie = await signUp(srv.url, 'drop-sig');
+    expect(await dataStatus(`sid=${idOf(cookie)}`)).toBe(401);
+    expect(await dataStatus(`sid=${idOf(cookie)}.`)).toBe(401);
+  });
+
+  it('the right id signed with a foreign key → 401', async () => {
+    const cookie = await signUp(srv.url, 'foreign-key');
+    expect(await dataStatus(signWith(OTHER_KEY, idOf(cookie)))).toBe(401);
+  });
+
+  it('an oversized cookie value → anonymous, no 5xx', async () => {
+    const res = await request(`${srv.url}/trpc/auth.me`, { cookie: `sid=${'A'.repeat(3000)}` });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ result: { data: null } });
+  });
+});
+
+describe('when the id was never issued by the server', () => {
+  it('a well-formed, correctly signed but unknown id is not adopted: anonymous, and no cookie echoes it back', async () => {
+    const planted = signWith(TEST_KEY, newSessionId());
+    const me = await request(`${srv.url}/trpc/auth.me`, { cookie: planted });
+    expect(me.json).toEqual({ result: { data: null } });
+    expect(me.setCookies).toEqual([]);
+    expect(await dataStatus(planted)).toBe(401);
+  });
+
+  it('fixation: a planted cookie is replaced at login, and the planted id stays dead', async () => {
+    await signUp(srv.url, 'fixation');
+    const plantedId = newSessionId();
+    const planted = signWith(TEST_KEY, plantedId);
+    const login = await request(`${srv.url}/trpc/auth.login`, {
+      cookie: planted,
+      body: { username: 'fixation', password: 'correct horse battery' },
+    });
+    expect(login.status).toBe(200);
+    const issued = sessionCookie(login);
+    expect(idOf(issued)).not.toBe(plantedId);
+    expect(await dataStatus(issued)).toBe(200);
+    expect(await dataStatus(planted)).toBe(401);
+  });
+});
+
+describe('when a session already exists', () => {
+  it('login issues a new id and the pre-login cookie is dead', async () => {
+    const first = await signUp(srv.url, 'rotate-on-login');
+    const login = await request(`${srv.url}/trpc/auth.login`, {
+      cookie: first,
+      body: { username: 'rotate-on-login', password: 'correct horse battery' },
+    });
+    const second = sessionCookie(login);
+    expect(idOf(second)).not.toBe(idOf(first));
+    expect(await dataStatus(second)).toBe(200);
+    expect(await dataStatus(first)).toBe(401);
+  });
+
+  it('logging in as another user carries nothing over from the previous session', async () => {
+    const alice = await signUp(srv.url, 'carry-alice');
+    await signUp(srv.url, 'carry-bob');
+    const login = await request(`${srv.url}/trpc/auth.login`, {
+      cookie: alice,
+      body: { username: 'carry-bob', password: 'correct horse battery' },
+    });
+    const bob = sessionCookie(login);
+    const me = (await request(`${srv.url}/trpc/auth.me`, { cookie: bob })).json as { result: { data: { user: { username: string } } } };
+    expect(me.result.data.user.username).toBe('carry-bob');
+    expect(await dataStatus(alice)).toBe(401);
+  });
+
+  it('a replayed cookie after logout → 401', async () => {
+    const cookie = await signUp(srv.url, 'replay');
+    const logout = await request(`${srv.url}/trpc/auth.logout`, { method: 'POST', cookie, body: '' });
+    expect(logout.status).toBe(200);
+    expect(await dataStatus(cookie)).toBe(401);
+    const me = await request(`${srv.url}/trpc/auth.me`, { cookie });
+    expect(me.json).toEqual({ result: { data: null } });
+  });
+
+  it('the session id in the query string instead of the cookie is ignored → 401', async () => {
+    const cookie = await signUp(srv.url, 'query-string');
+    const res = await request(`${srv.url}/trpc/data?sid=${encodeURIComponent(valueOf(cookie))}`);
+    expect(res.status).toBe(401);
+    expect(errorCode(res)).toBe('UNAUTHORIZED');
+  });
+
+  it('two session cookies in one header → no session at all, whichever is valid', async () => {
+    const cookie = await signUp(srv.url, 'duplicate');
+    const other = signWith(TEST_KEY, newSessionId());
+    expect(await dataStatus(`${cookie}; ${other}`)).toBe(401);
+    expect(await dataStatus(`${other}; ${cookie}`)).toBe(401);
+    expect(await dataStatus(`${cookie}; ${cookie}`)).toBe(401);
+    // The legitimate session is untouched by the attempt.
+    expect(await dataStatus(cookie)).toBe(200);
+  });
+
+  it('other cookies beside the session cookie do not disturb it', async () => {
+    const cookie = await signUp(srv.url, 'neighbours');
+    expect(await dataStatus(`theme=dark; xsid=zzz; ${cookie}; lang=en`)).toBe(200);
+  });
+});
+
+describe('when keys rotate (SESSION_KEYS=new,old)', () => {
+  it('a cookie signed with the second key is accepted and re-signed with the first', async () => {
+    const old = await startServer({ env: { SESSION_KEYS: OTHER_KEY } });
+    const rotated = await startServer({ env: { SESSION_KEYS: `${TEST_KEY},${OTHER_KEY}` }, deps: { store: old.gatehouse.store } });
+    try {
+      const cookie = await signUp(old.url, 'rotated-key');
+      const res = await request(`${rotated.url}/trpc/data`, { cookie });
+      expect(res.status).toBe(200);
+      expect(res.setCookies).toHaveLength(1);
+      const resigned = parseSetCookie(res.setCookies[0]!);
+      expect(resigned.value.split('.')[0]).toBe(idOf(cookie));
+      expect(resigned.value).toBe(valueOf(signWith(TEST_KEY, idOf(cookie))));
+      expect(await dataStatus(`sid=${resigned.value}`)).toBe(401); // srv uses a different store
+      expect((await request(`${rotated.url}/trpc/data`, { cookie: `sid=${resigned.value}` })).status).toBe(200);
+    } finally {
+      await rotated.close();
+      await old.close();
+    }
+  });
+});

@@ -1,0 +1,77 @@
+import { TRPCError } from '@trpc/server';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppRouter } from '../server/routers/appRouter.js';
+import { createTestCaller, type TestCaller, type TestCallerOptions } from '../server/testing.js';
+
+const alice = { id: 'user-alice', username: 'alice', role: 'user' as const };
+const admin = { id: 'user-admin', username: 'root', role: 'admin' as const };
+
+let open: TestCaller<AppRouter>[] = [];
+async function callerFor(options: TestCallerOptions<AppRouter> = {}) {
+  const created = await createTestCaller<AppRouter>(options);
+  open.push(created);
+  return created;
+}
+afterEach(async () => {
+  await Promise.all(open.map((c) => c.close()));
+  open = [];
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (error) {
+    if (error instanceof TRPCError) return error.code;
+    throw error;
+  }
+}
+
+describe('procedures through createCaller (no HTTP)', () => {
+  it('data needs a user: UNAUTHORIZED when anonymous, the message and user when signed in', async () => {
+    expect(await codeOf((await callerFor()).caller.data())).toBe('UNAUTHORIZED');
+    const { caller } = await callerFor({ user: alice });
+    expect(await caller.data()).toEqual({ message: 'Hello, alice. This answer needed a live session.', user: alice });
+  });
+
+  it('me is null when anonymous and shows the current session when signed in', async () => {
+    expect(await (await callerFor()).caller.auth.me()).toBeNull();
+    const { caller } = await callerFor({ user: alice });
+    const me = await caller.auth.me();
+    expect(me?.user).toEqual(alice);
+    expect(me?.session.current).toBe(true);
+  });
+
+  it('register stores the account lower-cased and starts a session; login checks the password', async () => {
+    const { caller, ctx, services } = await callerFor();
+    const { user } = await caller.auth.register({ username: 'Bob', password: 'bob password 1' });
+    expect(user.username).toBe('bob');
+    expect(ctx.session.current?.record.uid).toBe(user.id);
+    expect((await services.users.findByUsername('BOB'))?.id).toBe(user.id);
+    expect(await codeOf(caller.auth.register({ username: 'bob', password: 'another password' }))).toBe('CONFLICT');
+    await caller.auth.logout();
+    expect(await codeOf(caller.auth.login({ username: 'bob', password: 'wrong password' }))).toBe('UNAUTHORIZED');
+    expect(await codeOf(caller.auth.login({ username: 'nobody', password: 'wrong password' }))).toBe('UNAUTHORIZED');
+    expect((await caller.auth.login({ username: 'bob', password: 'bob password 1' })).user.id).toBe(user.id);
+  });
+
+  it('input validation rejects bad credentials with BAD_REQUEST before any work', async () => {
+    const { caller } = await callerFor();
+    expect(await codeOf(caller.auth.register({ username: 'x', password: 'long enough' }))).toBe('BAD_REQUEST');
+    expect(await codeOf(caller.auth.login({ username: 'valid-name', password: 'short' }))).toBe('BAD_REQUEST');
+  });
+
+  it('logout ends the session and is idempotent', async () => {
+    const { caller, ctx } = await callerFor({ user: alice });
+    expect(await caller.auth.logout()).toEqual({ loggedOut: true });
+    expect(ctx.session.current).toBeNull();
+    expect(await caller.auth.logout()).toEqual({ loggedOut: false });
+  });
+
+  it('admin procedures are FORBIDDEN to a plain user and UNAUTHORIZED to nobody', async () => {
+    expect(await codeOf((await callerFor({ user: alice })).caller.admin.revokeUserSessions({ username: 'alice' }))).toBe('FORBIDDEN');
+    expect(await codeOf((await callerFor()).caller.admin.revokeUserSessions({ username: 'alice' }))).toBe('UNAUTHORIZED');
+    const { caller } = await callerFor({ user: admin });
+    expect(await codeOf(caller.admin.revokeUserSessions({ username: 'no-such-user' }))).toBe('NOT_FOUND');
+  });
+});
