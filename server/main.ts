@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -40,6 +41,13 @@ async function main(): Promise<void> {
   server.headersTimeout = 10_000;
 
   let stopping = false;
+  // During shutdown, answers close their connection so keep-alive sockets do not hold the exit.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -59,6 +67,7 @@ async function main(): Promise<void> {
         });
     });
     server.closeIdleConnections();
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -1,0 +1,65 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer } from './helpers/server.js';
+
+/** Starts `server/main.ts` as a real process and resolves its URL once it listens. */
+function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', SESSION_STORE_URL: 'memory://', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+      if (match) resolve({ child, url: match[1]!, output: () => output });
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`server exited early with ${code}:\n${output}`)));
+  });
+}
+
+describe('the server process', () => {
+  it('on SIGTERM stops accepting, finishes the request in flight, closes the store and exits 0', async () => {
+    const { child, url, output } = await startMain({});
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let response = '';
+    socket.on('data', (chunk: Buffer) => (response += chunk.toString()));
+    // Half a request: the server has it in flight when the signal arrives.
+    socket.write('POST /trpc/auth.logout HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await expect.poll(() => output().includes('"event":"server.stopping"'), { timeout: 10_000 }).toBe(true);
+    socket.write('}');
+    await expect.poll(() => response, { timeout: 10_000 }).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(await exited).toBe(0);
+    expect(output()).toContain('"event":"server.stopped"');
+    socket.destroy();
+  });
+});
+
+describe('npm run example', () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startServer();
+  });
+  afterAll(() => srv.close());
+
+  it('registers, reads data, logs out and shows that data then fails with 401', async () => {
+    // Asynchronous: the server under test runs in this process and must keep answering.
+    const result = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'client/example.ts'], {
+      env: { ...process.env, GATEHOUSE_URL: srv.url },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('registered example-user');
+    expect(result.stdout).toContain('data: Hello, example-user.');
+    expect(result.stdout).toContain('data after logout: 401 UNAUTHORIZED, as it should be');
+  });
+});
