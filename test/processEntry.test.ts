@@ -43,6 +43,21 @@ describe('the server process', () => {
   });
 });
 
+describe('npm start in development', () => {
+  it('warns that generated keys do not survive a restart, and prints how to create a user', async () => {
+    const { child, output } = await startMain({ NODE_ENV: 'development', SESSION_KEYS: '' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await expect.poll(() => output(), { timeout: 10_000 }).toContain('curl -c jar');
+      expect(output()).toContain('SESSION_KEYS is not set: generated a random key. Sessions will not survive a restart unless SESSION_KEYS is set.');
+      expect(output()).toMatch(/trpc\/auth\.register/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+
 describe('npm run example', () => {
   let srv: TestServer;
   beforeAll(async () => {
