@@ -59,7 +59,7 @@ export class PostgresKeyValueStore extends KeyvKeyValueStore {
   }
 
   async #serialize(value: string, ttlMs: number): Promise<string> {
-    const expires = ttlMs > 0 ? Date.now() + ttlMs : undefined;
+    const expires = ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : undefined;
     const serialize = this.keyv.serialize;
     return serialize ? await serialize({ value, expires }) : JSON.stringify({ value, expires });
   }
@@ -99,7 +99,7 @@ export class PostgresKeyValueStore extends KeyvKeyValueStore {
       await this.#query(
         `INSERT INTO ${this.#mapTable} (key, field, value, expires) VALUES ($1, $2, $3, $4)
          ON CONFLICT (key, field) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
-        [this.#key(key), field, value, ttlMs > 0 ? Date.now() + ttlMs : null],
+        [this.#key(key), field, value, ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : null],
       );
     });
   }

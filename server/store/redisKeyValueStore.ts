@@ -51,7 +51,7 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
 
   /** Keyv's stored value (`{"value":…,"expires":…}`), so a plain Keyv `get` reads it and honours `expires`. */
   async #serialize(value: string, ttlMs: number): Promise<string> {
-    const expires = ttlMs > 0 ? Date.now() + ttlMs : undefined;
+    const expires = ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : undefined;
     const serialize = this.keyv.serialize;
     return serialize ? await serialize({ value, expires }) : JSON.stringify({ value, expires });
   }
@@ -70,7 +70,7 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
       const stored = await this.#serialize(value, ttlMs);
       const reply = await client.set(this.#key(key), stored, {
         condition,
-        ...(ttlMs > 0 ? { expiration: { type: 'PX', value: ttlMs } as const } : {}),
+        ...(ttlMs !== 0 ? { expiration: { type: 'PX', value: Math.max(1, ttlMs) } as const } : {}),
       });
       return reply === 'OK';
     });
@@ -86,11 +86,12 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
     return this.op('mapSet', async () => {
       const client = await this.#client();
       const redisKey = this.#key(key);
-      const entry: StoredField = { v: value, exp: ttlMs > 0 ? Date.now() + ttlMs : 0 };
+      const entry: StoredField = { v: value, exp: ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : 0 };
       const multi = client.multi().hSet(redisKey, field, JSON.stringify(entry));
-      if (ttlMs > 0) {
+      if (ttlMs !== 0) {
         // NX gives a new hash its TTL; GT only ever extends an existing one. Atomic in MULTI (Redis ≥ 7.0).
-        multi.pExpire(redisKey, ttlMs, 'NX').pExpire(redisKey, ttlMs, 'GT');
+        const ttl = Math.max(1, ttlMs);
+        multi.pExpire(redisKey, ttl, 'NX').pExpire(redisKey, ttl, 'GT');
       } else {
         multi.persist(redisKey);
       }

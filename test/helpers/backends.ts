@@ -23,7 +23,7 @@ export interface Backend {
   open(timeoutMs?: number): Promise<KeyValueStore>;
   /** Every raw stored value (key → value) of this key space, as a dump of the backend would show it. */
   dump(): Promise<Map<string, string>>;
-  /** How many rows/keys this key space holds (SQL backends count their rows). */
+  /** How many rows/keys this key space holds (SQL: rows, expired or not; Postgres: both tables). */
   count(): Promise<number>;
   /** A store of this kind whose backend fails every call (closed port, closed database, throwing map). */
   openBroken(timeoutMs: number): Promise<KeyValueStore>;
@@ -194,7 +194,9 @@ function postgresBackend(url: string): Backend {
       const maps = await query(`SELECT key || '#' || field AS key, value FROM ${table}_maps WHERE key LIKE $1`, [`${namespace}:%`]);
       return new Map([...main, ...maps].map((r) => [r.key, r.value]));
     },
-    count: async () => (await query(`SELECT key FROM ${table} WHERE key LIKE $1`, [`${namespace}:%`])).length,
+    count: async () =>
+      (await query(`SELECT key FROM ${table} WHERE key LIKE $1`, [`${namespace}:%`])).length +
+      (await query(`SELECT key FROM ${table}_maps WHERE key LIKE $1`, [`${namespace}:%`])).length,
     cleanup: async () => {
       await query(`DROP TABLE IF EXISTS ${table}`);
       await query(`DROP TABLE IF EXISTS ${table}_maps`);
