@@ -18,8 +18,7 @@ const MAX_QUEUED_COMMANDS = 10_000;
  * backoff), so the process starts even while Redis is down (answering 503)
  * and recovers without a restart.
  */
-export async function openRedis(options: OpenStoreOptions): Promise<KeyValueStore> {
-  const namespace = namespaceOf(options);
+export function openRedis(options: OpenStoreOptions): Promise<KeyValueStore> {
   const adapter = new KeyvRedis<string>(
     {
       url: options.url,
@@ -30,8 +29,33 @@ export async function openRedis(options: OpenStoreOptions): Promise<KeyValueStor
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000),
       },
     },
-    { namespace, throwOnConnectError: true, throwOnErrors: true },
+    adapterOptions(options),
   );
+  return connect(adapter, options);
+}
+
+/**
+ * The same store over a node-redis client you built, for Redis Cluster
+ * (`createCluster`) or Sentinel (`createSentinel`), which a URL cannot
+ * describe. Give the client `disableOfflineQueue: true` and a
+ * `connectTimeout` (see the README); do not connect it yourself.
+ *
+ * @example
+ * const store = await redisStoreFor(createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: 's1', port: 26379 }] }), { timeoutMs: 1000 });
+ * const gatehouse = await createGatehouse(loadConfig(), { store });
+ */
+export function redisStoreFor(client: unknown, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
+  return connect(new KeyvRedis<string>(client as ConstructorParameters<typeof KeyvRedis>[0], adapterOptions(options)), options);
+}
+
+const adapterOptions = (options: Omit<OpenStoreOptions, 'url'>) => ({
+  namespace: namespaceOf(options),
+  throwOnConnectError: true,
+  throwOnErrors: true,
+});
+
+async function connect(adapter: KeyvRedis<string>, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
+  const namespace = namespaceOf(options);
   const client = adapter.client as unknown as RedisClient;
   // node-redis emits 'error' on every failed (re)connect; unhandled, it would crash the process.
   client.on('error', (error: unknown) => options.onError?.(error));

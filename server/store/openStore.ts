@@ -19,7 +19,7 @@ export interface OpenStoreOptions {
 /** Every key Gatehouse writes starts with this namespace unless told otherwise. */
 export const NAMESPACE = 'gatehouse';
 
-export const namespaceOf = (options: OpenStoreOptions) => options.namespace ?? NAMESPACE;
+export const namespaceOf = (options: { namespace?: string | undefined }) => options.namespace ?? NAMESPACE;
 
 /** `prefix%` for SQL LIKE, with LIKE's wildcards in the prefix escaped (`\` is the escape character). */
 export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;

@@ -17,7 +17,6 @@ export interface RedisClient {
   close(): Promise<unknown>;
   destroy(): void;
   on(event: 'error', listener: (error: unknown) => void): unknown;
-  ping(): Promise<string>;
   set(
     key: string,
     value: string,

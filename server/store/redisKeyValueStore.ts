@@ -33,7 +33,6 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
       kind: 'redis',
       keyv: options.keyv,
       timeoutMs: options.timeoutMs,
-      ping: () => options.client.ping(),
       close: options.close,
     });
     this.#redis = options.client;
