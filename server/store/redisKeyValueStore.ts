@@ -25,6 +25,7 @@ interface StoredField {
  * Redis Cluster without hash tags.
  */
 export class RedisKeyValueStore extends KeyvKeyValueStore {
+  /** Connected once at open and reconnecting by itself; while offline every command fails at once. */
   readonly #redis: RedisClient;
   readonly #keyPrefix: string;
 
@@ -37,11 +38,6 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
     });
     this.#redis = options.client;
     this.#keyPrefix = options.keyPrefix;
-  }
-
-  // Connected once at open and reconnecting by itself; while offline every command fails at once.
-  async #client(): Promise<RedisClient> {
-    return this.#redis;
   }
 
   #key(key: string): string {
@@ -65,7 +61,7 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
 
   #conditionalSet(name: string, condition: 'NX' | 'XX', key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.op(name, async () => {
-      const client = await this.#client();
+      const client = this.#redis;
       const stored = await this.#serialize(value, ttlMs);
       const reply = await client.set(this.#key(key), stored, {
         condition,
@@ -77,13 +73,13 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
 
   override delete(key: string): Promise<void> {
     return this.op('delete', async () => {
-      await (await this.#client()).unlink(this.#key(key));
+      await this.#redis.unlink(this.#key(key));
     });
   }
 
   override mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
     return this.op('mapSet', async () => {
-      const client = await this.#client();
+      const client = this.#redis;
       const redisKey = this.#key(key);
       const entry: StoredField = { v: value, exp: ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : 0 };
       const multi = client.multi().hSet(redisKey, field, JSON.stringify(entry));
@@ -101,13 +97,13 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
   override mapDelete(key: string, field: string): Promise<void> {
     return this.op('mapDelete', async () => {
       // Redis drops the hash itself when its last field goes.
-      await (await this.#client()).hDel(this.#key(key), field);
+      await this.#redis.hDel(this.#key(key), field);
     });
   }
 
   override mapGetAll(key: string): Promise<Map<string, string>> {
     return this.op('mapGetAll', async () => {
-      const raw = await (await this.#client()).hGetAll(this.#key(key));
+      const raw = await this.#redis.hGetAll(this.#key(key));
       const now = Date.now();
       const map = new Map<string, string>();
       for (const [field, text] of Object.entries(raw)) {
