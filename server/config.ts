@@ -17,6 +17,8 @@ export interface GatehouseConfig {
   readonly sessionKeysGenerated: boolean;
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
+  /** Prefix of every store key, so several deployments or test runs can share one Redis/Postgres. */
+  readonly storeNamespace: string;
   /** Deadline for every store operation; past it the request gets 503. */
   readonly storeTimeoutMs: number;
   readonly trustProxy: boolean;
@@ -87,6 +89,10 @@ const envSchema = z.object({
     .refine((url) => STORE_SCHEMES.some((scheme) => url.startsWith(scheme)), {
       error: `SESSION_STORE_URL must start with one of ${STORE_SCHEMES.map((s) => `${s}//`).join(', ')}`,
     }),
+  SESSION_STORE_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'SESSION_STORE_NAMESPACE must be 1–64 characters of letters, digits, "_", "." and "-"' })
+    .default('gatehouse'),
   SESSION_KEYS: z.string().optional(),
   SESSION_IDLE_TIMEOUT: duration('SESSION_IDLE_TIMEOUT', '30m'),
   SESSION_ABSOLUTE_TIMEOUT: duration('SESSION_ABSOLUTE_TIMEOUT', '12h'),
@@ -177,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionKeysGenerated,
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT,
+    storeNamespace: e.SESSION_STORE_NAMESPACE,
     storeTimeoutMs: e.SESSION_STORE_TIMEOUT,
     trustProxy: e.TRUST_PROXY,
     allowedOrigins: Object.freeze(origins),

@@ -72,6 +72,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     (await openStore({
       url: config.storeUrl,
       timeoutMs: config.storeTimeoutMs,
+      namespace: config.storeNamespace,
       onError: (error) => logger.warn({ err: error }, 'store error'),
     }));
   const sessions = new SessionStore(store, new Sealer(config.sessionKeys), clock, {

@@ -1,33 +1,84 @@
 import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { KeyValueStore } from './keyValueStore.js';
-import { KeyvKeyValueStore } from './keyvKeyValueStore.js';
-import { NAMESPACE, type OpenStoreOptions } from './openStore.js';
+import { namespaceOf, type OpenStoreOptions } from './openStore.js';
+import type { RedisClient } from './redisClient.js';
+import { RedisKeyValueStore } from './redisKeyValueStore.js';
+
+/** Commands allowed to wait for a frozen Redis before new ones fail at once (bounds memory during a freeze). */
+const MAX_QUEUED_COMMANDS = 10_000;
 
 /**
- * Redis through @keyv/redis. The offline queue is off, so commands fail at
- * once while Redis is unreachable instead of queueing forever; the client
- * keeps reconnecting in the background, so recovery needs no restart.
+ * Redis through @keyv/redis, with native atomic commands.
+ *
+ * Outage safety: the offline queue is off, so while Redis is unreachable a
+ * command fails at once instead of queueing forever; a frozen Redis (TCP up,
+ * no answers) is cut off by the per-operation deadline (`timeoutMs`). The
+ * client is connected here and keeps reconnecting in the background (capped
+ * backoff), so the process starts even while Redis is down (answering 503)
+ * and recovers without a restart.
  */
-export async function openRedis(options: OpenStoreOptions): Promise<KeyValueStore> {
-  const adapter = new KeyvRedis(
+export function openRedis(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const adapter = new KeyvRedis<string>(
     {
       url: options.url,
       disableOfflineQueue: true,
+      commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
       socket: {
         connectTimeout: options.timeoutMs,
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000),
       },
     },
-    { namespace: NAMESPACE, throwOnConnectError: true, throwOnErrors: true, connectionTimeout: options.timeoutMs },
+    adapterOptions(options),
   );
-  const keyv = new Keyv<string>({ store: adapter, namespace: NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
-  keyv.on('error', (error: unknown) => options.onError?.(error));
-  return new KeyvKeyValueStore({
-    kind: 'redis',
+  return connect(adapter, options);
+}
+
+/**
+ * The same store over a node-redis client you built, for Redis Cluster
+ * (`createCluster`) or Sentinel (`createSentinel`), which a URL cannot
+ * describe. Give the client `disableOfflineQueue: true` and a
+ * `connectTimeout` (see the README); do not connect it yourself.
+ *
+ * @example
+ * const store = await redisStoreFor(createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: 's1', port: 26379 }] }), { timeoutMs: 1000 });
+ * const gatehouse = await createGatehouse(loadConfig(), { store });
+ */
+export function redisStoreFor(client: unknown, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
+  return connect(new KeyvRedis<string>(client as ConstructorParameters<typeof KeyvRedis>[0], adapterOptions(options)), options);
+}
+
+const adapterOptions = (options: Omit<OpenStoreOptions, 'url'>) => ({
+  namespace: namespaceOf(options),
+  throwOnConnectError: true,
+  throwOnErrors: true,
+});
+
+async function connect(adapter: KeyvRedis<string>, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
+  const namespace = namespaceOf(options);
+  const client = adapter.client as unknown as RedisClient;
+  // node-redis emits 'error' on every failed (re)connect; unhandled, it would crash the process.
+  client.on('error', (error: unknown) => options.onError?.(error));
+  // Connecting once here keeps `isOpen` true for good: @keyv/redis then never re-runs connect() per
+  // command (which would add listeners on every outage), and the client owns reconnection.
+  const connected = client.connect().catch((error: unknown) => options.onError?.(error));
+  await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, options.timeoutMs).unref())]);
+
+  const keyv = new Keyv<string>({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
+  keyv.on('error', () => {
+    // Already reported through the client's 'error' listener; Keyv re-emits it and must not crash.
+  });
+  return new RedisKeyValueStore({
     keyv,
+    client,
+    keyPrefix: adapter.createKeyPrefix('', namespace),
     timeoutMs: options.timeoutMs,
-    ping: async () => (await adapter.getClient()).ping(),
-    close: () => adapter.disconnect(),
+    close: async () => {
+      if (!client.isOpen) return;
+      // A frozen Redis never answers QUIT: give it one deadline, then drop the socket.
+      const timer = setTimeout(() => client.destroy(), options.timeoutMs);
+      await client.close().catch(() => undefined);
+      clearTimeout(timer);
+    },
   });
 }

@@ -10,10 +10,19 @@ export interface OpenStoreOptions {
   timeoutMs: number;
   /** Called with backend errors (connection drops, …) for logging. */
   onError?: (error: unknown) => void;
+  /** Prefix of every key (default `gatehouse`): lets several apps or test runs share one Redis/Postgres. */
+  namespace?: string;
+  /** PostgreSQL only: the table (default `keyv`; maps go to `<table>_maps`). */
+  table?: string;
 }
 
-/** Every key Gatehouse writes starts with this namespace. */
+/** Every key Gatehouse writes starts with this namespace unless told otherwise. */
 export const NAMESPACE = 'gatehouse';
+
+export const namespaceOf = (options: { namespace?: string | undefined }) => options.namespace ?? NAMESPACE;
+
+/** `prefix%` for SQL LIKE, with LIKE's wildcards in the prefix escaped (`\` is the escape character). */
+export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
 
 /**
  * Opens the store that `SESSION_STORE_URL` names.
@@ -52,7 +61,7 @@ function openMemory(options: OpenStoreOptions): KeyValueStore {
   const map = new Map<string, { value: string; expires?: number }>();
   // No serialisation: the Map holds `{ value, expires }` objects directly.
   const keyv = watchErrors(
-    new Keyv<string>({ store: map, namespace: NAMESPACE, throwOnErrors: true, serialize: undefined, deserialize: undefined }),
+    new Keyv<string>({ store: map, namespace: namespaceOf(options), throwOnErrors: true, serialize: undefined, deserialize: undefined }),
     options.onError,
   );
   return new KeyvKeyValueStore({
@@ -83,7 +92,8 @@ async function openSqlite(options: OpenStoreOptions): Promise<KeyValueStore> {
   const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: options.timeoutMs });
   // WAL lets readers proceed while a write is in progress.
   await adapter.query('PRAGMA journal_mode = WAL');
-  const keyv = watchErrors(new Keyv<string>({ store: adapter, namespace: NAMESPACE, throwOnErrors: true }), options.onError);
+  const namespace = namespaceOf(options);
+  const keyv = watchErrors(new Keyv<string>({ store: adapter, namespace, throwOnErrors: true }), options.onError);
   return new KeyvKeyValueStore({
     kind: 'sqlite',
     keyv,
@@ -94,10 +104,10 @@ async function openSqlite(options: OpenStoreOptions): Promise<KeyValueStore> {
       const rows = (await adapter.query(
         `DELETE FROM keyv WHERE key IN (
            SELECT key FROM keyv
-           WHERE key LIKE ? AND json_valid(value) AND json_extract(value, '$.expires') <= ?
+           WHERE key LIKE ? ESCAPE '\\' AND json_valid(value) AND json_extract(value, '$.expires') <= ?
            LIMIT ?)
          RETURNING key`,
-        `${NAMESPACE}:%`,
+        likePrefix(`${namespace}:`),
         Date.now(),
         limit,
       )) as unknown[];

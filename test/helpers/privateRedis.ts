@@ -1,52 +1,53 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './freePort.js';
+import { rawRedis } from './rawRedis.js';
 
 /**
- * A redis-server of the test's own, on a free port, that the test may stop,
+ * A redis-server of the test's own on a free loopback port, to stop,
  * freeze and restart. The machine's shared Redis is never touched.
  */
 export class PrivateRedis {
+  readonly port: number;
+  readonly url: string;
+  readonly #dir: string;
   #process: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+
+  private constructor(port: number) {
+    this.port = port;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.#dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
+  }
 
   static async start(): Promise<PrivateRedis> {
     const redis = new PrivateRedis(await freePort());
-    await redis.startProcess();
+    await redis.#spawn();
     return redis;
   }
 
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+  async #spawn(): Promise<void> {
+    // No automatic snapshots; `stop()` saves once so a restart finds the same sessions.
+    this.#process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir],
+      { stdio: 'ignore' },
+    );
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      try {
+        const client = await rawRedis(this.url);
+        await client.close();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    throw new Error(`private redis-server on port ${this.port} did not start`);
   }
 
-  async startProcess(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.#process = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-    });
-  }
-
+  /** SIGSTOP: the TCP port stays open, nothing answers. */
   freeze(): void {
     this.#process?.kill('SIGSTOP');
   }
@@ -55,13 +56,32 @@ export class PrivateRedis {
     this.#process?.kill('SIGCONT');
   }
 
+  /** Saves the data set, then stops the server (the port refuses connections). */
   async stop(): Promise<void> {
     const child = this.#process;
     if (!child || child.exitCode !== null) return;
-    child.kill('SIGCONT');
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
+    const exited = once(child, 'exit');
+    const client = await rawRedis(this.url);
+    await client.command(['SHUTDOWN', 'SAVE']).catch(() => undefined);
+    await client.close().catch(() => undefined);
     await exited;
     this.#process = undefined;
+  }
+
+  /** Starts again on the same port with the saved data. */
+  async restart(): Promise<void> {
+    await this.#spawn();
+  }
+
+  async destroy(): Promise<void> {
+    const child = this.#process;
+    if (child && child.exitCode === null) {
+      child.kill('SIGCONT');
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+    this.#process = undefined;
+    rmSync(this.#dir, { recursive: true, force: true });
   }
 }

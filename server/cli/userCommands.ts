@@ -1,0 +1,70 @@
+import { passwordSchema, usernameSchema } from '../../shared/credentials.js';
+import { roleSchema } from '../../shared/user.js';
+import type { PasswordHasher } from '../accounts/passwordHasher.js';
+import type { UserDirectory } from '../accounts/userDirectory.js';
+import type { SessionStore } from '../session/sessionStore.js';
+
+export interface UserCommandDeps {
+  users: UserDirectory;
+  sessions: SessionStore;
+  hasher: PasswordHasher;
+  /** The new user's password (read from stdin by the entry, never from argv where `ps` shows it). */
+  readPassword: () => Promise<string>;
+}
+
+/** A mistake of the operator: printed as is, exit code 1. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const USAGE = `Usage: npm run users -- <command>
+
+  create <username> [--admin]       create a user; the password is read from stdin
+  set-role <username> <user|admin>  change a user's role (ends their sessions so it takes effect)
+  revoke-sessions <username>        end every session of a user
+
+The store is the one SESSION_STORE_URL names (with SESSION_STORE_NAMESPACE and SESSION_KEYS).
+Example: printf '%s\\n' 'a long password' | npm run users -- create alice --admin`;
+
+const parse = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown): T => {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new UsageError(result.error.issues.map((i) => i.message).join('; '));
+  return result.data;
+};
+
+/** Runs one `npm run users` command; resolves the line to print. */
+export async function runUserCommand(argv: readonly string[], deps: UserCommandDeps): Promise<string> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'create': {
+      const username = parse(usernameSchema, args[0]);
+      const role = args.includes('--admin') ? 'admin' : 'user';
+      const password = parse(passwordSchema, await deps.readPassword());
+      const created = await deps.users.create(username, await deps.hasher.hash(password), role);
+      if (!created) throw new UsageError(`user "${username}" already exists`);
+      return `created user ${created.username} (${created.role})`;
+    }
+    case 'set-role': {
+      const user = await existing(deps, args[0]);
+      const role = parse(roleSchema, args[1]);
+      await deps.users.setRole(user.id, role);
+      // Sessions carry the role they were started with: end them so a demotion takes effect now.
+      const ended = await deps.sessions.removeAllForUser(user.id);
+      return `${user.username} is now ${role}; ended ${ended} session(s)`;
+    }
+    case 'revoke-sessions': {
+      const user = await existing(deps, args[0]);
+      const ended = await deps.sessions.removeAllForUser(user.id);
+      return `ended ${ended} session(s) of ${user.username}`;
+    }
+    default:
+      throw new UsageError(command ? `unknown command "${command}"\n\n${USAGE}` : USAGE);
+  }
+}
+
+async function existing(deps: UserCommandDeps, name: string | undefined) {
+  const username = parse(usernameSchema, name);
+  const user = await deps.users.findByUsername(username);
+  if (!user) throw new UsageError(`no user "${username}"`);
+  return user;
+}

@@ -1,0 +1,29 @@
+/**
+ * The slice of a node-redis client (standalone, Cluster or Sentinel) that
+ * Gatehouse uses. Typed by hand: node-redis's own generic client types are
+ * heavy enough to exhaust the TypeScript checker.
+ */
+export interface RedisMulti {
+  hSet(key: string, field: string, value: string): RedisMulti;
+  pExpire(key: string, ms: number, mode?: 'NX' | 'GT'): RedisMulti;
+  persist(key: string): RedisMulti;
+  exec(): Promise<unknown[]>;
+}
+
+export interface RedisClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): void;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  set(
+    key: string,
+    value: string,
+    options: { condition?: 'NX' | 'XX'; expiration?: { type: 'PX'; value: number } },
+  ): Promise<string | null>;
+  unlink(key: string): Promise<number>;
+  hDel(key: string, field: string): Promise<number>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  multi(): RedisMulti;
+}

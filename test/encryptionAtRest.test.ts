@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CookieSigner } from '../server/session/cookieSigner.js';
+import { storeKeyOf } from '../server/session/sessionId.js';
+import type { KeyValueStore } from '../server/store/keyValueStore.js';
+import { describeEachBackend } from './helpers/backends.js';
+import { idOfCookie, shared, startBackendServer } from './helpers/backendServer.js';
+import { parseSetCookie, request, sessionCookie, signUp } from './helpers/http.js';
+import { OTHER_KEY, TEST_KEY } from './helpers/server.js';
+
+const OLD_KEY = TEST_KEY;
+const NEW_KEY = OTHER_KEY;
+
+/** The key id inside a sealed value `v1.<key id>.<payload>`. */
+const keyIdOf = (sealed: string | undefined) => sealed?.split('.')[1];
+
+describeEachBackend(
+  'session records at rest',
+  (backendOf) => {
+    it('the raw stored session value holds neither the user id nor the username', async () => {
+      const backend = backendOf();
+      const srv = await startBackendServer(backend);
+      try {
+        const cookie = await signUp(srv.url, 'plaintext-hunter');
+        const user = await srv.gatehouse.services.users.findByUsername('plaintext-hunter');
+        const dump = await backend.dump();
+        const sessionKey = [...dump.keys()].find((key) => key.endsWith(storeKeyOf(idOfCookie(cookie))));
+        expect(sessionKey).toBeDefined();
+        const raw = dump.get(sessionKey!)!;
+        expect(raw).toMatch(/v1\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]+/);
+        expect(raw).not.toContain(user!.id);
+        expect(raw.toLowerCase()).not.toContain('plaintext-hunter');
+        // Nor does any session-index value, nor any key, name the cookie's raw id.
+        for (const [key, value] of dump) {
+          expect(key).not.toContain(idOfCookie(cookie));
+          expect(value).not.toContain(idOfCookie(cookie));
+        }
+      } finally {
+        await srv.close();
+      }
+    });
+  },
+  ['sqlite', 'redis', 'postgres'],
+);
+
+describeEachBackend('rotating SESSION_KEYS', (backendOf) => {
+  let store: KeyValueStore;
+  beforeAll(async () => {
+    store = await backendOf().open();
+  });
+  afterAll(() => store.close());
+
+  const serverWith = (keys: string[]) => startBackendServer(backendOf(), { store: shared(store), env: { SESSION_KEYS: keys.join(',') } });
+  const sealedOf = (cookie: string) => store.get(storeKeyOf(idOfCookie(cookie)));
+
+  it('with new,old an old cookie works and is re-signed and re-sealed under the new key; with old removed it is 401', async () => {
+    const before = await serverWith([OLD_KEY]);
+    const oldCookie = await signUp(before.url, 'rotating');
+    const untouched = await signUp(before.url, 'rotating-later');
+    await before.close();
+    const oldKeyId = keyIdOf(await sealedOf(oldCookie));
+
+    const during = await serverWith([NEW_KEY, OLD_KEY]);
+    const res = await request(`${during.url}/trpc/data`, { cookie: oldCookie });
+    expect(res.status).toBe(200);
+    expect(res.setCookies).toHaveLength(1);
+    const resigned = sessionCookie(res);
+    expect(idOfCookie(resigned)).toBe(idOfCookie(oldCookie));
+    expect(resigned).not.toBe(oldCookie);
+    expect(new CookieSigner([NEW_KEY]).verify(parseSetCookie(res.setCookies[0]!).value)).toEqual({ id: idOfCookie(oldCookie), rotated: false });
+    const newKeyId = keyIdOf(await sealedOf(oldCookie));
+    expect(newKeyId).toBeDefined();
+    expect(newKeyId).not.toBe(oldKeyId);
+    expect((await request(`${during.url}/trpc/data`, { cookie: resigned })).status).toBe(200);
+    await during.close();
+
+    const after = await serverWith([NEW_KEY]);
+    try {
+      expect((await request(`${after.url}/trpc/data`, { cookie: oldCookie })).status).toBe(401);
+      expect((await request(`${after.url}/trpc/data`, { cookie: resigned })).status).toBe(200);
+      // Signed under the new key but still sealed under the removed one: the record no longer opens.
+      const forgedSignature = `sid=${new CookieSigner([NEW_KEY]).sign(idOfCookie(untouched))}`;
+      expect(keyIdOf(await sealedOf(untouched))).toBe(oldKeyId);
+      expect((await request(`${after.url}/trpc/data`, { cookie: forgedSignature })).status).toBe(401);
+      expect(await sealedOf(untouched)).toBeUndefined();
+    } finally {
+      await after.close();
+    }
+  });
+});

@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Keyv } from 'keyv';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KeyvKeyValueStore } from '../../server/store/keyvKeyValueStore.js';
+import type { KeyValueStore, StoreKind } from '../../server/store/keyValueStore.js';
+import { openStore } from '../../server/store/openStore.js';
+import { freePort } from './freePort.js';
+import { rawRedis } from './rawRedis.js';
+
+/** One backend under test, isolated in its own namespace (and table / file). */
+export interface Backend {
+  readonly kind: StoreKind;
+  /** `SESSION_STORE_URL` for this backend. */
+  readonly url: string;
+  /** Env for `startServer`/a child process: URL plus this run's namespace. */
+  readonly env: Record<string, string>;
+  readonly namespace: string;
+  /** Opens a store on this backend's isolated key space. */
+  open(timeoutMs?: number): Promise<KeyValueStore>;
+  /** Every raw stored value (key → value) of this key space, as a dump of the backend would show it. */
+  dump(): Promise<Map<string, string>>;
+  /** How many rows/keys this key space holds (SQL: rows, expired or not; Postgres: both tables). */
+  count(): Promise<number>;
+  /** A store of this kind whose backend fails every call (closed port, closed database, throwing map). */
+  openBroken(timeoutMs: number): Promise<KeyValueStore>;
+  /** Drops everything this backend created. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Generous: the deadline exists for outages, which the outage tests play with
+ * their own short one; on a loaded CI machine a healthy write may take > 1 s.
+ */
+const DEFAULT_TIMEOUT_MS = 5_000;
+const timeoutEnv = { SESSION_STORE_TIMEOUT: `${DEFAULT_TIMEOUT_MS}ms` };
+const uniqueName = () => `gh_t_${process.pid}_${randomBytes(4).toString('hex')}`;
+
+function memoryBackend(): Backend {
+  const namespace = uniqueName();
+  let last: KeyValueStore | undefined;
+  return {
+    kind: 'memory',
+    url: 'memory://',
+    namespace,
+    env: { SESSION_STORE_URL: 'memory://', SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
+    async open(timeoutMs = DEFAULT_TIMEOUT_MS) {
+      last = await openStore({ url: 'memory://', timeoutMs, namespace });
+      return last;
+    },
+    openBroken: async (timeoutMs) => {
+      const failing = new (class extends Map<string, unknown> {
+        override get(): never {
+          throw new Error('memory backend failure');
+        }
+        override set(): never {
+          throw new Error('memory backend failure');
+        }
+        override delete(): never {
+          throw new Error('memory backend failure');
+        }
+      })();
+      const keyv = new Keyv<string>({ store: failing, throwOnErrors: true, serialize: undefined, deserialize: undefined });
+      keyv.on('error', () => undefined);
+      return new KeyvKeyValueStore({
+        kind: 'memory',
+        keyv,
+        timeoutMs,
+        ping: () => Promise.reject(new Error('memory backend failure')),
+        close: () => Promise.resolve(),
+      });
+    },
+    dump: () => Promise.reject(new Error('memory has no raw dump')),
+    count: () => Promise.reject(new Error('memory has no raw count')),
+    cleanup: async () => {
+      await last?.close();
+    },
+  };
+}
+
+function sqliteBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
+  const path = join(dir, 'store.sqlite');
+  const url = `sqlite://${path}`;
+  const namespace = uniqueName();
+  const rows = async (sql: string, params: unknown[]): Promise<{ key: string; value: string }[]> => {
+    const { default: sqlite3 } = await import('sqlite3');
+    const db = new sqlite3.Database(path);
+    try {
+      return await new Promise((resolve, reject) =>
+        db.all(sql, params, (error, result) => (error ? reject(error) : resolve(result as { key: string; value: string }[]))),
+      );
+    } finally {
+      db.close();
+    }
+  };
+  return {
+    kind: 'sqlite',
+    url,
+    namespace,
+    env: { SESSION_STORE_URL: url, SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
+    open: (timeoutMs = DEFAULT_TIMEOUT_MS) => openStore({ url, timeoutMs, namespace }),
+    openBroken: async (timeoutMs) => {
+      // A database file that was closed under the store: every statement fails.
+      const store = await openStore({ url: `sqlite://${join(dir, 'broken.sqlite')}`, timeoutMs, namespace });
+      await store.close();
+      return store;
+    },
+    dump: async () => new Map((await rows('SELECT key, value FROM keyv WHERE key LIKE ?', [`${namespace}:%`])).map((r) => [r.key, r.value])),
+    count: async () => (await rows('SELECT key FROM keyv WHERE key LIKE ?', [`${namespace}:%`])).length,
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function redisBackend(url: string): Backend {
+  const namespace = uniqueName();
+  const keysOf = async (redis: Awaited<ReturnType<typeof rawRedis>>) => {
+    const keys: string[] = [];
+    let cursor = '0';
+    // Bounded: a test namespace never holds more than a few thousand keys.
+    for (let round = 0; round < 10_000; round += 1) {
+      const [next, batch] = (await redis.command(['SCAN', cursor, 'MATCH', `${namespace}::*`, 'COUNT', '1000'])) as [string, string[]];
+      keys.push(...batch);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    return keys;
+  };
+  return {
+    kind: 'redis',
+    url,
+    namespace,
+    env: { SESSION_STORE_URL: url, SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
+    open: (timeoutMs = DEFAULT_TIMEOUT_MS) => openStore({ url, timeoutMs, namespace }),
+    openBroken: async (timeoutMs) => openStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs, namespace }),
+    async dump() {
+      const redis = await rawRedis(url);
+      try {
+        const out = new Map<string, string>();
+        for (const key of await keysOf(redis)) {
+          const type = (await redis.command(['TYPE', key])) as string;
+          const value = type === 'hash' ? JSON.stringify(await redis.command(['HGETALL', key])) : ((await redis.command(['GET', key])) as string);
+          out.set(key, value);
+        }
+        return out;
+      } finally {
+        await redis.close();
+      }
+    },
+    async count() {
+      const redis = await rawRedis(url);
+      try {
+        return (await keysOf(redis)).length;
+      } finally {
+        await redis.close();
+      }
+    },
+    async cleanup() {
+      const redis = await rawRedis(url);
+      try {
+        const keys = await keysOf(redis);
+        for (let i = 0; i < keys.length; i += 500) await redis.command(['UNLINK', ...keys.slice(i, i + 500)]);
+      } finally {
+        await redis.close();
+      }
+    },
+  };
+}
+
+function postgresBackend(url: string): Backend {
+  // Its own table per run: never the shared `keyv` table, and dropped afterwards.
+  const table = uniqueName();
+  const namespace = uniqueName();
+  const query = async (sql: string, params: unknown[] = []) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows as { key: string; value: string }[];
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    kind: 'postgres',
+    url,
+    namespace,
+    env: { SESSION_STORE_URL: url, SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
+    open: (timeoutMs = DEFAULT_TIMEOUT_MS) => openStore({ url, timeoutMs, namespace, table }),
+    openBroken: async (timeoutMs) => {
+      const closed = new URL(url);
+      closed.port = String(await freePort());
+      return openStore({ url: closed.toString(), timeoutMs, namespace, table });
+    },
+    dump: async () => {
+      const main = await query(`SELECT key, value FROM ${table} WHERE key LIKE $1`, [`${namespace}:%`]);
+      const maps = await query(`SELECT key || '#' || field AS key, value FROM ${table}_maps WHERE key LIKE $1`, [`${namespace}:%`]);
+      return new Map([...main, ...maps].map((r) => [r.key, r.value]));
+    },
+    count: async () =>
+      (await query(`SELECT key FROM ${table} WHERE key LIKE $1`, [`${namespace}:%`])).length +
+      (await query(`SELECT key FROM ${table}_maps WHERE key LIKE $1`, [`${namespace}:%`])).length,
+    cleanup: async () => {
+      await query(`DROP TABLE IF EXISTS ${table}`);
+      await query(`DROP TABLE IF EXISTS ${table}_maps`);
+    },
+  };
+}
+
+type Factory = { kind: StoreKind; variable?: string; make(url: string): Backend };
+
+const FACTORIES: Factory[] = [
+  { kind: 'memory', make: () => memoryBackend() },
+  { kind: 'sqlite', make: () => sqliteBackend() },
+  { kind: 'redis', variable: 'REDIS_URL', make: redisBackend },
+  { kind: 'postgres', variable: 'DATABASE_URL', make: postgresBackend },
+];
+
+/**
+ * Runs `suite` once per backend. Redis and PostgreSQL need `REDIS_URL` /
+ * `DATABASE_URL`: without them the suite says loudly which it skipped,
+ * except under `CI`, where a missing URL is a failing test, never a skip.
+ */
+export function describeEachBackend(
+  title: string,
+  suite: (backend: () => Backend) => void,
+  kinds: readonly StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'],
+): void {
+  for (const factory of FACTORIES.filter((f) => kinds.includes(f.kind))) {
+    const url = factory.variable ? process.env[factory.variable] : 'local';
+    if (url === undefined || url === '') {
+      if (process.env.CI) {
+        describe(`${title} [${factory.kind}]`, () => {
+          it(`has ${factory.variable} set (CI never skips the ${factory.kind} backend)`, () => {
+            expect.fail(`${factory.variable} is not set: the ${factory.kind} suite cannot run in CI`);
+          });
+        });
+      } else {
+        console.warn(`\n  ⚠ SKIPPED "${title}" on ${factory.kind}: ${factory.variable} is not set\n`);
+        describe.skip(`${title} [${factory.kind}] (skipped: ${factory.variable} unset)`, () => {
+          it('needs the service', () => undefined);
+        });
+      }
+      continue;
+    }
+    describe(`${title} [${factory.kind}]`, () => {
+      let backend: Backend | undefined;
+      suite(() => (backend ??= factory.make(url)));
+      afterAll(async () => {
+        await backend?.cleanup();
+      });
+    });
+  }
+}
+

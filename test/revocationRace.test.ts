@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
+import { gatehouseRoutes } from '../server/routers/appRouter.js';
+import { publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
+import type { KeyValueStore } from '../server/store/keyValueStore.js';
+import { protectedProcedure, router } from '../server/trpc/init.js';
+import { describeEachBackend } from './helpers/backends.js';
+import { idOfCookie, startBackendServer } from './helpers/backendServer.js';
+import { request, type RawResponse, signUp } from './helpers/http.js';
+import type { TestServer } from './helpers/server.js';
+
+/** A promise the test resolves by hand. */
+function latch() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+/** Requests parked inside a protected procedure until the test releases them. */
+function heldRouter() {
+  const held = new Map<string, { entered: ReturnType<typeof latch>; release: ReturnType<typeof latch> }>();
+  const hold = (name: string) => {
+    const entry = { entered: latch(), release: latch() };
+    held.set(name, entry);
+    return entry;
+  };
+  const appRouter = router({
+    ...gatehouseRoutes,
+    slow: protectedProcedure.input(z.object({ name: z.string() })).query(async ({ input }) => {
+      const entry = held.get(input.name)!;
+      entry.entered.open();
+      await entry.release.opened;
+      return 'finished';
+    }),
+  });
+  return { appRouter, hold };
+}
+
+describeEachBackend('logout and revocation win the race against a request already in flight', (backendOf) => {
+  let srv: TestServer;
+  let store: KeyValueStore;
+  const { appRouter, hold } = heldRouter();
+  beforeAll(async () => {
+    store = await backendOf().open();
+    srv = await startBackendServer(backendOf(), { router: appRouter, store });
+  });
+  afterAll(() => srv.close());
+
+  /**
+   * Parks a request with `cookie` inside `slow`, moves the clock so that the
+   * request will write an idle extension when it finishes, runs `revoke`
+   * meanwhile, then releases the parked request.
+   */
+  async function race(name: string, cookie: string, revoke: () => Promise<RawResponse>) {
+    const parked = hold(name);
+    const slow = request(`${srv.url}/trpc/slow?input=${encodeURIComponent(JSON.stringify({ name }))}`, { cookie });
+    await parked.entered.opened;
+    srv.clock.advance(srv.gatehouse.config.idleTimeoutMs / 2);
+    const revoked = await revoke();
+    parked.release.open();
+    return { slow: await slow, revoked };
+  }
+
+  async function expectGone(cookie: string, userId: string) {
+    expect((await request(`${srv.url}/trpc/data`, { cookie })).status).toBe(401);
+    expect(await store.get(storeKeyOf(idOfCookie(cookie)))).toBeUndefined();
+    expect([...(await store.mapGetAll(`u:${userId}:sessions`)).keys()]).not.toContain(publicIdOf(idOfCookie(cookie)));
+  }
+
+  const userIdOf = async (username: string) => (await srv.gatehouse.services.users.findByUsername(username))!.id;
+
+  it('logout: the held request finishes without a cookie, the old cookie replayed is 401, and the store holds no record', async () => {
+    const cookie = await signUp(srv.url, 'race-logout');
+    const { slow, revoked } = await race('logout', cookie, () => request(`${srv.url}/trpc/auth.logout`, { cookie, body: {} }));
+    expect(revoked.status).toBe(200);
+    expect(revoked.json).toEqual({ result: { data: { loggedOut: true } } });
+    expect(slow.status).toBe(200);
+    expect(slow.setCookies).toEqual([]);
+    await expectGone(cookie, await userIdOf('race-logout'));
+  });
+
+  it('sessions.revoke from another device: same outcome', async () => {
+    const victim = await signUp(srv.url, 'race-revoke');
+    const login = await request(`${srv.url}/trpc/auth.login`, { body: { username: 'race-revoke', password: 'correct horse battery' } });
+    const other = login.setCookies[0]!.split(';')[0]!;
+    const { slow, revoked } = await race('revoke', victim, () =>
+      request(`${srv.url}/trpc/sessions.revoke`, { cookie: other, body: { id: publicIdOf(idOfCookie(victim)) } }),
+    );
+    expect(revoked.status).toBe(200);
+    expect(slow.setCookies).toEqual([]);
+    await expectGone(victim, await userIdOf('race-revoke'));
+    expect((await request(`${srv.url}/trpc/data`, { cookie: other })).status).toBe(200);
+  });
+
+  it('a control run without a revocation does write the idle extension (the race above really had a write to lose)', async () => {
+    const cookie = await signUp(srv.url, 'race-control');
+    const { slow } = await race('control', cookie, () => request(`${srv.url}/healthz`));
+    expect(slow.status).toBe(200);
+    expect(slow.setCookies).toHaveLength(1);
+    expect(slow.setCookies[0]!.startsWith(`${cookie};`)).toBe(true);
+    expect((await request(`${srv.url}/trpc/data`, { cookie })).status).toBe(200);
+  });
+});
