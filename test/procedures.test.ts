@@ -75,3 +75,31 @@ describe('procedures through createCaller (no HTTP)', () => {
     expect(await codeOf(caller.admin.revokeUserSessions({ username: 'no-such-user' }))).toBe('NOT_FOUND');
   });
 });
+
+describe('a login racing a password change', () => {
+  it('gives up the session it just started when the password changed after it was checked', async () => {
+    const { createPasswordHasher } = await import('../server/accounts/passwordHasher.js');
+    const real = await createPasswordHasher();
+    let during: (() => Promise<void>) | undefined;
+    const hasher = {
+      ...real,
+      async verify(hash: string, password: string) {
+        const ok = await real.verify(hash, password);
+        const hook = during;
+        during = undefined;
+        await hook?.(); // the password changes right after this login's check passed
+        return ok;
+      },
+    };
+    const { caller, ctx, services } = await callerFor({ hasher });
+    const { user } = await caller.auth.register({ username: 'racer', password: 'old password 1' });
+    await caller.auth.logout();
+    during = async () => {
+      await services.users.setPasswordHash(user.id, await real.hash('new password 2'));
+      await services.sessions.removeAllForUser(user.id);
+    };
+    expect(await codeOf(caller.auth.login({ username: 'racer', password: 'old password 1' }))).toBe('UNAUTHORIZED');
+    expect(ctx.session.current).toBeNull();
+    expect(await services.sessions.listForUser(user.id)).toEqual([]);
+  });
+});

@@ -50,6 +50,12 @@ export const authRouter = router({
       }
       await throttle.recordLoginSuccess(input.username, ctx.clientAddress);
       await ctx.session.start(toPublicUser(user));
+      // A password change that raced this login (after our check, before our session was
+      // indexed) would miss the new session: re-read the hash and give the session up if it moved.
+      if ((await users.findById(user.id))?.passwordHash !== user.passwordHash) {
+        await ctx.session.end();
+        throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.invalidCredentials });
+      }
       ctx.log.info({ event: 'auth.login', userId: user.id, session: ctx.session.current?.logTag }, 'logged in');
       return { user: toPublicUser(user) };
     }),

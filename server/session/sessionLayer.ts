@@ -242,8 +242,9 @@ export class SessionLayer {
           },
           destroy: async (id: string, { ctx }: { ctx: Koa.Context }) => {
             const request = requestOf(ctx);
-            // Only a session this request loaded exists in the store; fresh anonymous ids never do.
-            if (request.loaded?.id === id) await store.remove(id, request.loaded.record.uid);
+            // Only a session this request loaded or wrote exists in the store; fresh anonymous ids never do.
+            const live = [request.written, request.loaded].find((s) => s?.id === id);
+            if (live) await store.remove(id, live.record.uid);
           },
         },
       } as Parameters<typeof createSession>[0],
