@@ -1,5 +1,7 @@
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../clock.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
+import { KeyValueRateLimiter } from './keyValueRateLimiter.js';
 
 export interface ThrottleVerdict {
   allowed: boolean;
@@ -23,93 +25,112 @@ export interface ThrottleLimits {
   windowMs: number;
 }
 
-interface Counter {
-  count: number;
-  /** Window start; the counter resets `windowMs` after it. */
-  since: number;
-  /** Refused until this time (ms); grows with repeated failures past the limit. */
-  blockedUntil: number;
-}
-
 const ALLOWED: ThrottleVerdict = { allowed: true, retryAfterSeconds: 0 };
-/** Longest block one account can be put under, however many failures: no permanent lock-out. */
-const MAX_BLOCK_MS = 15 * 60_000;
+/** First block after the limit is reached; each further block of the same key doubles it. */
+export const FIRST_BLOCK_MS = 60_000;
+/** Longest one block can last, however many failures: an attacker cannot lock a victim out for good. */
+export const MAX_BLOCK_MS = 15 * 60_000;
+/** How long past blocks are remembered for the doubling. */
+const STRIKE_MEMORY_SECONDS = 24 * 3600;
+
+const refused = (msBeforeNext: number): ThrottleVerdict => ({
+  allowed: false,
+  retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
+});
 
 /**
- * Fixed-window failure counters kept in the shared store, so every instance
- * sees the same counts. Per account: after `perAccount` failures the account
- * is refused for a backoff that doubles with each further failure, capped at
- * 15 minutes; a success resets it. Per address: a high ceiling (an office
- * behind one NAT must keep working) against spraying many accounts.
+ * Failures of one key (an account or an address) counted in a fixed window;
+ * reaching the limit blocks the key for a backoff that doubles with each
+ * block (1 min, 2, 4, 8, then 15 min at most). Attempts refused during a
+ * block are not counted and do not extend it, and once it ends the key gets
+ * a fresh allowance: a lock-out always ends by itself.
+ */
+class FailureBackoff {
+  readonly #failures: KeyValueRateLimiter;
+  readonly #strikes: KeyValueRateLimiter;
+  readonly #limit: number;
+
+  constructor(store: KeyValueStore, clock: Clock, name: string, limit: number, windowMs: number) {
+    this.#limit = limit;
+    this.#failures = new KeyValueRateLimiter({ store, clock, keyPrefix: `${name}:fail`, points: limit, duration: Math.ceil(windowMs / 1000) });
+    this.#strikes = new KeyValueRateLimiter({ store, clock, keyPrefix: `${name}:strike`, points: 1_000_000, duration: STRIKE_MEMORY_SECONDS });
+  }
+
+  /** Milliseconds the key is still blocked for, 0 when it is not. */
+  async blockedFor(key: string): Promise<number> {
+    const res = await this.#failures.get(key);
+    return res && res.consumedPoints > this.#limit ? Math.max(res.msBeforeNext, 1) : 0;
+  }
+
+  async fail(key: string): Promise<void> {
+    const res = await settle(this.#failures.penalty(key, 1));
+    if (res.consumedPoints < this.#limit) return;
+    const strikes = await settle(this.#strikes.penalty(key, 1));
+    const blockMs = Math.min(MAX_BLOCK_MS, FIRST_BLOCK_MS * 2 ** Math.min(strikes.consumedPoints - 1, 20));
+    await this.#failures.block(key, blockMs / 1000);
+  }
+
+  async reset(key: string): Promise<void> {
+    await Promise.all([this.#failures.delete(key), this.#strikes.delete(key)]);
+  }
+}
+
+/** The library rejects with a `RateLimiterRes` when over the limit; anything else (a store outage) is rethrown. */
+async function settle(pending: Promise<RateLimiterRes>): Promise<RateLimiterRes> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof RateLimiterRes) return error;
+    throw error;
+  }
+}
+
+/**
+ * Login and registration throttling with rate-limiter-flexible, counters
+ * kept in the shared store so every instance sees the same counts.
+ *
+ * - Per account (any address): `perAccount` failures in the window, then
+ *   a doubling block capped at 15 minutes; a success resets it. Counted
+ *   for unknown usernames too, so throttling reveals nothing about which
+ *   accounts exist.
+ * - Per client address: a high ceiling (`perAddress`; an office behind one
+ *   NAT must keep working) against spraying many accounts. A success does
+ *   not reset it: an attacker's own account must not launder the count.
+ * - Registration: `registerPerAddress` per window per address.
  */
 export class StoreLoginThrottle implements LoginThrottle {
-  readonly #kv: KeyValueStore;
-  readonly #clock: Clock;
-  readonly #limits: ThrottleLimits;
+  readonly #byAccount: FailureBackoff;
+  readonly #byAddress: FailureBackoff;
+  readonly #registrations: KeyValueRateLimiter;
 
-  constructor(kv: KeyValueStore, clock: Clock, limits: ThrottleLimits) {
-    this.#kv = kv;
-    this.#clock = clock;
-    this.#limits = limits;
+  constructor(store: KeyValueStore, clock: Clock, limits: ThrottleLimits) {
+    this.#byAccount = new FailureBackoff(store, clock, 'login:acct', limits.perAccount, limits.windowMs);
+    this.#byAddress = new FailureBackoff(store, clock, 'login:addr', limits.perAddress, limits.windowMs);
+    this.#registrations = new KeyValueRateLimiter({
+      store,
+      clock,
+      keyPrefix: 'register:addr',
+      points: limits.registerPerAddress,
+      duration: Math.ceil(limits.windowMs / 1000),
+    });
   }
 
   async checkLogin(account: string, address: string): Promise<ThrottleVerdict> {
-    const now = this.#clock.now();
-    const [byAccount, byAddress] = await Promise.all([
-      this.#read(`throttle:login:acct:${account}`, now),
-      this.#read(`throttle:login:addr:${address}`, now),
-    ]);
-    const until = Math.max(byAccount.blockedUntil, byAddress.blockedUntil);
-    return until > now ? { allowed: false, retryAfterSeconds: Math.ceil((until - now) / 1000) } : ALLOWED;
+    const [accountMs, addressMs] = await Promise.all([this.#byAccount.blockedFor(account), this.#byAddress.blockedFor(address)]);
+    const ms = Math.max(accountMs, addressMs);
+    return ms > 0 ? refused(ms) : ALLOWED;
   }
 
   async recordLoginFailure(account: string, address: string): Promise<void> {
-    await Promise.all([
-      this.#fail(`throttle:login:acct:${account}`, this.#limits.perAccount),
-      this.#fail(`throttle:login:addr:${address}`, this.#limits.perAddress),
-    ]);
+    await Promise.all([this.#byAccount.fail(account), this.#byAddress.fail(address)]);
   }
 
   async recordLoginSuccess(account: string): Promise<void> {
-    await this.#kv.delete(`throttle:login:acct:${account}`);
+    await this.#byAccount.reset(account);
   }
 
   async consumeRegistration(address: string): Promise<ThrottleVerdict> {
-    const key = `throttle:register:addr:${address}`;
-    const now = this.#clock.now();
-    const counter = await this.#read(key, now);
-    if (counter.blockedUntil > now) {
-      return { allowed: false, retryAfterSeconds: Math.ceil((counter.blockedUntil - now) / 1000) };
-    }
-    await this.#fail(key, this.#limits.registerPerAddress);
-    return ALLOWED;
-  }
-
-  async #read(key: string, now: number): Promise<Counter> {
-    const raw = await this.#kv.get(key);
-    if (raw !== undefined) {
-      try {
-        const c = JSON.parse(raw) as Counter;
-        if (typeof c.count === 'number' && now - c.since < this.#limits.windowMs + MAX_BLOCK_MS) return c;
-      } catch {
-        // A malformed counter counts as none.
-      }
-    }
-    return { count: 0, since: now, blockedUntil: 0 };
-  }
-
-  async #fail(key: string, limit: number): Promise<void> {
-    const now = this.#clock.now();
-    let counter = await this.#read(key, now);
-    if (now - counter.since >= this.#limits.windowMs && counter.blockedUntil <= now) {
-      counter = { count: 0, since: now, blockedUntil: 0 };
-    }
-    counter.count += 1;
-    if (counter.count >= limit) {
-      const excess = counter.count - limit;
-      const block = Math.min(MAX_BLOCK_MS, 1_000 * 2 ** Math.min(excess, 20));
-      counter.blockedUntil = now + block;
-    }
-    await this.#kv.set(key, JSON.stringify(counter), this.#limits.windowMs + MAX_BLOCK_MS);
+    const res = await settle(this.#registrations.consume(address, 1));
+    return res.consumedPoints > this.#registrations.points ? refused(res.msBeforeNext) : ALLOWED;
   }
 }
