@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterStoreAbstract as StoreAbstractType } from 'rate-limiter-flexible';
 import type { Clock } from '../clock.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
 import { KeyedMutex } from '../store/keyedMutex.js';
@@ -25,7 +25,7 @@ interface StoredCounter {
 // be extended from RateLimiterStoreAbstract") is not re-exported by its index; load it by path.
 const RateLimiterStoreAbstract = createRequire(import.meta.url)(
   'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js',
-) as typeof import('rate-limiter-flexible').RateLimiterStoreAbstract;
+) as typeof StoreAbstractType;
 
 const TTL_SLACK_MS = 60_000;
 const NO_EXPIRY_TTL_MS = 0;
