@@ -192,7 +192,7 @@ describe('CORS', () => {
 
 describe('behind a TLS proxy in production', () => {
   it('the own origin is https://: an http:// Origin for the same host (a scheme downgrade) is 403, the https:// one passes', async () => {
-    const prod = await startServer({ env: { NODE_ENV: 'production', TRUST_PROXY: '1', SESSION_KEYS: TEST_KEY } });
+    const prod = await startServer({ env: { NODE_ENV: 'production', TRUST_PROXY: '1', SESSION_KEYS: TEST_KEY, LOG_LEVEL: 'silent' } });
     try {
       const host = new URL(prod.url).host;
       const tls = { 'x-forwarded-proto': 'https' };
