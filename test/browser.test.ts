@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KeyValueStore } from '../server/store/keyValueStore.js';
+import { openStore } from '../server/store/openStore.js';
+import { StoreUnavailableError } from '../server/store/storeErrors.js';
 import { captureLogs } from './helpers/logCapture.js';
 import { request } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -40,6 +43,20 @@ let evilUrl: string;
 let context: BrowserContext;
 let profile: string;
 const logs = captureLogs('info');
+let storeDown = false;
+
+/** The memory store, with a switch that makes every operation fail as an unreachable backend would. */
+async function switchableStore(): Promise<KeyValueStore> {
+  const real = await openStore({ url: 'memory://', timeoutMs: 1000 });
+  return new Proxy(real, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (storeDown && property !== 'close') return () => Promise.reject(new StoreUnavailableError(String(property)));
+      return (value as (...args: unknown[]) => unknown).bind(target);
+    },
+  });
+}
 
 /** The attacker's pages, served from http://localhost:<port>: another site than http://127.0.0.1:<port>. */
 function attackerPages(target: string): Server {
@@ -89,7 +106,7 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
     execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit' });
     srv = await startServer({
       env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', REGISTER_MAX_PER_ADDRESS: '1000' },
-      deps: { logger: logs.logger },
+      deps: { logger: logs.logger, store: await switchableStore() },
     });
     evil = attackerPages(srv.url);
     evil.listen(0, '127.0.0.1');
@@ -98,7 +115,7 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
     profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
     mkdirSync(RESULTS, { recursive: true });
-    for (const username of ['browser-user', 'browser-csrf', 'browser-out', 'browser-throttle']) {
+    for (const username of ['browser-user', 'browser-csrf', 'browser-out', 'browser-throttle', 'browser-outage']) {
       expect((await request(`${srv.url}/trpc/auth.register`, { body: { username, password } })).status).toBe(200);
     }
   }, 90_000);
@@ -205,6 +222,25 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
     await page.click('#login');
     await expect.poll(() => page.locator('#notice').textContent()).toBe('Too many attempts. Try again in 1 minute (60 seconds).');
     await page.screenshot({ path: join(RESULTS, 'demo-throttled.png') });
+    await page.close();
+  }, 60_000);
+
+  it('when the store is unavailable the page says so, and once it is back the same session works again', async () => {
+    const page = await context.newPage();
+    await signIn(page, 'browser-outage');
+    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('browser-outage');
+    storeDown = true;
+    try {
+      await page.click('#load-data');
+      await expect
+        .poll(() => page.locator('#notice').textContent())
+        .toBe('The session store is unavailable right now. Nothing was changed; try again in a moment.');
+      expect(await page.locator('#data-output').textContent()).toBe('');
+    } finally {
+      storeDown = false;
+    }
+    await page.click('#load-data');
+    await expect.poll(() => page.locator('#data-output').textContent()).toBe('Hello, browser-outage. This answer needed a live session.');
     await page.close();
   }, 60_000);
 });
