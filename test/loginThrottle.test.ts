@@ -78,6 +78,16 @@ describe('login throttling per account', () => {
     expect((await login('victim-four', password, freshAddress())).status).toBe(200);
   });
 
+  it('10 wrong passwords sent at once are not all checked: 3 get 401, the other 7 get 429', async () => {
+    const address = freshAddress();
+    expect((await register('victim-burst', address)).status).toBe(200);
+    const burst = await Promise.all(Array.from({ length: 10 }, () => login('victim-burst', wrong, freshAddress())));
+    const statuses = burst.map((res) => res.status).sort();
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    srv.clock.advance(900_000);
+    expect((await login('victim-burst', password, address)).status).toBe(200);
+  });
+
   it('unknown usernames are counted and answered exactly like existing ones', async () => {
     const address = freshAddress();
     for (let i = 0; i < 3; i++) expect((await login('nobody-at-all', wrong, address)).status).toBe(401);

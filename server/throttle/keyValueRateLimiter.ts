@@ -65,6 +65,8 @@ export class KeyValueRateLimiter extends RateLimiterStoreAbstract {
     return this.#mutex.run(rlKey, async () => {
       const now = this.#clock.now();
       const current = forceExpire ? undefined : await this.#read(rlKey, now);
+      // Giving points back to a counter that already expired leaves nothing to give back to.
+      if (!current && !forceExpire && points < 0) return { points: 0, expiresAt: 0 };
       const next: StoredCounter = current
         ? { points: current.points + points, expiresAt: current.expiresAt }
         : { points, expiresAt: msDuration > 0 ? now + msDuration : 0 };

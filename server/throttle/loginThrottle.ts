@@ -9,11 +9,18 @@ export interface ThrottleVerdict {
   retryAfterSeconds: number;
 }
 
+/** One login attempt, counted before the password is checked so parallel guesses cannot slip past the limit. */
+export interface LoginAttempt extends ThrottleVerdict {
+  /** The password was wrong (or the user unknown): the attempt stays counted and may start a block. */
+  failed(): Promise<void>;
+  /** The password was right: the account's counter is reset and the address gets its attempt back. */
+  succeeded(): Promise<void>;
+}
+
 /** Throttles password guessing and mass registration. */
 export interface LoginThrottle {
-  checkLogin(account: string, address: string): Promise<ThrottleVerdict>;
-  recordLoginFailure(account: string, address: string): Promise<void>;
-  recordLoginSuccess(account: string, address: string): Promise<void>;
+  /** Counts an attempt for `account` from `address`; when refused, nothing else needs calling. */
+  beginLogin(account: string, address: string): Promise<LoginAttempt>;
   /** Counts a registration attempt from `address`; refused past the limit. */
   consumeRegistration(address: string): Promise<ThrottleVerdict>;
 }
@@ -39,11 +46,12 @@ const refused = (msBeforeNext: number): ThrottleVerdict => ({
 });
 
 /**
- * Failures of one key (an account or an address) counted in a fixed window;
- * reaching the limit blocks the key for a backoff that doubles with each
- * block (1 min, 2, 4, 8, then 15 min at most). Attempts refused during a
- * block are not counted and do not extend it, and once it ends the key gets
- * a fresh allowance: a lock-out always ends by itself.
+ * Failed attempts of one key (an account or an address) counted in a fixed
+ * window; the attempt that reaches the limit blocks the key for a backoff
+ * that doubles with each block (1 min, 2, 4, 8, then 15 min at most).
+ * Attempts refused during a block are not counted and do not extend it, and
+ * once it ends the key gets a fresh allowance: a lock-out always ends by
+ * itself.
  */
 class FailureBackoff {
   readonly #failures: KeyValueRateLimiter;
@@ -56,15 +64,24 @@ class FailureBackoff {
     this.#strikes = new KeyValueRateLimiter({ store, clock, keyPrefix: `${name}:strike`, points: 1_000_000, duration: STRIKE_MEMORY_SECONDS });
   }
 
-  /** Milliseconds the key is still blocked for, 0 when it is not. */
-  async blockedFor(key: string): Promise<number> {
-    const res = await this.#failures.get(key);
-    return res && res.consumedPoints > this.#limit ? Math.max(res.msBeforeNext, 1) : 0;
+  /**
+   * Counts an attempt up front. Resolves its number in the window, and the
+   * milliseconds to wait when it is over the limit (a block, or too many
+   * attempts in flight at once).
+   */
+  async reserve(key: string): Promise<{ count: number; refusedForMs: number }> {
+    const res = await settle(this.#failures.penalty(key, 1));
+    return { count: res.consumedPoints, refusedForMs: res.consumedPoints > this.#limit ? Math.max(res.msBeforeNext, 1) : 0 };
   }
 
-  async fail(key: string): Promise<void> {
-    const res = await settle(this.#failures.penalty(key, 1));
-    if (res.consumedPoints < this.#limit) return;
+  /** Gives a reserved attempt back (it was refused, or it succeeded). */
+  async release(key: string): Promise<void> {
+    await settle(this.#failures.reward(key, 1));
+  }
+
+  /** A reserved attempt failed; the one that reaches the limit starts the next, longer block. */
+  async fail(key: string, count: number): Promise<void> {
+    if (count !== this.#limit) return;
     const strikes = await settle(this.#strikes.penalty(key, 1));
     const blockMs = Math.min(MAX_BLOCK_MS, FIRST_BLOCK_MS * 2 ** Math.min(strikes.consumedPoints - 1, 20));
     await this.#failures.block(key, blockMs / 1000);
@@ -115,18 +132,25 @@ export class StoreLoginThrottle implements LoginThrottle {
     });
   }
 
-  async checkLogin(account: string, address: string): Promise<ThrottleVerdict> {
-    const [accountMs, addressMs] = await Promise.all([this.#byAccount.blockedFor(account), this.#byAddress.blockedFor(address)]);
-    const ms = Math.max(accountMs, addressMs);
-    return ms > 0 ? refused(ms) : ALLOWED;
-  }
-
-  async recordLoginFailure(account: string, address: string): Promise<void> {
-    await Promise.all([this.#byAccount.fail(account), this.#byAddress.fail(address)]);
-  }
-
-  async recordLoginSuccess(account: string): Promise<void> {
-    await this.#byAccount.reset(account);
+  async beginLogin(account: string, address: string): Promise<LoginAttempt> {
+    const [byAccount, byAddress] = await Promise.all([this.#byAccount.reserve(account), this.#byAddress.reserve(address)]);
+    const refusedForMs = Math.max(byAccount.refusedForMs, byAddress.refusedForMs);
+    const noop = () => Promise.resolve();
+    if (refusedForMs > 0) {
+      // A refused attempt checks no password: it neither counts nor extends a block.
+      await Promise.all([this.#byAccount.release(account), this.#byAddress.release(address)]);
+      return { ...refused(refusedForMs), failed: noop, succeeded: noop };
+    }
+    return {
+      ...ALLOWED,
+      failed: async () => {
+        await Promise.all([this.#byAccount.fail(account, byAccount.count), this.#byAddress.fail(address, byAddress.count)]);
+      },
+      succeeded: async () => {
+        // The account starts afresh; the address only gets this attempt back, so an attacker's own account cannot launder it.
+        await Promise.all([this.#byAccount.reset(account), this.#byAddress.release(address)]);
+      },
+    };
   }
 
   async consumeRegistration(address: string): Promise<ThrottleVerdict> {
