@@ -105,7 +105,7 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
   beforeAll(async () => {
     execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit' });
     srv = await startServer({
-      env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', REGISTER_MAX_PER_ADDRESS: '1000' },
+      env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' },
       deps: { logger: logs.logger, store: await switchableStore() },
     });
     evil = attackerPages(srv.url);

@@ -8,7 +8,7 @@ const password = 'correct horse battery';
 
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startServer({ env: { ALLOWED_ORIGINS: LISTED, REGISTER_MAX_PER_ADDRESS: '1000' } });
+  srv = await startServer({ env: { ALLOWED_ORIGINS: LISTED } });
 });
 afterAll(() => srv.close());
 

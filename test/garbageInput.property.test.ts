@@ -13,7 +13,7 @@ let victim: string;
 let victimSessions: number;
 beforeAll(async () => {
   srv = await startServer({
-    env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '100000', LOGIN_MAX_FAILURES_PER_ADDRESS: '100000', REGISTER_MAX_PER_ADDRESS: '100000' },
+    env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '100000' },
   });
   victim = await signUp(srv.url, 'property-victim');
   victimSessions = await sessionCount(victim);

@@ -29,7 +29,7 @@ async function recordingStore(): Promise<KeyValueStore> {
 
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startServer({ deps: { store: await recordingStore() }, env: { REGISTER_MAX_PER_ADDRESS: '1000' } });
+  srv = await startServer({ deps: { store: await recordingStore() } });
 });
 afterAll(() => srv.close());
 
