@@ -20,13 +20,13 @@ interface StoredCounter {
   expiresAt: number;
 }
 
-/** The store keeps a counter a little past its logical expiry; the clock decides, the TTL only cleans up. */
 // The library's documented base for store-backed limiters ("any new limiter with storage must
 // be extended from RateLimiterStoreAbstract") is not re-exported by its index; load it by path.
 const RateLimiterStoreAbstract = createRequire(import.meta.url)(
   'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js',
 ) as typeof StoreAbstractType;
 
+/** The store keeps a counter a little past its logical expiry; the clock decides, the TTL only cleans up. */
 const TTL_SLACK_MS = 60_000;
 const NO_EXPIRY_TTL_MS = 0;
 
