@@ -7,12 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KeyValueStore } from '../server/store/keyValueStore.js';
-import { openStore } from '../server/store/openStore.js';
-import { StoreUnavailableError } from '../server/store/storeErrors.js';
 import { captureLogs } from './helpers/logCapture.js';
 import { request } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { type SwitchableStore, switchableStore } from './helpers/switchableStore.js';
 
 // The cookie and CSRF promises where they matter: Debian's Chromium driven by playwright-core (never a downloaded browser).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -43,20 +41,7 @@ let evilUrl: string;
 let context: BrowserContext;
 let profile: string;
 const logs = captureLogs('info');
-let storeDown = false;
-
-/** The memory store, with a switch that makes every operation fail as an unreachable backend would. */
-async function switchableStore(): Promise<KeyValueStore> {
-  const real = await openStore({ url: 'memory://', timeoutMs: 1000 });
-  return new Proxy(real, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      if (storeDown && property !== 'close') return () => Promise.reject(new StoreUnavailableError(String(property)));
-      return (value as (...args: unknown[]) => unknown).bind(target);
-    },
-  });
-}
+let outage: SwitchableStore;
 
 /** The attacker's pages, served from http://localhost:<port>: another site than http://127.0.0.1:<port>. */
 function attackerPages(target: string): Server {
@@ -104,9 +89,10 @@ async function sessionCookieValue(): Promise<string | undefined> {
 describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
   beforeAll(async () => {
     execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit' });
+    outage = await switchableStore();
     srv = await startServer({
       env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' },
-      deps: { logger: logs.logger, store: await switchableStore() },
+      deps: { logger: logs.logger, store: outage.store },
     });
     evil = attackerPages(srv.url);
     evil.listen(0, '127.0.0.1');
@@ -229,7 +215,7 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
     const page = await context.newPage();
     await signIn(page, 'browser-outage');
     await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('browser-outage');
-    storeDown = true;
+    outage.down = true;
     try {
       await page.click('#load-data');
       await expect
@@ -237,7 +223,7 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
         .toBe('The session store is unavailable right now. Nothing was changed; try again in a moment.');
       expect(await page.locator('#data-output').textContent()).toBe('');
     } finally {
-      storeDown = false;
+      outage.down = false;
     }
     await page.click('#load-data');
     await expect.poll(() => page.locator('#data-output').textContent()).toBe('Hello, browser-outage. This answer needed a live session.');

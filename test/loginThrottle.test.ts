@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, request, type RawResponse } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { switchableStore } from './helpers/switchableStore.js';
 
 // Attack 18 of SECURITY.md (A3): password guessing against one account, from one or many addresses.
 const password = 'correct horse battery';
@@ -139,6 +140,27 @@ describe('the client address behind a proxy', () => {
       expect(third.headers.get('retry-after')).toBe('900');
     } finally {
       await direct.close();
+    }
+  });
+});
+
+describe('when the store that keeps the counters is unavailable', () => {
+  it('login and register answer 503, never an unthrottled attempt, and work again once it is back', async () => {
+    const outage = await switchableStore();
+    const flaky = await startServer({ deps: { store: outage.store } });
+    try {
+      const reg = (username: string) => request(`${flaky.url}/trpc/auth.register`, { body: { username, password } });
+      expect((await reg('outage-user')).status).toBe(200);
+      outage.down = true;
+      const login = await request(`${flaky.url}/trpc/auth.login`, { body: { username: 'outage-user', password } });
+      expect(login.status).toBe(503);
+      expect(errorCode(login)).toBe('SERVICE_UNAVAILABLE');
+      expect(login.setCookies).toEqual([]);
+      expect((await reg('outage-user-2')).status).toBe(503);
+      outage.down = false;
+      expect((await request(`${flaky.url}/trpc/auth.login`, { body: { username: 'outage-user', password } })).status).toBe(200);
+    } finally {
+      await flaky.close();
     }
   });
 });
