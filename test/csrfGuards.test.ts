@@ -129,6 +129,17 @@ describe('the content-type check (simple-request bodies a form can send without 
     });
   }
 
+  it('a text/plain login with the right password (a form-posted login CSRF) is 415 and sets no cookie', async () => {
+    const username = freshUser();
+    await signUp(srv.url, username);
+    const res = await request(`${srv.url}/trpc/auth.login`, {
+      body: JSON.stringify({ username, password }),
+      headers: { 'content-type': 'text/plain', 'sec-fetch-site': 'same-origin' },
+    });
+    expect(res.status).toBe(415);
+    expect(res.setCookies).toEqual([]);
+  });
+
   it('a POST with no Content-Type at all is 415', async () => {
     const cookie = await signUp(srv.url, freshUser());
     const res = await fetch(`${srv.url}/trpc/auth.logout`, { method: 'POST', headers: { cookie } });
