@@ -9,6 +9,7 @@ import { publicProcedure, router } from '../server/trpc/init.js';
 import { captureLogs } from './helpers/logCapture.js';
 import { request, type RawResponse } from './helpers/http.js';
 import { startServer, TEST_KEY, testConfig, type TestServer } from './helpers/server.js';
+import { switchableStore } from './helpers/switchableStore.js';
 
 // Threat: unexpected errors leak internals (DESIGN.md trap 8). In production the body is generic; the log has the detail.
 const INTERNAL = 'connect ECONNREFUSED 10.0.0.5:6379 at /srv/app/x.ts';
@@ -118,5 +119,33 @@ describe('an unexpected error in production', () => {
     expect(res.status).toBe(403);
     expect(res.setCookies).toEqual([]);
     expectNoLeak(res);
+  });
+});
+
+describe('a store outage in production', () => {
+  it('answers 503 with the generic store message and the request id, never the backend address; the log has the cause', async () => {
+    const outage = await switchableStore();
+    const capture = captureLogs('info');
+    const prod = await startServer({ env: PRODUCTION, deps: { store: outage.store, logger: capture.logger } });
+    try {
+      const reg = await request(`${prod.url}/trpc/auth.register`, { body: { username: 'outage-prod', password: 'correct horse battery' }, headers: TLS });
+      const cookie = reg.setCookies[0]!.split(';')[0]!;
+      outage.down = true;
+      for (const path of ['data', 'auth.me']) {
+        const res = await request(`${prod.url}/trpc/${path}`, { cookie, headers: TLS });
+        expect(res.status).toBe(503);
+        const requestId = res.headers.get('x-request-id');
+        expect((res.json as { error: { message: string; data: { code: string; requestId: string } } }).error).toMatchObject({
+          message: errorMessages.storeUnavailable,
+          data: { code: 'SERVICE_UNAVAILABLE', requestId },
+        });
+        expectNoLeak(res);
+        const logged = capture.entries().filter((entry) => entry.requestId === requestId);
+        expect(JSON.stringify(logged)).toContain('ECONNREFUSED 10.0.0.5:6379');
+      }
+    } finally {
+      outage.down = false;
+      await prod.close();
+    }
   });
 });

@@ -17,7 +17,11 @@ export async function switchableStore(): Promise<SwitchableStore> {
       get(target, property) {
         const value: unknown = Reflect.get(target, property, target);
         if (typeof value !== 'function') return value;
-        if (control.down && property !== 'close') return () => Promise.reject(new StoreUnavailableError(String(property)));
+        if (control.down && property !== 'close') {
+          // A realistic cause, with the kind of detail that must never reach a client.
+          const cause = new Error('connect ECONNREFUSED 10.0.0.5:6379');
+          return () => Promise.reject(new StoreUnavailableError(String(property), { cause }));
+        }
         return (value as (...args: unknown[]) => unknown).bind(target);
       },
     }),
