@@ -229,4 +229,37 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
     await expect.poll(() => page.locator('#data-output').textContent()).toBe('Hello, browser-outage. This answer needed a live session.');
     await page.close();
   }, 60_000);
+
+  it('an account created in the page is signed in; it can revoke another session, change its password, and sign in with the new one', async () => {
+    const page = await context.newPage();
+    await context.clearCookies();
+    await page.goto(`${srv.url}/`);
+    await page.locator('#auth-form').waitFor();
+    await page.fill('#username', 'browser-new');
+    await page.fill('#password', password);
+    await page.click('#register');
+    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('browser-new');
+    expect(await page.locator('#notice').textContent()).toBe('Account created. Signed in as browser-new.');
+
+    // A second session of the same user, from elsewhere.
+    const elsewhere = await request(`${srv.url}/trpc/auth.login`, { body: { username: 'browser-new', password } });
+    const otherCookie = elsewhere.setCookies[0]!.split(';')[0]!;
+    await page.reload();
+    await expect.poll(() => page.locator('#sessions li').count()).toBe(2);
+    await page.click('#sessions button[data-revoke]');
+    await expect.poll(() => page.locator('#sessions li').count()).toBe(1);
+    expect(await page.locator('#notice').textContent()).toBe('That session was ended.');
+    expect((await request(`${srv.url}/trpc/data`, { cookie: otherCookie })).status).toBe(401);
+
+    const newPassword = 'a brand new passphrase';
+    await page.fill('#current-password', password);
+    await page.fill('#new-password', newPassword);
+    await page.click('#change-password');
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Password changed. 0 other sessions were signed out.');
+    await page.click('#logout');
+    await page.locator('#auth-form').waitFor();
+    await signIn(page, 'browser-new', newPassword);
+    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('browser-new');
+    await page.close();
+  }, 60_000);
 });
