@@ -36,19 +36,20 @@ export const authRouter = router({
     .output(authResultSchema)
     .mutation(async ({ ctx, input }) => {
       const { users, hasher, throttle } = ctx.services;
-      const verdict = await throttle.checkLogin(input.username, ctx.clientAddress);
-      if (!verdict.allowed) {
+      // Counted before the password check, so a burst of parallel guesses cannot slip past the limit.
+      const attempt = await throttle.beginLogin(input.username, ctx.clientAddress);
+      if (!attempt.allowed) {
         ctx.log.warn({ event: 'auth.login_throttled', username: input.username }, 'login throttled');
-        throw tooManyAttempts(verdict);
+        throw tooManyAttempts(attempt);
       }
       const user = await users.findByUsername(input.username);
       const ok = user ? await hasher.verify(user.passwordHash, input.password) : await hasher.verifyDummy(input.password);
       if (!user || !ok) {
-        await throttle.recordLoginFailure(input.username, ctx.clientAddress);
+        await attempt.failed();
         ctx.log.warn({ event: 'auth.login_failed', username: input.username }, 'login failed');
         throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.invalidCredentials });
       }
-      await throttle.recordLoginSuccess(input.username, ctx.clientAddress);
+      await attempt.succeeded();
       await ctx.session.start(toPublicUser(user));
       // A password change that raced this login (after our check, before our session was
       // indexed) would miss the new session: re-read the hash and give the session up if it moved.

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { endedSessionsSchema, sessionViewSchema } from '../../shared/session.js';
+import { logTagOf } from '../session/sessionLayer.js';
 import { protectedProcedure, router } from '../trpc/init.js';
 import { toSessionView } from './sessionView.js';
 
@@ -22,14 +23,16 @@ export const sessionsRouter = router({
     .input(sessionIdInput)
     .output(endedSessionsSchema)
     .mutation(async ({ ctx, input }) => {
+      const tag = ctx.session.current?.logTag;
       if (input.id === ctx.session.current?.publicId) {
         await ctx.session.end();
+        ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: tag }, 'session revoked');
         return { endedSessions: 1 };
       }
       if (!(await ctx.services.sessions.removeByPublicId(ctx.user.id, input.id))) {
         throw new TRPCError({ code: 'NOT_FOUND', message: 'No such session.' });
       }
-      ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, revoked: input.id.slice(0, 10) }, 'session revoked');
+      ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: logTagOf(input.id) }, 'session revoked');
       return { endedSessions: 1 };
     }),
 

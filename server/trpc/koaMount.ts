@@ -4,6 +4,7 @@ import { resolveResponse } from '@trpc/server/http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { GatehouseContext } from './context.js';
+import { retryAfterSecondsOf } from './retryAfter.js';
 
 export interface KoaMountOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -70,6 +71,11 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
       createContext: async () => {
         trpcContext = await options.createContext(ctx);
         return trpcContext;
+      },
+      // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
+      responseMeta: ({ errors }) => {
+        const retryAfter = retryAfterSecondsOf(errors);
+        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
       },
       onError({ error: failure, path: failedPath }) {
         if (failure.code === 'INTERNAL_SERVER_ERROR') {

@@ -28,7 +28,16 @@ export interface StartOptions {
 }
 
 export function testConfig(env: Record<string, string> = {}): GatehouseConfig {
-  return loadConfig({ NODE_ENV: 'test', SESSION_STORE_URL: 'memory://', SESSION_KEYS: TEST_KEY, ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    SESSION_STORE_URL: 'memory://',
+    SESSION_KEYS: TEST_KEY,
+    // Every suite calls from 127.0.0.1, and counters in a shared Redis or PostgreSQL outlive a suite: keep the
+    // per-address limits out of the way unless a test sets them (the throttle tests do).
+    REGISTER_MAX_PER_ADDRESS: '10000',
+    LOGIN_MAX_FAILURES_PER_ADDRESS: '10000',
+    ...env,
+  });
 }
 
 /** Starts the reference server on 127.0.0.1, port 0, with a manual clock. */
