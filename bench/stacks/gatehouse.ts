@@ -26,4 +26,14 @@ app.use(seedEndpoint(gatehouse));
 app.use(gatehouse.middleware(app, gatehouseBenchRouter));
 app.use(demoPage());
 process.on('SIGTERM', () => void gatehouse.close());
+// The Redis client connects lazily and, with the offline queue off, fails commands until it has: wait for it.
+for (let attempt = 0; ; attempt += 1) {
+  try {
+    await gatehouse.store.ping();
+    break;
+  } catch (error) {
+    if (attempt >= 50) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 await announce(createServer(app.callback()), { read: '/trpc/data', login: '/trpc/bench.login', seed: true });
