@@ -7,7 +7,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARGON2_PARAMS } from '../server/accounts/passwordHasher.js';
 import { type LoadResult, load, obtainCookie, type Workload } from './measure.js';
@@ -30,7 +31,9 @@ const settings = {
 };
 const only = flag('only')?.split(',');
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
-const sqlitePath = fileURLToPath(new URL('./results/tmp/gatehouse-bench.sqlite', import.meta.url));
+// Outside the repository: a scratch database, removed at start and end.
+const scratchDir = join(tmpdir(), `gatehouse-bench-${process.pid}`);
+const sqlitePath = join(scratchDir, 'gatehouse-bench.sqlite');
 
 const STACKS: StackSpec[] = [
   { name: 'node:http (no session)', file: 'bareHttp.ts' },
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   const redis = new RedisProbe(redisUrl);
   const redisUp = redis.available();
   if (redisUp) redis.cleanup();
-  rmSync(fileURLToPath(new URL('./results/tmp/', import.meta.url)), { recursive: true, force: true });
+  rmSync(scratchDir, { recursive: true, force: true });
   const notes: string[] = [];
   if (!redisUp) notes.push(`Redis at ${redisUrl} did not answer: the Redis stack was skipped.`);
 
@@ -188,7 +191,7 @@ async function main(): Promise<void> {
     }
     for (const r of running) scale.push({ sessions: r.size, runs: r.runs });
   }
-  rmSync(fileURLToPath(new URL('./results/tmp/', import.meta.url)), { recursive: true, force: true });
+  rmSync(scratchDir, { recursive: true, force: true });
 
   const report: Report = {
     date: new Date().toISOString(),
