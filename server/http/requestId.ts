@@ -7,7 +7,16 @@ export function requestId(logger: Logger): Koa.Middleware {
   return async function requestIdMiddleware(ctx, next) {
     const id = randomUUID();
     ctx.state.requestId = id;
-    ctx.state.log = logger.child({ requestId: id });
+    // pino's child() serialises its bindings at once; most requests log nothing, so it is built on first use.
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (log ??= logger.child({ requestId: id })),
+      set: (value: Logger) => {
+        log = value;
+      },
+    });
     ctx.set('X-Request-Id', id);
     await next();
   };

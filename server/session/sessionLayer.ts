@@ -86,10 +86,19 @@ class RequestSession implements SessionHandle {
     private readonly layer: SessionLayer,
   ) {}
 
+  /** The last `current` built, reused while the session it describes is unchanged. */
+  #described: { id: string; record: SessionRecord; active: ActiveSession } | undefined;
+
   get current(): ActiveSession | null {
     if (this.ended || this.vanished) return null;
     const live = this.written ?? this.loaded;
-    return live ? this.layer.describe(live.id, live.record) : null;
+    if (!live) return null;
+    // Every request reads `current` (the tRPC context does); describing costs a SHA-256 for the public id.
+    const memo = this.#described;
+    if (memo && memo.id === live.id && memo.record === live.record) return memo.active;
+    const active = this.layer.describe(live.id, live.record);
+    this.#described = { id: live.id, record: live.record, active };
+    return active;
   }
 
   async start(user: SessionUser): Promise<void> {

@@ -1,0 +1,56 @@
+import type Koa from 'koa';
+import type { Gatehouse } from '../server/gatehouse.js';
+import { newSessionId } from '../server/session/sessionId.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function collect(): number {
+  // Several passes: weak references and finalizers free memory over more than one cycle.
+  for (let i = 0; i < 4; i += 1) gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+/**
+ * Bench-only endpoints on 127.0.0.1 (never part of server/):
+ * `POST /__bench/seed?n=N` stores N sessions straight through the session
+ * store API (each for its own user, as real sessions are spread over users),
+ * and `GET /__bench/heap` answers the heap in use after a full GC (the
+ * server runs with --expose-gc).
+ */
+export function seedEndpoint(gatehouse: Gatehouse): Koa.Middleware {
+  let seeded = 0;
+  return async function benchSeed(ctx, next) {
+    if (!ctx.path.startsWith('/__bench/')) return next();
+    if (ctx.path === '/__bench/heap') {
+      ctx.body = { heapUsed: collect(), gc: gc !== undefined };
+      return;
+    }
+    if (ctx.path === '/__bench/seed' && ctx.method === 'POST') {
+      const n = Number(ctx.query.n ?? 0);
+      const now = gatehouse.clock.now();
+      const chunk = 100;
+      for (let start = 0; start < n; start += chunk) {
+        const batch: Promise<void>[] = [];
+        for (let i = start; i < Math.min(n, start + chunk); i += 1) {
+          const username = `seed-${seeded + i}`;
+          batch.push(
+            gatehouse.services.sessions.create(newSessionId(), {
+              v: 1,
+              uid: `u-${username}`,
+              username,
+              role: 'user',
+              createdAt: now,
+              lastSeen: now,
+              ua: 'autocannon',
+            }),
+          );
+        }
+        await Promise.all(batch);
+      }
+      seeded += n;
+      ctx.body = { seeded };
+      return;
+    }
+    ctx.status = 404;
+  };
+}
