@@ -34,6 +34,10 @@ const testRouter = t.router({
   }),
   echo: t.procedure.input(z.object({ text: z.string() })).mutation(({ input }) => input),
   noInput: t.procedure.mutation(() => 'done'),
+  throttled: t.procedure.query(() => {
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'slow down', cause: Object.assign(new Error('x'), { retryAfterSeconds: 42 }) });
+  }),
+  nested: t.router({ deep: t.procedure.query(() => ['a', { b: null }]) }),
 });
 
 async function listen(mount: Koa.Middleware): Promise<{ url: string; server: Server }> {
@@ -93,11 +97,26 @@ const cases: [string, string, RequestInit?][] = [
   ['a text/plain mutation', '/trpc/echo', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"text":"x"}' }],
   ['a mutation that sets two cookies', '/trpc/setCookies', json(null)],
   ['a HEAD request', '/trpc/hello', { method: 'HEAD' }],
+  ['a query in a nested router', '/trpc/nested.deep'],
+  ['a query with a percent-encoded path', '/trpc/hel%6Co'],
+  ['a query with an empty input parameter', '/trpc/hello?input='],
+  ['a query with input null', '/trpc/hello?input=null'],
+  ['a query asking for a stream without batching', '/trpc/hello', { headers: { 'trpc-accept': 'application/jsonl' } }],
+  ['a query with an extra unknown parameter', '/trpc/hello?foo=bar'],
 ];
 
 describe('the fast tRPC mount answers exactly as the plain fetch-adapter mount', () => {
   it.each(cases)('for %s', async (_name, path, init) => {
     const [mine, theirs] = await Promise.all([answer(fast.url, path, init), answer(plain.url, path, init)]);
     expect(mine).toEqual(theirs);
+  });
+});
+
+describe('a throttled query', () => {
+  it('answers like the plain mount and adds Retry-After from the error', async () => {
+    const [mine, theirs] = await Promise.all([answer(fast.url, '/trpc/throttled'), answer(plain.url, '/trpc/throttled')]);
+    expect(mine.status).toBe(429);
+    expect(mine.body).toBe(theirs.body);
+    expect(mine.headers).toEqual([...theirs.headers, ['retry-after', '42']].sort(([a], [b]) => a!.localeCompare(b!)));
   });
 });

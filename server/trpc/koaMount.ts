@@ -7,6 +7,7 @@ import type { GatehouseContext } from './context.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
 import { responseBody } from './responseBody.js';
+import { runSingleQuery, singleQueryProcedure } from './singleQuery.js';
 
 export interface KoaMountOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -54,6 +55,25 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         error = new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `Request body larger than ${maxBodySize} bytes.` });
       } else if (read.length > 0) {
         body = read.toString('utf8');
+      }
+    }
+    if (ctx.method === 'GET') {
+      const search = new URLSearchParams(ctx.querystring);
+      const procedure = singleQueryProcedure(router, path, search, ctx.get('trpc-accept') !== '' || ctx.get('accept') === 'application/jsonl');
+      if (procedure) {
+        const trpcContext = await options.createContext(ctx);
+        const answer = await runSingleQuery(router, procedure, path, search.get('input'), trpcContext, (failure) => {
+          if (failure.code === 'INTERNAL_SERVER_ERROR') (trpcContext.log ?? logger).error({ err: failure.cause ?? failure, path }, 'procedure failed');
+        });
+        ctx.status = answer.status;
+        ctx.vary('trpc-accept');
+        ctx.vary('accept');
+        ctx.set('content-type', 'application/json');
+        const retryAfter = answer.error && retryAfterSecondsOf([answer.error]);
+        if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = answer.body;
+        return;
       }
     }
     const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body);

@@ -1,0 +1,82 @@
+import {
+  type AnyProcedure,
+  type AnyRouter,
+  TRPCError,
+  getTRPCErrorFromUnknown,
+  getTRPCErrorShape,
+  transformTRPCResponse,
+} from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+
+export interface SingleQueryAnswer {
+  status: number;
+  body: string;
+  /** The failure, if the query failed (for logging and Retry-After). */
+  error: TRPCError | undefined;
+}
+
+/** Procedure paths the fast path takes; anything else (encoded, odd) goes through `resolveResponse`. */
+const PLAIN_PATH = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
+
+/**
+ * The procedure a plain, single `GET` query would run, or `undefined` when
+ * the request is anything else (a batch, a stream, an unknown path, a
+ * mutation over GET, a lazy router): those keep going through
+ * `resolveResponse`, which answers them exactly as tRPC does.
+ */
+export function singleQueryProcedure(router: AnyRouter, path: string, search: URLSearchParams, streamAccept: boolean): AnyProcedure | undefined {
+  if (streamAccept || search.has('batch') || !PLAIN_PATH.test(path)) return undefined;
+  const procedure = (router._def.procedures as Record<string, AnyProcedure | undefined>)[path];
+  return procedure?._def.type === 'query' ? procedure : undefined;
+}
+
+/**
+ * Runs one query the way `resolveResponse`'s single-call path does —
+ * same input parsing, error shape, status and body — with tRPC's public
+ * helpers (`getTRPCErrorShape`, `transformTRPCResponse`,
+ * `getHTTPStatusCodeFromError`) but without the per-request `Request`/
+ * `Response`/`Headers`/`AbortSignal` objects that a read does not need
+ * (issue 5's profile: about a third of an authenticated read).
+ * `test/koaMount.test.ts` holds it to byte-for-byte equality.
+ */
+export async function runSingleQuery(
+  router: AnyRouter,
+  procedure: AnyProcedure,
+  path: string,
+  inputText: string | null,
+  ctx: unknown,
+  onError: (error: TRPCError, input: unknown) => void,
+): Promise<SingleQueryAnswer> {
+  const config = router._def._config;
+  let rawInput: unknown;
+  const getRawInput = async () => {
+    if (!inputText) return undefined; // tRPC treats a missing and an empty `input` alike
+    try {
+      rawInput = config.transformer.input.deserialize(JSON.parse(inputText));
+    } catch (cause) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: cause instanceof Error ? cause.message : 'Invalid input', cause });
+    }
+    return rawInput;
+  };
+  try {
+    const data: unknown = await procedure({ path, getRawInput, ctx, type: 'query', signal: undefined, batchIndex: 0 });
+    if (isDataStream(data)) {
+      throw new TRPCError({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink',
+      });
+    }
+    return { status: 200, body: JSON.stringify(transformTRPCResponse(config, { result: { data } })), error: undefined };
+  } catch (cause) {
+    const error = getTRPCErrorFromUnknown(cause);
+    onError(error, rawInput);
+    const shape = getTRPCErrorShape({ config, error, type: 'query', path, input: rawInput, ctx });
+    return { status: getHTTPStatusCodeFromError(error), body: JSON.stringify(transformTRPCResponse(config, { error: shape })), error };
+  }
+}
+
+function isDataStream(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Symbol.asyncIterator in value) return true;
+  return Object.values(value).some((v) => v instanceof Promise || (v !== null && typeof v === 'object' && Symbol.asyncIterator in v));
+}
