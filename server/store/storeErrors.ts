@@ -1,12 +1,19 @@
+import { TRPCError } from '@trpc/server';
+import { errorMessages } from '../../shared/errors.js';
+
 /**
- * The store did not answer in time, or answered with an error. Mapped to
- * 503 SERVICE_UNAVAILABLE in one place (see `server/http/errorBoundary.ts`
- * and `server/trpc/init.ts`); the cause is logged, never sent.
+ * The store did not answer in time, or answered with an error. It *is* a
+ * 503 `SERVICE_UNAVAILABLE` TRPCError, so a procedure that meets it
+ * answers 503 with no mapping middleware on every call; outside tRPC the
+ * error boundary (`server/http/errorBoundary.ts`) maps it the same way.
+ * The client sees only the generic message; the cause is logged.
  */
-export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
+export class StoreUnavailableError extends TRPCError {
+  /** Which store operation failed (`get`, `set`, …), for the logs. */
+  readonly operation: string;
   constructor(operation: string, options?: { cause?: unknown }) {
-    super(`session store unavailable during ${operation}`, options);
+    super({ code: 'SERVICE_UNAVAILABLE', message: errorMessages.storeUnavailable, cause: options?.cause });
+    this.operation = operation;
   }
 }
 
