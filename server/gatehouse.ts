@@ -3,8 +3,7 @@ import cors from '@koa/cors';
 import type Koa from 'koa';
 import compose from 'koa-compose';
 import type { Logger } from 'pino';
-import { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
-import { StoreUserDirectory } from './accounts/userDirectory.js';
+import type { PasswordHasher } from './accounts/passwordHasher.js';
 import { type Clock, systemClock } from './clock.js';
 import type { GatehouseConfig } from './config.js';
 import { contentTypeGuard } from './http/contentTypeGuard.js';
@@ -17,13 +16,11 @@ import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
 import { appRouter } from './routers/appRouter.js';
 import { CookieSigner } from './session/cookieSigner.js';
-import { Sealer } from './session/sealer.js';
 import { type SessionHandle, SessionLayer, sessionHandleOf } from './session/sessionLayer.js';
-import { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
+import { createServices } from './services.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
-import { StoreLoginThrottle } from './throttle/loginThrottle.js';
 import { type GatehouseContext, type Services, userOf } from './trpc/context.js';
 import { koaTrpcMount } from './trpc/koaMount.js';
 
@@ -75,16 +72,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       namespace: config.storeNamespace,
       onError: (error) => logger.warn({ err: error }, 'store error'),
     }));
-  const sessions = new SessionStore(store, new Sealer(config.sessionKeys), clock, {
-    idleMs: config.idleTimeoutMs,
-    absoluteMs: config.absoluteTimeoutMs,
-  });
-  const services: Services = {
-    users: new StoreUserDirectory(store),
-    hasher: deps.hasher ?? (await createPasswordHasher()),
-    sessions,
-    throttle: new StoreLoginThrottle(store, clock, config.loginThrottle),
-  };
+  const services = await createServices(config, store, clock, deps.hasher);
   const production = config.env === 'production';
   const sessionLayer = new SessionLayer({
     cookieName: cookieNameFor(config),
@@ -93,7 +81,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     idleTimeoutMs: config.idleTimeoutMs,
     absoluteTimeoutMs: config.absoluteTimeoutMs,
     signer: new CookieSigner(config.sessionKeys),
-    store: sessions,
+    store: services.sessions,
     clock,
     logger,
   });

@@ -1,19 +1,17 @@
 import type { AnyRouter } from '@trpc/server';
 import { pino } from 'pino';
-import { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
-import { StoreUserDirectory } from './accounts/userDirectory.js';
+import type { PasswordHasher } from './accounts/passwordHasher.js';
 import { type Clock, systemClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { appRouter } from './routers/appRouter.js';
 import type { ActiveSession, SessionHandle, SessionUser } from './session/sessionLayer.js';
 import { logTagOf } from './session/sessionLayer.js';
-import { Sealer } from './session/sealer.js';
 import { newSessionId, publicIdOf } from './session/sessionId.js';
 import type { SessionRecord } from './session/sessionRecord.js';
-import { SessionStore } from './session/sessionStore.js';
+import type { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
-import { StoreLoginThrottle } from './throttle/loginThrottle.js';
+import { createServices } from './services.js';
 import { type GatehouseContext, type Services, userOf } from './trpc/context.js';
 import { createCallerFactory } from './trpc/init.js';
 
@@ -95,17 +93,8 @@ export async function createTestCaller<TRouter extends AnyRouter = typeof appRou
   const config = loadConfig({ NODE_ENV: 'test', SESSION_STORE_URL: 'memory://' });
   const clock = options.clock ?? systemClock;
   const store = options.store ?? (await openStore({ url: 'memory://', timeoutMs: config.storeTimeoutMs }));
-  const sessions = new SessionStore(store, new Sealer(config.sessionKeys), clock, {
-    idleMs: config.idleTimeoutMs,
-    absoluteMs: config.absoluteTimeoutMs,
-  });
-  const services: Services = {
-    users: new StoreUserDirectory(store),
-    hasher: options.hasher ?? (await createPasswordHasher()),
-    sessions,
-    throttle: new StoreLoginThrottle(store, clock, config.loginThrottle),
-  };
-  const session = new InMemorySessionHandle(sessions, clock);
+  const services = await createServices(config, store, clock, options.hasher);
+  const session = new InMemorySessionHandle(services.sessions, clock);
   if (options.user) await session.start(options.user);
   const ctx: GatehouseContext = {
     session,
