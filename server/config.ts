@@ -201,3 +201,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function formatProblems(problems: string[]): string {
   return `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 }
+
+/**
+ * `loadConfig()` for process entries: on a bad environment, prints the one
+ * readable message (no stack trace) and exits with status 1.
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): GatehouseConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
