@@ -103,6 +103,9 @@ const cases: [string, string, RequestInit?][] = [
   ['a query with input null', '/trpc/hello?input=null'],
   ['a query asking for a stream without batching', '/trpc/hello', { headers: { 'trpc-accept': 'application/jsonl' } }],
   ['a query with an extra unknown parameter', '/trpc/hello?foo=bar'],
+  ['a query accepting JSON lines among other types', '/trpc/hello', { headers: { accept: 'application/json, application/jsonl' } }],
+  ['a query with malformed connection params', '/trpc/hello?connectionParams=%7Bbad'],
+  ['a query with a non-JSON content type', '/trpc/hello', { headers: { 'content-type': 'application/octet-stream' } }],
 ];
 
 describe('the fast tRPC mount answers exactly as the plain fetch-adapter mount', () => {

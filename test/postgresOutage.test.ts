@@ -12,6 +12,7 @@ const password = 'correct horse battery';
 function expect503(res: RawResponse, what: string): void {
   expect(res.status, what).toBe(503);
   expect(errorCode(res), what).toBe('SERVICE_UNAVAILABLE');
+  expect(res.headers.get('retry-after'), what).toBe('1');
   expect(res.setCookies, what).toEqual([]);
   expect(res.body, what).not.toMatch(/127\.0\.0\.1|ECONN|postgres/i);
 }

@@ -46,9 +46,9 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
 
     it('delete removes the value, and deleting a missing key is fine', async () => {
       await store.set('del:a', 'x', LONG);
-      await store.delete('del:a');
+      await expect(store.delete('del:a')).resolves.toBe(true);
       expect(await store.get('del:a')).toBeUndefined();
-      await expect(store.delete('del:a')).resolves.toBeUndefined();
+      await expect(store.delete('del:a')).resolves.toBe(false);
     });
   });
 

@@ -13,6 +13,7 @@ const password = 'correct horse battery';
 function expect503(res: RawResponse, what: string): void {
   expect(res.status, what).toBe(503);
   expect(errorCode(res), what).toBe('SERVICE_UNAVAILABLE');
+  expect(res.headers.get('retry-after'), what).toBe('1');
   expect((res.json as { error: { message: string } }).error.message, what).toBe(
     'The session store is unavailable. Try again in a moment.',
   );

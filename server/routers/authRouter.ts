@@ -84,14 +84,26 @@ export const authRouter = router({
     .input(changePasswordSchema)
     .output(endedSessionsSchema)
     .mutation(async ({ ctx, input }) => {
-      const { users, hasher, sessions } = ctx.services;
+      const { users, hasher, sessions, throttle } = ctx.services;
+      // A stolen cookie must not buy unlimited guesses at the password: same throttle as login.
+      const attempt = await throttle.beginLogin(ctx.user.username, ctx.clientAddress);
+      if (!attempt.allowed) throw tooManyAttempts(attempt);
       const user = await users.findById(ctx.user.id);
       if (!user || !(await hasher.verify(user.passwordHash, input.currentPassword))) {
+        await attempt.failed();
         throw new TRPCError({ code: 'FORBIDDEN', message: 'The current password is wrong.' });
       }
+      await attempt.succeeded();
+      // Ended meanwhile (a logout in the same batch or from another tab): change nothing.
+      if (!ctx.session.current) throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
+      // Hash first (a racing login re-checks it), then rotate; other sessions end even if rotation loses a race.
       await users.setPasswordHash(user.id, await hasher.hash(input.newPassword));
-      await ctx.session.rotate();
-      const endedSessions = await sessions.removeAllForUser(user.id, ctx.session.current?.publicId);
+      let endedSessions = 0;
+      try {
+        await ctx.session.rotate();
+      } finally {
+        endedSessions = await sessions.removeAllForUser(user.id, ctx.session.current?.publicId);
+      }
       ctx.log.info({ event: 'auth.password_changed', userId: user.id, endedSessions, session: ctx.session.current?.logTag }, 'password changed');
       return { endedSessions };
     }),

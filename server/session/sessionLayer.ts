@@ -1,6 +1,8 @@
 import type Koa from 'koa';
+import { TRPCError } from '@trpc/server';
 import createSession from 'koa-session';
 import type { Logger } from 'pino';
+import { errorMessages } from '../../shared/errors.js';
 import type { Role } from '../../shared/user.js';
 import type { Clock } from '../clock.js';
 import type { CookieSigner } from './cookieSigner.js';
@@ -80,6 +82,9 @@ class RequestSession implements SessionHandle {
   ended = false;
   /** An update found the record gone: revoked while this request was in flight. */
   vanished = false;
+  /** Set while rotate() runs; `rotationLost` when the old record was already gone (logged out meanwhile). */
+  rotating = false;
+  rotationLost = false;
 
   constructor(
     private readonly ctx: Koa.Context,
@@ -119,18 +124,24 @@ class RequestSession implements SessionHandle {
   }
 
   async rotate(): Promise<void> {
-    if (!this.current) throw new Error('rotate() needs a session');
+    if (!this.current) throw notSignedIn();
     this.#koaSession().lastSeen = this.layer.clock.now();
-    await this.#regenerate();
+    this.rotating = true;
+    try {
+      await this.#regenerate();
+    } finally {
+      this.rotating = false;
+    }
   }
 
   async end(): Promise<boolean> {
     const had = this.current !== null;
     const session = this.#koaSession();
     this.ctx.session = null;
+    // Ended for every other call of this request (a batch) from now on, even while the store write runs.
+    this.ended = true;
     // koa-session: with the session set to null, commit() destroys it in the store and clears the cookie.
     await session.manuallyCommit();
-    this.ended = true;
     this.written = undefined;
     this.ctx.set('Clear-Site-Data', '"cookies"');
     return had;
@@ -155,10 +166,13 @@ class RequestSession implements SessionHandle {
 
   #koaSession() {
     const session = this.ctx.session;
-    if (!session) throw new Error('session already ended in this request');
+    // e.g. a batch that logs out and then calls something that needs the session.
+    if (!session) throw notSignedIn();
     return session as NonNullable<Koa.Context['session']> & Record<string, unknown>;
   }
 }
+
+const notSignedIn = () => new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
 
 /** Builds the session middleware: koa-session over `SessionStore`, with Gatehouse's cookie. */
 export class SessionLayer {
@@ -241,6 +255,11 @@ export class SessionLayer {
             const request = requestOf(ctx);
             const record = sessionRecordSchema.parse(data);
             if (request.mode === 'create') {
+              // A rotation whose old session was ended meanwhile (logout, revocation) must not revive it.
+              if (request.rotationLost) {
+                request.ended = true;
+                throw notSignedIn();
+              }
               await store.create(id, record);
               request.written = { id, record };
             } else {
@@ -253,7 +272,9 @@ export class SessionLayer {
             const request = requestOf(ctx);
             // Only a session this request loaded or wrote exists in the store; fresh anonymous ids never do.
             const live = [request.written, request.loaded].find((s) => s?.id === id);
-            if (live) await store.remove(id, live.record.uid);
+            if (!live) return;
+            const removed = await store.remove(id, live.record.uid);
+            if (request.rotating && !removed) request.rotationLost = true;
           },
         },
       } as Parameters<typeof createSession>[0],

@@ -95,21 +95,27 @@ export class SessionStore {
     return this.#kv.replace(key, this.#seal(key, record), this.#ttl(record));
   }
 
-  async remove(id: string, userId: string | undefined): Promise<void> {
-    await this.#removeByKey(storeKeyOf(id), userId, publicIdOf(id));
+  /**
+   * Ends a session. Resolves true when this call removed its record: of a
+   * logout, a revocation and a rotation racing for one session, exactly one
+   * sees true, so only that one may go on (e.g. issue a rotated id).
+   */
+  async remove(id: string, userId: string | undefined): Promise<boolean> {
+    return this.#removeByKey(storeKeyOf(id), userId, publicIdOf(id));
   }
 
-  async #removeByKey(key: string, userId: string | undefined, publicId: string | undefined): Promise<void> {
-    await this.#kv.delete(key);
-    if (userId === undefined) return;
+  async #removeByKey(key: string, userId: string | undefined, publicId: string | undefined): Promise<boolean> {
+    const removed = await this.#kv.delete(key);
+    if (userId === undefined) return removed;
     if (publicId !== undefined) {
       await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-      return;
+      return removed;
     }
     // Called without the raw id (expired on read): find the index entry by its store key.
     for (const [field, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
       if (parseIndexEntry(raw)?.key === key) await this.#kv.mapDelete(indexKeyOf(userId), field);
     }
+    return removed;
   }
 
   /** The user's live sessions; dead index entries found on the way are pruned. */

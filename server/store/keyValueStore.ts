@@ -15,7 +15,8 @@ export interface KeyValueStore {
   add(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Writes only when `key` is present. Resolves true when it wrote. */
   replace(key: string, value: string, ttlMs: number): Promise<boolean>;
-  delete(key: string): Promise<void>;
+  /** Resolves true when it removed an entry: of two racing deletes, exactly one sees true. */
+  delete(key: string): Promise<boolean>;
   /** Sets `field` of the map stored at `key`, extending its TTL to at least `ttlMs`. */
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void>;
   mapDelete(key: string, field: string): Promise<void>;

@@ -69,10 +69,8 @@ export class KeyvKeyValueStore implements KeyValueStore {
     });
   }
 
-  delete(key: string): Promise<void> {
-    return this.#mutex.run(key, async () => {
-      await this.op('delete', () => this.keyv.delete(key));
-    });
+  delete(key: string): Promise<boolean> {
+    return this.#mutex.run(key, () => this.op('delete', () => this.keyv.delete(key)));
   }
 
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {

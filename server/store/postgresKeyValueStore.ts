@@ -88,9 +88,10 @@ export class PostgresKeyValueStore extends KeyvKeyValueStore {
     });
   }
 
-  override delete(key: string): Promise<void> {
+  override delete(key: string): Promise<boolean> {
     return this.op('delete', async () => {
-      await this.#query(`DELETE FROM ${this.#table} WHERE key = $1`, [this.#key(key)]);
+      const result = await this.#query(`DELETE FROM ${this.#table} WHERE key = $1`, [this.#key(key)]);
+      return (result.rowCount ?? 0) > 0;
     });
   }
 

@@ -71,10 +71,8 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
     });
   }
 
-  override delete(key: string): Promise<void> {
-    return this.op('delete', async () => {
-      await this.#redis.unlink(this.#key(key));
-    });
+  override delete(key: string): Promise<boolean> {
+    return this.op('delete', async () => (await this.#redis.unlink(this.#key(key))) > 0);
   }
 
   override mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {

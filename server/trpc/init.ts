@@ -48,7 +48,8 @@ export const publicProcedure = t.procedure;
 
 /** Needs a live session: `ctx.user` is narrowed to non-null, else 401 UNAUTHORIZED. */
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
+  // `ctx.session.current` too: a batch may have ended the session after the context was built.
+  if (!ctx.user || !ctx.session.current) throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
   // tRPC merges this into the context; passing only `user` narrows its type without copying the rest.
   return next({ ctx: { user: ctx.user } });
 });

@@ -4,6 +4,7 @@ import { resolveResponse } from '@trpc/server/http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { GatehouseContext } from './context.js';
+import { isStoreUnavailable } from '../store/storeErrors.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
 import { responseBody } from './responseBody.js';
@@ -59,18 +60,20 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
     }
     if (ctx.method === 'GET') {
       const search = new URLSearchParams(ctx.querystring);
-      const procedure = singleQueryProcedure(router, path, search, ctx.get('trpc-accept') !== '' || ctx.get('accept') === 'application/jsonl');
+      const procedure = isPlainRequest(ctx) ? singleQueryProcedure(router, path, search, false) : undefined;
       if (procedure) {
         const trpcContext = await options.createContext(ctx);
-        const answer = await runSingleQuery(router, procedure, path, search.get('input'), trpcContext, (failure) => {
-          if (failure.code === 'INTERNAL_SERVER_ERROR') (trpcContext.log ?? logger).error({ err: failure.cause ?? failure, path }, 'procedure failed');
-        });
+        const answer = await runSingleQuery(router, procedure, path, search.get('input'), trpcContext, (failure) =>
+          logFailure(trpcContext?.log ?? logger, failure, path),
+        );
         ctx.status = answer.status;
         ctx.vary('trpc-accept');
         ctx.vary('accept');
         ctx.set('content-type', 'application/json');
-        const retryAfter = answer.error && retryAfterSecondsOf([answer.error]);
+        const failures = answer.error ? [answer.error] : [];
+        const retryAfter = retryAfterSecondsOf(failures);
         if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+        if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
         ctx.set('Cache-Control', 'no-store');
         ctx.body = answer.body;
         return;
@@ -79,6 +82,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
     const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body);
 
     let trpcContext: GatehouseContext | undefined;
+    let storeFailed = false;
     const response = await resolveResponse({
       router,
       req: request as unknown as Request,
@@ -97,10 +101,8 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
       },
       onError({ error: failure, path: failedPath }) {
-        if (failure.code === 'INTERNAL_SERVER_ERROR') {
-          const log = trpcContext?.log ?? logger;
-          log.error({ err: failure.cause ?? failure, path: failedPath }, 'procedure failed');
-        }
+        if (isStoreUnavailable(failure)) storeFailed = true;
+        logFailure(trpcContext?.log ?? logger, failure, failedPath);
       },
     });
 
@@ -113,11 +115,40 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
       else ctx.set(name, value);
     });
     if (cookies) for (const cookie of response.headers.getSetCookie()) ctx.append('Set-Cookie', cookie);
+    if (storeFailed) dropSessionChanges(ctx);
     if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
     // Session-bearing answers must never be cached by a browser or a proxy.
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await responseBody(response);
   };
+}
+
+/**
+ * The fast path takes only what tRPC would answer as a plain query: no
+ * stream accept (tRPC splits the Accept list), no connection params, and
+ * no request body type other than JSON. Anything else goes to resolveResponse.
+ */
+function isPlainRequest(ctx: Koa.Context): boolean {
+  if (ctx.get('trpc-accept') !== '' || ctx.querystring.includes('connectionParams')) return false;
+  if (ctx.get('accept').split(',').some((type) => type.trim().toLowerCase() === 'application/jsonl')) return false;
+  const type = ctx.get('content-type');
+  return type === '' || (type.split(';', 1)[0] ?? '').trim().toLowerCase() === 'application/json';
+}
+
+/** Unexpected failures at error level; store outages at warn (they answer 503, the cause stays in the log). */
+function logFailure(log: Logger, failure: TRPCError, path: string | undefined): void {
+  if (failure.code === 'INTERNAL_SERVER_ERROR') log.error({ err: failure.cause ?? failure, path }, 'procedure failed');
+  else if (isStoreUnavailable(failure)) log.warn({ err: failure.cause ?? failure, operation: failure.operation, path }, 'store unavailable');
+}
+
+/**
+ * A request that met a store failure reports failure, so it must not hand
+ * out or clear a session either: a login whose later steps failed would
+ * otherwise answer 503 with a working cookie.
+ */
+function dropSessionChanges(ctx: Koa.Context): void {
+  ctx.res.removeHeader('Set-Cookie');
+  ctx.res.removeHeader('Clear-Site-Data');
 }
 
 /** Reads the body up to `limit` bytes; stops reading and answers 'too-large' past it. */

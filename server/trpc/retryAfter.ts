@@ -10,6 +10,8 @@ export function retryAfterSecondsOf(errors: readonly TRPCError[]): number | unde
   for (const error of errors) {
     const seconds = (error.cause as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
     if (error.code === 'TOO_MANY_REQUESTS' && typeof seconds === 'number') longest = Math.max(longest ?? 0, seconds);
+    // A store outage is usually short: ask clients to retry in a second, as the error boundary does.
+    else if (error.code === 'SERVICE_UNAVAILABLE') longest = Math.max(longest ?? 0, 1);
   }
   return longest;
 }
