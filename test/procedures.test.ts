@@ -103,3 +103,22 @@ describe('a login racing a password change', () => {
     expect(await services.sessions.listForUser(user.id)).toEqual([]);
   });
 });
+
+describe('ending all of a user’s sessions', () => {
+  it('counts only the sessions it really ended, not index entries whose session was already gone', async () => {
+    const { openStore } = await import('../server/store/openStore.js');
+    const { newSessionId, storeKeyOf } = await import('../server/session/sessionId.js');
+    const store = await openStore({ url: 'memory://', timeoutMs: 1000 });
+    const { caller, services } = await callerFor({ user: admin, store });
+    const bob = await services.users.create('bob', await services.hasher.hash('bob password 1'));
+    const now = Date.now();
+    const record = { v: 1 as const, uid: bob!.id, username: 'bob', role: 'user' as const, createdAt: now, lastSeen: now, ua: null };
+    const [live, gone] = [newSessionId(), newSessionId()];
+    await services.sessions.create(live, record);
+    await services.sessions.create(gone, record);
+    await store.delete(storeKeyOf(gone)); // expired in the store; its index entry lingers
+    expect(await caller.admin.revokeUserSessions({ username: 'bob' })).toEqual({ endedSessions: 1 });
+    expect(await services.sessions.load(live)).toBeUndefined();
+    expect(await services.sessions.listForUser(bob!.id)).toEqual([]);
+  });
+});

@@ -144,15 +144,15 @@ export class SessionStore {
     return live !== undefined;
   }
 
-  /** Ends every session of the user except `keepPublicId`; returns how many were ended. */
+  /** Ends every session of the user except `keepPublicId`; returns how many live records it removed. */
   async removeAllForUser(userId: string, keepPublicId?: string): Promise<number> {
     let ended = 0;
     for (const [publicId, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
       if (publicId === keepPublicId) continue;
       const entry = parseIndexEntry(raw);
-      if (entry) await this.#kv.delete(entry.key);
+      // Count only sessions this call really ended, not index entries whose session had expired.
+      if (entry && (await this.#kv.delete(entry.key))) ended += 1;
       await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-      ended += 1;
     }
     return ended;
   }
