@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Keyv } from 'keyv';
 import type { KeyValueStore } from './keyValueStore.js';
 import { KeyvKeyValueStore } from './keyvKeyValueStore.js';
+import { MemoryKeyValueStore } from './memoryKeyValueStore.js';
 
 export interface OpenStoreOptions {
   url: string;
@@ -33,7 +34,7 @@ export async function openStore(options: OpenStoreOptions): Promise<KeyValueStor
   const scheme = options.url.slice(0, options.url.indexOf(':'));
   switch (scheme) {
     case 'memory':
-      return openMemory(options);
+      return openMemory();
     case 'sqlite':
       return openSqlite(options);
     case 'redis':
@@ -57,32 +58,8 @@ function watchErrors(keyv: Keyv<string>, onError?: (error: unknown) => void): Ke
   return keyv;
 }
 
-function openMemory(options: OpenStoreOptions): KeyValueStore {
-  const map = new Map<string, { value: string; expires?: number }>();
-  // No serialisation: the Map holds `{ value, expires }` objects directly.
-  const keyv = watchErrors(
-    new Keyv<string>({ store: map, namespace: namespaceOf(options), throwOnErrors: true, serialize: undefined, deserialize: undefined }),
-    options.onError,
-  );
-  return new KeyvKeyValueStore({
-    kind: 'memory',
-    keyv,
-    timeoutMs: options.timeoutMs,
-    ping: () => Promise.resolve(),
-    sweep: (limit) => {
-      const now = Date.now();
-      let removed = 0;
-      for (const [key, entry] of map) {
-        if (removed >= limit) break;
-        if (typeof entry.expires === 'number' && entry.expires <= now) {
-          map.delete(key);
-          removed += 1;
-        }
-      }
-      return Promise.resolve(removed);
-    },
-    close: () => Promise.resolve(),
-  });
+function openMemory(): KeyValueStore {
+  return new MemoryKeyValueStore();
 }
 
 async function openSqlite(options: OpenStoreOptions): Promise<KeyValueStore> {

@@ -1,0 +1,85 @@
+/**
+ * `npx tsx bench/profile.ts [memory|redis|sqlite|koa-session|plain-trpc] [--seconds=10]`
+ * Profiles one stack's authenticated read the way bench/PROFILE.md describes:
+ * the server under `node --cpu-prof` on CPU 0, autocannon here on CPU 1,
+ * a discarded warm-up, then a measured window. Prints the busy CPU per
+ * request and the top self-time entries of that window (idle left out),
+ * by function and by package, and leaves the .cpuprofile for a flame graph.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { load, obtainCookie } from './measure.js';
+import { type StackSpec, startStack } from './stackProcess.js';
+
+const STACKS: Record<string, StackSpec> = {
+  memory: { name: 'Gatehouse, memory', file: 'gatehouse.ts', env: { BENCH_STORE_URL: 'memory://' } },
+  redis: { name: 'Gatehouse, Redis', file: 'gatehouse.ts', env: { BENCH_STORE_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/9' } },
+  sqlite: { name: 'Gatehouse, SQLite', file: 'gatehouse.ts', env: { BENCH_STORE_URL: `sqlite://${join(tmpdir(), `gatehouse-profile-${process.pid}.sqlite`)}` } },
+  'koa-session': { name: 'koa-session + Keyv memory', file: 'koaSession.ts' },
+  'plain-trpc': { name: 'plain tRPC-on-Koa (koa-session)', file: 'plainTrpcKoa.ts' },
+};
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  endTime: number;
+  startTime: number;
+}
+
+const args = process.argv.slice(2);
+const which = args.find((a) => !a.startsWith('--')) ?? 'memory';
+const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 10);
+const spec = STACKS[which];
+if (!spec) throw new Error(`unknown stack ${which}; one of ${Object.keys(STACKS).join(', ')}`);
+
+execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-profile-'));
+const stack = await startStack(spec, 0, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+const cookie = await obtainCookie(stack);
+await load(stack, 'read', cookie, 4);
+const result = await load(stack, 'read', cookie, seconds);
+await stack.stop();
+
+const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+if (!file) throw new Error(`no profile written in ${dir}`);
+const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+
+// Keep the samples of the measured window: the last `seconds` before the stop (plus the short shutdown).
+let time = profile.startTime;
+const times = profile.timeDeltas.map((delta) => (time += delta));
+const windowStart = profile.endTime - (seconds + 0.3) * 1e6;
+const self = new Map<string, number>();
+const byPackage = new Map<string, number>();
+let busy = 0;
+profile.samples.forEach((id, index) => {
+  if (times[index]! < windowStart) return;
+  const frame = byId.get(id)!.callFrame;
+  if (frame.functionName === '(idle)') return;
+  const micros = profile.timeDeltas[index + 1] ?? 0;
+  busy += micros;
+  const where = frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(server|bench)\//, '$1/');
+  const key = `${frame.functionName || '(anonymous)'} ${where}:${frame.lineNumber + 1}`;
+  self.set(key, (self.get(key) ?? 0) + micros);
+  const pkg = frame.url.includes('node_modules/') ? frame.url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1') : frame.url.startsWith('node:') ? 'node internals' : frame.url ? where.split('/').slice(0, 2).join('/') : frame.functionName;
+  byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + micros);
+});
+
+const requests = result.rps * seconds;
+const top = (map: Map<string, number>, count: number) =>
+  [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, micros]) => `${((micros / busy) * 100).toFixed(1).padStart(5)} %  ${(micros / requests).toFixed(1).padStart(6)} µs/req  ${name}`)
+    .join('\n');
+console.log(`${spec.name}: ${Math.round(result.rps)} req/s, busy ${(busy / 1e6).toFixed(2)} s for ${Math.round(requests)} requests = ${(busy / requests).toFixed(0)} µs/req`);
+console.log(`\nBy package (self time):\n${top(byPackage, 25)}`);
+console.log(`\nBy function (self time):\n${top(self, 45)}`);
+console.log(`\nProfile: ${join(dir, file)}`);
