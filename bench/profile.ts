@@ -24,6 +24,7 @@ const STACKS: Record<string, StackSpec> = {
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -51,6 +52,10 @@ const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
 if (!file) throw new Error(`no profile written in ${dir}`);
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const parentOf = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+// Inclusive time of every function name (counted once per sample even when it recurses).
+const inclusive = new Map<string, number>();
 
 // Keep the samples of the measured window: the last `seconds` before the stop (plus the short shutdown).
 let time = profile.startTime;
@@ -70,6 +75,14 @@ profile.samples.forEach((id, index) => {
   self.set(key, (self.get(key) ?? 0) + micros);
   const pkg = frame.url.includes('node_modules/') ? frame.url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1') : frame.url.startsWith('node:') ? 'node internals' : frame.url ? where.split('/').slice(0, 2).join('/') : frame.functionName;
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + micros);
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+    const name = byId.get(at)!.callFrame.functionName;
+    if (name && !seen.has(name)) {
+      seen.add(name);
+      inclusive.set(name, (inclusive.get(name) ?? 0) + micros);
+    }
+  }
 });
 
 const requests = result.rps * seconds;
@@ -82,4 +95,5 @@ const top = (map: Map<string, number>, count: number) =>
 console.log(`${spec.name}: ${Math.round(result.rps)} req/s, busy ${(busy / 1e6).toFixed(2)} s for ${Math.round(requests)} requests = ${(busy / requests).toFixed(0)} µs/req`);
 console.log(`\nBy package (self time):\n${top(byPackage, 25)}`);
 console.log(`\nBy function (self time):\n${top(self, 45)}`);
+console.log(`\nBy function (inclusive):\n${top(inclusive, 60)}`);
 console.log(`\nProfile: ${join(dir, file)}`);

@@ -10,13 +10,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * a user out. Answers 415 before tRPC runs.
  */
 export function contentTypeGuard(prefix = '/trpc'): Koa.Middleware {
-  return async function contentTypeGuardMiddleware(ctx, next) {
+  // Not async: on the way through it only hands on `next()`'s promise (one promise and tick fewer per request).
+  return function contentTypeGuardMiddleware(ctx, next) {
     if (SAFE_METHODS.has(ctx.method) || !ctx.path.startsWith(prefix)) return next();
     const type = (ctx.get('content-type').split(';', 1)[0] ?? '').trim().toLowerCase();
     if (type !== 'application/json') {
       sendError(ctx, 'UNSUPPORTED_MEDIA_TYPE', 'Send requests with Content-Type: application/json.');
-      return;
+      return undefined;
     }
-    await next();
+    return next();
   };
 }

@@ -9,15 +9,16 @@ import { sendError } from './errorResponse.js';
  * load-balancer probes (it sets no cookie).
  */
 export function httpsGuard(): Koa.Middleware {
-  return async function httpsGuardMiddleware(ctx, next) {
+  // Not async: on the way through it only hands on `next()`'s promise (one promise and tick fewer per request).
+  return function httpsGuardMiddleware(ctx, next) {
     if (!ctx.secure && ctx.path !== '/healthz') {
       sendError(
         ctx,
         'FORBIDDEN',
         'HTTPS is required. Behind a TLS-terminating proxy, set TRUST_PROXY=1 and have the proxy send X-Forwarded-Proto: https.',
       );
-      return;
+      return undefined;
     }
-    await next();
+    return next();
   };
 }

@@ -18,7 +18,8 @@ const ownOrigin = (ctx: Koa.Context) => `${ctx.protocol}://${ctx.host}`;
  */
 export function originGuard(options: { allowedOrigins: readonly string[]; logger: Logger }): Koa.Middleware {
   const allowed = new Set(options.allowedOrigins);
-  return async function originGuardMiddleware(ctx, next) {
+  // Not async: on the way through it only hands on `next()`'s promise (one promise and tick fewer per request).
+  return function originGuardMiddleware(ctx, next) {
     if (SAFE_METHODS.has(ctx.method)) return next();
     const site = ctx.get('sec-fetch-site').toLowerCase();
     const origin = ctx.get('origin');
@@ -34,8 +35,8 @@ export function originGuard(options: { allowedOrigins: readonly string[]; logger
     if (!ok) {
       logOf(ctx, options.logger).warn({ event: 'csrf.refused', origin, secFetchSite: site, path: ctx.path }, 'cross-site request refused');
       sendError(ctx, 'FORBIDDEN', 'Cross-site request refused. Call this API from its own origin or one listed in ALLOWED_ORIGINS.');
-      return;
+      return undefined;
     }
-    await next();
+    return next();
   };
 }

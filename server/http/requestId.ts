@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 
 /** Gives every request an id (response header `X-Request-Id`) and a child logger carrying it. */
 export function requestId(logger: Logger): Koa.Middleware {
-  return async function requestIdMiddleware(ctx, next) {
+  // Not async: it only hands on `next()`'s promise (one promise and tick fewer per request).
+  return function requestIdMiddleware(ctx, next) {
     const id = randomUUID();
     ctx.state.requestId = id;
     // pino's child() serialises its bindings at once; most requests log nothing, so it is built on first use.
@@ -18,7 +19,7 @@ export function requestId(logger: Logger): Koa.Middleware {
       },
     });
     ctx.set('X-Request-Id', id);
-    await next();
+    return next();
   };
 }
 

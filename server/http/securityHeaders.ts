@@ -55,13 +55,17 @@ export function securityHeaders(options: { production: boolean }): Koa.Middlewar
   }) as Koa.Middleware;
   const recording = recordHeaders(helmetMiddleware);
   let ops: readonly HeaderOp[] | undefined;
-  return async function securityHeadersMiddleware(ctx, next) {
-    ops ??= await recording;
+  const apply = (ctx: Koa.Context, next: Koa.Next, list: readonly HeaderOp[]) => {
     const res = ctx.res;
-    for (const [name, value] of ops) {
+    for (const [name, value] of list) {
       if (value === undefined) res.removeHeader(name);
       else res.setHeader(name, value);
     }
-    await next();
+    return next();
+  };
+  // Not async once the list is known: it only hands on `next()`'s promise.
+  return function securityHeadersMiddleware(ctx, next) {
+    if (ops) return apply(ctx, next, ops);
+    return recording.then((recorded) => apply(ctx, next, (ops = recorded)));
   };
 }

@@ -172,6 +172,30 @@ class RequestSession implements SessionHandle {
   }
 }
 
+/** `current`: the public id (a SHA-256) is worked out only if a procedure asks for it. */
+class DescribedSession implements ActiveSession {
+  /** Private: the raw id must never show up when a procedure logs or returns `current`. */
+  readonly #id: string;
+  #publicId: string | undefined;
+
+  constructor(
+    id: string,
+    readonly record: SessionRecord,
+    readonly expiresAt: number,
+  ) {
+    this.#id = id;
+  }
+
+  get publicId(): string {
+    this.#publicId ??= publicIdOf(this.#id);
+    return this.#publicId;
+  }
+
+  get logTag(): string {
+    return logTagOf(this.publicId);
+  }
+}
+
 const notSignedIn = () => new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
 
 /** Builds the session middleware: koa-session over `SessionStore`, with Gatehouse's cookie. */
@@ -196,8 +220,7 @@ export class SessionLayer {
   }
 
   describe(id: string, record: SessionRecord): ActiveSession {
-    const publicId = publicIdOf(id);
-    return { publicId, logTag: logTagOf(publicId), record, expiresAt: this.#options.store.expiresAt(record) };
+    return new DescribedSession(id, record, this.#options.store.expiresAt(record));
   }
 
   /** The Koa middleware; needs the app because koa-session extends its context. */
@@ -249,7 +272,8 @@ export class SessionLayer {
             const loaded = await store.load(id);
             if (!loaded) return undefined;
             requestOf(ctx).loaded = { id, ...loaded };
-            return { ...loaded.record };
+            // koa-session copies the fields into its own Session object; no copy needed here.
+            return loaded.record;
           },
           set: async (id: string, data: unknown, _maxAge: number, { ctx }: { ctx: Koa.Context }) => {
             const request = requestOf(ctx);
