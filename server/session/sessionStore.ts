@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
+import { type OpenedRecord, OpenedRecords } from './openedRecords.js';
 import type { Sealer } from './sealer.js';
 import { publicIdOf, storeKeyOf } from './sessionId.js';
 import {
@@ -15,7 +16,7 @@ export interface SessionTimeouts {
 }
 
 export interface LoadedRecord {
-  record: SessionRecord;
+  record: Readonly<SessionRecord>;
   /** Encrypted under an older key: re-seal on this request. */
   rotated: boolean;
 }
@@ -41,6 +42,8 @@ export class SessionStore {
   readonly #sealer: Sealer;
   readonly #clock: Clock;
   readonly #timeouts: SessionTimeouts;
+  /** Reads of an unchanged record skip AES-GCM and validation (issue 5). */
+  readonly #opened = new OpenedRecords();
 
   constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, timeouts: SessionTimeouts) {
     this.#kv = kv;
@@ -61,18 +64,27 @@ export class SessionStore {
   async #loadByKey(key: string): Promise<LoadedRecord | undefined> {
     const sealed = await this.#kv.get(key);
     if (sealed === undefined) return undefined;
-    const opened = this.#sealer.open(sealed, key);
-    const record = opened ? parseRecord(opened.plaintext) : undefined;
-    if (!opened || !record) {
+    const opened = this.#opened.get(key, sealed) ?? this.#open(key, sealed);
+    if (!opened) {
       // A record we cannot open or of the wrong shape is no session; drop it.
       await this.#kv.delete(key);
       return undefined;
     }
+    const { record } = opened;
     if (this.#clock.now() >= this.expiresAt(record)) {
       await this.#removeByKey(key, record.uid, undefined);
       return undefined;
     }
     return { record, rotated: opened.rotated };
+  }
+
+  #open(key: string, sealed: string): OpenedRecord | undefined {
+    const opened = this.#sealer.open(sealed, key);
+    const record = opened ? parseRecord(opened.plaintext) : undefined;
+    if (!opened || !record) return undefined;
+    const result = { record, rotated: opened.rotated };
+    this.#opened.remember(key, sealed, result);
+    return result;
   }
 
   /** Stores a brand-new session and adds it to its user's index. */
