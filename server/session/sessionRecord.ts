@@ -12,11 +12,3 @@ export const sessionRecordSchema = z.object({
   ua: z.string().max(512).nullable(),
 });
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;
-
-/** What the per-user index keeps for each live session. */
-export const sessionIndexEntrySchema = z.object({
-  key: z.string(),
-  createdAt: z.number(),
-  ua: z.string().nullable(),
-});
-export type SessionIndexEntry = z.infer<typeof sessionIndexEntrySchema>;

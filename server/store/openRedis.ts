@@ -1,5 +1,4 @@
 import KeyvRedis from '@keyv/redis';
-import { Keyv } from 'keyv';
 import type { KeyValueStore } from './keyValueStore.js';
 import { namespaceOf, type OpenStoreOptions } from './openStore.js';
 import type { RedisClient } from './redisClient.js';
@@ -9,7 +8,7 @@ import { RedisKeyValueStore } from './redisKeyValueStore.js';
 const MAX_QUEUED_COMMANDS = 10_000;
 
 /**
- * Redis through @keyv/redis, with native atomic commands.
+ * Redis through @keyv/redis's node-redis client, with native commands.
  *
  * Outage safety: the offline queue is off, so while Redis is unreachable a
  * command fails at once instead of queueing forever; a frozen Redis (TCP up,
@@ -64,12 +63,7 @@ async function connect(adapter: KeyvRedis<string>, options: Omit<OpenStoreOption
   const connected = client.connect().catch((error: unknown) => options.onError?.(error));
   await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, options.timeoutMs).unref())]);
 
-  const keyv = new Keyv<string>({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
-  keyv.on('error', () => {
-    // Already reported through the client's 'error' listener; Keyv re-emits it and must not crash.
-  });
   return new RedisKeyValueStore({
-    keyv,
     client,
     keyPrefix: adapter.createKeyPrefix('', namespace),
     timeoutMs: options.timeoutMs,

@@ -22,7 +22,9 @@ export interface RedisClient {
     value: string,
     options: { condition?: 'NX' | 'XX'; expiration?: { type: 'PX'; value: number } },
   ): Promise<string | null>;
+  get(key: string): Promise<string | null>;
   unlink(key: string): Promise<number>;
+  ping(): Promise<string>;
   hDel(key: string, field: string): Promise<number>;
   hGetAll(key: string): Promise<Record<string, string>>;
   multi(): RedisMulti;

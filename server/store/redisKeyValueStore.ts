@@ -1,86 +1,77 @@
-import type { Keyv } from 'keyv';
-import { KeyvKeyValueStore } from './keyvKeyValueStore.js';
+import { withDeadline } from './deadline.js';
+import type { KeyValueStore } from './keyValueStore.js';
 import type { RedisClient } from './redisClient.js';
 
 export interface RedisKeyValueStoreOptions {
-  keyv: Keyv<string>;
   client: RedisClient;
-  /** Exactly the prefix @keyv/redis puts before every key (`<namespace>::`). */
+  /** Put before every key (`<namespace>::`, as @keyv/redis does). */
   keyPrefix: string;
   timeoutMs: number;
   close: () => Promise<void>;
 }
 
-/** One field of a map as a hash field: the value and when it expires (0 = never). */
-interface StoredField {
-  v: string;
-  exp: number;
-}
+/** Before this format, values were Keyv's JSON wrapper: `{"value":…,"expires":…}`. Still read. */
+const KEYV_WRAPPED = '{"value":';
 
 /**
- * Redis with native atomic commands, shared safely by any number of
- * processes: `SET … NX`/`SET … XX` for the conditional writes (written in
- * Keyv's stored format under Keyv's key prefix, so `keyv.get` reads them),
- * and a hash per map. Every command touches one key, so it runs unchanged on
- * Redis Cluster without hash tags.
+ * Redis with native commands, shared safely by any number of processes:
+ * plain `GET`/`SET … PX` (values stored as they are, no wrapper: issue 5's
+ * bytes per session), `SET … NX`/`SET … XX` for the conditional writes and
+ * a hash per map. Every command touches one key, so it runs unchanged on
+ * Redis Cluster without hash tags. Values written by earlier versions in
+ * Keyv's wrapper are still read (users must survive an upgrade).
  */
-export class RedisKeyValueStore extends KeyvKeyValueStore {
+export class RedisKeyValueStore implements KeyValueStore {
+  readonly kind = 'redis' as const;
   /** Connected once at open and reconnecting by itself; while offline every command fails at once. */
   readonly #redis: RedisClient;
   readonly #keyPrefix: string;
+  readonly #timeoutMs: number;
+  readonly #close: () => Promise<void>;
 
   constructor(options: RedisKeyValueStoreOptions) {
-    super({
-      kind: 'redis',
-      keyv: options.keyv,
-      timeoutMs: options.timeoutMs,
-      close: options.close,
-    });
     this.#redis = options.client;
     this.#keyPrefix = options.keyPrefix;
+    this.#timeoutMs = options.timeoutMs;
+    this.#close = options.close;
   }
 
   #key(key: string): string {
     return `${this.#keyPrefix}${key}`;
   }
 
-  /** Keyv's stored value (`{"value":…,"expires":…}`), so a plain Keyv `get` reads it and honours `expires`. */
-  async #serialize(value: string, ttlMs: number): Promise<string> {
-    const expires = ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : undefined;
-    const serialize = this.keyv.serialize;
-    return serialize ? await serialize({ value, expires }) : JSON.stringify({ value, expires });
+  #op<T>(name: string, run: () => Promise<T>): Promise<T> {
+    return withDeadline(name, this.#timeoutMs, run);
   }
 
-  override add(key: string, value: string, ttlMs: number): Promise<boolean> {
+  get(key: string): Promise<string | undefined> {
+    return this.#op('get', async () => unwrap(await this.#redis.get(this.#key(key))));
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.#op('set', () => this.#redis.set(this.#key(key), value, expiryOf(ttlMs)));
+  }
+
+  add(key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.#conditionalSet('add', 'NX', key, value, ttlMs);
   }
 
-  override replace(key: string, value: string, ttlMs: number): Promise<boolean> {
+  replace(key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.#conditionalSet('replace', 'XX', key, value, ttlMs);
   }
 
   #conditionalSet(name: string, condition: 'NX' | 'XX', key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.op(name, async () => {
-      const client = this.#redis;
-      const stored = await this.#serialize(value, ttlMs);
-      const reply = await client.set(this.#key(key), stored, {
-        condition,
-        ...(ttlMs !== 0 ? { expiration: { type: 'PX', value: Math.max(1, ttlMs) } as const } : {}),
-      });
-      return reply === 'OK';
-    });
+    return this.#op(name, async () => (await this.#redis.set(this.#key(key), value, { condition, ...expiryOf(ttlMs) })) === 'OK');
   }
 
-  override delete(key: string): Promise<boolean> {
-    return this.op('delete', async () => (await this.#redis.unlink(this.#key(key))) > 0);
+  delete(key: string): Promise<boolean> {
+    return this.#op('delete', async () => (await this.#redis.unlink(this.#key(key))) > 0);
   }
 
-  override mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
-    return this.op('mapSet', async () => {
-      const client = this.#redis;
+  mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
+    return this.#op('mapSet', async () => {
       const redisKey = this.#key(key);
-      const entry: StoredField = { v: value, exp: ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : 0 };
-      const multi = client.multi().hSet(redisKey, field, JSON.stringify(entry));
+      const multi = this.#redis.multi().hSet(redisKey, field, encodeField(value, ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : 0));
       if (ttlMs !== 0) {
         // NX gives a new hash its TTL; GT only ever extends an existing one. Atomic in MULTI (Redis ≥ 7.0).
         const ttl = Math.max(1, ttlMs);
@@ -92,32 +83,72 @@ export class RedisKeyValueStore extends KeyvKeyValueStore {
     });
   }
 
-  override mapDelete(key: string, field: string): Promise<void> {
-    return this.op('mapDelete', async () => {
+  mapDelete(key: string, field: string): Promise<void> {
+    return this.#op('mapDelete', async () => {
       // Redis drops the hash itself when its last field goes.
       await this.#redis.hDel(this.#key(key), field);
     });
   }
 
-  override mapGetAll(key: string): Promise<Map<string, string>> {
-    return this.op('mapGetAll', async () => {
+  mapGetAll(key: string): Promise<Map<string, string>> {
+    return this.#op('mapGetAll', async () => {
       const raw = await this.#redis.hGetAll(this.#key(key));
       const now = Date.now();
       const map = new Map<string, string>();
       for (const [field, text] of Object.entries(raw)) {
-        const entry = parseField(text);
-        if (entry && (entry.exp === 0 || entry.exp > now)) map.set(field, entry.v);
+        const entry = decodeField(text);
+        if (entry && (entry.exp === 0 || entry.exp > now)) map.set(field, entry.value);
       }
       return map;
     });
   }
+
+  async ping(): Promise<void> {
+    await this.#op('ping', () => this.#redis.ping());
+  }
+
+  /** Redis expires keys by itself. */
+  sweepExpired(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
 }
 
-function parseField(text: string): StoredField | undefined {
+const expiryOf = (ttlMs: number) => (ttlMs !== 0 ? { expiration: { type: 'PX' as const, value: Math.max(1, ttlMs) } } : {});
+
+function unwrap(raw: string | null): string | undefined {
+  if (raw === null) return undefined;
+  if (!raw.startsWith(KEYV_WRAPPED)) return raw;
   try {
-    const parsed = JSON.parse(text) as Partial<StoredField>;
-    return typeof parsed.v === 'string' && typeof parsed.exp === 'number' ? { v: parsed.v, exp: parsed.exp } : undefined;
+    const { value, expires } = JSON.parse(raw) as { value?: unknown; expires?: unknown };
+    if (typeof value !== 'string') return undefined;
+    return typeof expires === 'number' && expires <= Date.now() ? undefined : value;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A map field as `<expiry, base 36 ms, 0 = never>|<value>`: short enough
+ * (≤ 64 bytes for a session index entry) that Redis keeps small hashes in
+ * its compact listpack encoding. Fields written as JSON by earlier versions
+ * are still read.
+ */
+const encodeField = (value: string, exp: number) => `${exp.toString(36)}|${value}`;
+
+function decodeField(text: string): { value: string; exp: number } | undefined {
+  if (text.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(text) as { v?: unknown; exp?: unknown };
+      return typeof parsed.v === 'string' && typeof parsed.exp === 'number' ? { value: parsed.v, exp: parsed.exp } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const bar = text.indexOf('|');
+  const exp = bar > 0 ? Number.parseInt(text.slice(0, bar), 36) : Number.NaN;
+  return Number.isFinite(exp) ? { value: text.slice(bar + 1), exp } : undefined;
 }

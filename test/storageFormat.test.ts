@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sealer } from '../server/session/sealer.js';
+import { newSessionId, publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
+import type { SessionRecord } from '../server/session/sessionRecord.js';
+import { SessionStore } from '../server/session/sessionStore.js';
+import type { KeyValueStore } from '../server/store/keyValueStore.js';
+import { MemoryKeyValueStore } from '../server/store/memoryKeyValueStore.js';
+import { describeEachBackend } from './helpers/backends.js';
+import { ManualClock } from './helpers/clock.js';
+import { rawRedis } from './helpers/rawRedis.js';
+import { TEST_KEY } from './helpers/server.js';
+
+const TIMEOUTS = { idleMs: 30 * 60_000, absoluteMs: 24 * 3_600_000 };
+
+function sessionsOver(kv: KeyValueStore) {
+  const clock = new ManualClock();
+  const sealer = new Sealer([TEST_KEY]);
+  const sessions = new SessionStore(kv, sealer, clock, TIMEOUTS);
+  const record = (uid: string): SessionRecord => ({ v: 1, uid, username: `name-${uid}`, role: 'user', createdAt: clock.now(), lastSeen: clock.now(), ua: 'Firefox' });
+  return { clock, sealer, sessions, record };
+}
+
+describe('session records at rest: compact, and earlier formats still read', () => {
+  it('the sealed plaintext is a bare JSON array of the six fields, no field names', async () => {
+    const kv = new MemoryKeyValueStore();
+    const { sealer, sessions, record } = sessionsOver(kv);
+    const id = newSessionId();
+    const created = record('u-1');
+    await sessions.create(id, created);
+    const key = storeKeyOf(id);
+    const plaintext = sealer.open((await kv.get(key))!, key)!.plaintext;
+    expect(JSON.parse(plaintext)).toEqual(['u-1', 'name-u-1', 'user', created.createdAt, created.lastSeen, 'Firefox']);
+    // The index holds only the store key.
+    expect(await kv.mapGetAll('u:u-1:sessions')).toEqual(new Map([[publicIdOf(id), key]]));
+  });
+
+  it('a record and an index entry written as JSON objects by an earlier version still load, list and revoke', async () => {
+    const kv = new MemoryKeyValueStore();
+    const { sealer, sessions, record } = sessionsOver(kv);
+    const id = newSessionId();
+    const key = storeKeyOf(id);
+    const old = record('u-old');
+    await kv.set(key, sealer.seal(JSON.stringify(old), key), 60_000);
+    await kv.mapSet('u:u-old:sessions', publicIdOf(id), JSON.stringify({ key, createdAt: old.createdAt, ua: old.ua }), 60_000);
+    expect((await sessions.load(id))?.record).toEqual(old);
+    expect((await sessions.listForUser('u-old')).map((s) => s.publicId)).toEqual([publicIdOf(id)]);
+    expect(await sessions.removeByPublicId('u-old', publicIdOf(id))).toBe(true);
+    expect(await sessions.load(id)).toBeUndefined();
+  });
+
+  it.each([
+    ['seven fields', '["u-1","n","user",1,1,null,"extra"]'],
+    ['a wrong role', '["u-1","n","root",1,1,null]'],
+    ['a string timestamp', '["u-1","n","user","1",1,null]'],
+    ['an empty uid', '["","n","user",1,1,null]'],
+  ])('a record with %s is no session and is dropped', async (_label, plaintext) => {
+    const kv = new MemoryKeyValueStore();
+    const { sealer, sessions } = sessionsOver(kv);
+    const id = newSessionId();
+    const key = storeKeyOf(id);
+    await kv.set(key, sealer.seal(plaintext, key), 60_000);
+    expect(await sessions.load(id)).toBeUndefined();
+    expect(await kv.get(key)).toBeUndefined();
+  });
+});
+
+describeEachBackend(
+  'the Redis format',
+  (backendOf) => {
+    let store: KeyValueStore;
+    let redis: Awaited<ReturnType<typeof rawRedis>>;
+    const prefixed = (key: string) => `${backendOf().namespace}::${key}`;
+    beforeAll(async () => {
+      store = await backendOf().open();
+      redis = await rawRedis(backendOf().url);
+    });
+    afterAll(async () => {
+      await store.close();
+      await redis.close();
+    });
+
+    it('stores a value as it is (no wrapper) with a native TTL', async () => {
+      await store.set('fmt:plain', 'v1.abc.def', 60_000);
+      expect(await redis.command(['GET', prefixed('fmt:plain')])).toBe('v1.abc.def');
+      const ttl = Number(await redis.command(['PTTL', prefixed('fmt:plain')]));
+      expect(ttl).toBeGreaterThan(55_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    });
+
+    it("reads values an earlier version wrote in Keyv's wrapper, honouring their expiry", async () => {
+      await redis.command(['SET', prefixed('fmt:legacy'), JSON.stringify({ value: '{"id":"u-1"}', expires: Date.now() + 60_000 })]);
+      await redis.command(['SET', prefixed('fmt:legacy-forever'), JSON.stringify({ value: 'kept' })]);
+      await redis.command(['SET', prefixed('fmt:legacy-expired'), JSON.stringify({ value: 'gone', expires: Date.now() - 1 })]);
+      expect(await store.get('fmt:legacy')).toBe('{"id":"u-1"}');
+      expect(await store.get('fmt:legacy-forever')).toBe('kept');
+      expect(await store.get('fmt:legacy-expired')).toBeUndefined();
+    });
+
+    it('keeps a session index entry within 64 bytes, so Redis keeps small indexes in its compact listpack', async () => {
+      const { sessions, record } = sessionsOver(store);
+      for (let i = 0; i < 3; i += 1) await sessions.create(newSessionId(), record('u-fmt'));
+      const fields = (await redis.command(['HGETALL', prefixed('u:u-fmt:sessions')])) as string[];
+      expect(fields).toHaveLength(6);
+      for (const text of fields) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(64);
+      expect(await redis.command(['OBJECT', 'ENCODING', prefixed('u:u-fmt:sessions')])).toBe('listpack');
+      expect((await sessions.listForUser('u-fmt')).length).toBe(3);
+    });
+
+    it('reads map fields an earlier version wrote as JSON', async () => {
+      await redis.command(['HSET', prefixed('fmt:map'), 'old', JSON.stringify({ v: 'x', exp: Date.now() + 60_000 }), 'dead', JSON.stringify({ v: 'y', exp: Date.now() - 1 })]);
+      expect(await store.mapGetAll('fmt:map')).toEqual(new Map([['old', 'x']]));
+    });
+  },
+  ['redis'],
+);
