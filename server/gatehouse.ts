@@ -11,7 +11,7 @@ import { errorBoundary } from './http/errorBoundary.js';
 import { healthz } from './http/healthz.js';
 import { httpsGuard } from './http/httpsGuard.js';
 import { originGuard } from './http/originGuard.js';
-import { logOf, requestId } from './http/requestId.js';
+import { lazyLogOf, requestId } from './http/requestId.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
 import { appRouter } from './routers/appRouter.js';
@@ -96,7 +96,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       clock,
       requestId: ctx.state.requestId as string,
       clientAddress: ctx.ip,
-      log: logOf(ctx, logger),
+      log: lazyLogOf(ctx, logger),
       services,
     };
   };

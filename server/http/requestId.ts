@@ -24,3 +24,25 @@ export function requestId(logger: Logger): Koa.Middleware {
 }
 
 export const logOf = (ctx: Koa.Context, fallback: Logger): Logger => (ctx.state.log as Logger | undefined) ?? fallback;
+
+/**
+ * The request's logger for the tRPC context without building it: tRPC
+ * copies the context object (reading every property) at each middleware
+ * level, which would defeat the lazy child above on every request. The
+ * child is built on the first call of any logger method.
+ */
+export function lazyLogOf(ctx: Koa.Context, fallback: Logger): Logger {
+  let real: Logger | undefined;
+  const resolve = () => (real ??= logOf(ctx, fallback));
+  return new Proxy({} as Logger, {
+    get(_target, property) {
+      const target = resolve();
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+    set(_target, property, value) {
+      return Reflect.set(resolve(), property, value);
+    },
+    has: (_target, property) => property in resolve(),
+  });
+}
