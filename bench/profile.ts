@@ -1,6 +1,6 @@
 /**
- * `npx tsx bench/profile.ts [memory|redis|sqlite|koa-session|plain-trpc] [--seconds=10]`
- * Profiles one stack's authenticated read the way bench/PROFILE.md describes:
+ * `npx tsx bench/profile.ts [memory|redis|sqlite|koa-session|plain-trpc] [--seconds=10] [--seed=N] [--create]`
+ * Profiles one stack's authenticated read (or, with --create, session creation) the way bench/PROFILE.md describes:
  * the server under `node --cpu-prof` on CPU 0, autocannon here on CPU 1,
  * a discarded warm-up, then a measured window. Prints the busy CPU per
  * request and the top self-time entries of that window (idle left out),
@@ -37,15 +37,23 @@ interface CpuProfile {
 const args = process.argv.slice(2);
 const which = args.find((a) => !a.startsWith('--')) ?? 'memory';
 const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 10);
+const workload = args.includes('--create') ? 'create' : 'read';
+const seed = Number(args.find((a) => a.startsWith('--seed='))?.split('=')[1] ?? 0);
 const spec = STACKS[which];
 if (!spec) throw new Error(`unknown stack ${which}; one of ${Object.keys(STACKS).join(', ')}`);
 
 execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-profile-'));
-const stack = await startStack(spec, 0, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+const stack = await startStack(spec, 0, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--max-old-space-size=8192']);
+// --seed=N: N more sessions stored first (Gatehouse stacks), to profile a large store.
+for (let done = 0; done < seed; done += 100_000) {
+  const response = await fetch(`${stack.origin}/__bench/seed?n=${Math.min(100_000, seed - done)}`, { method: 'POST' });
+  if (!response.ok) throw new Error(`seeding answered ${response.status}`);
+}
+if (seed > 0) await fetch(`${stack.origin}/__bench/heap`);
 const cookie = await obtainCookie(stack);
-await load(stack, 'read', cookie, 4);
-const result = await load(stack, 'read', cookie, seconds);
+await load(stack, workload, cookie, 4);
+const result = await load(stack, workload, cookie, seconds);
 await stack.stop();
 
 const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import { randomPool } from './randomPool.js';
 
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
@@ -37,7 +38,7 @@ export class Sealer {
 
   seal(plaintext: string, additionalData: string): string {
     const primary = this.#keys[0]!;
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = randomPool.bytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', primary.key, nonce);
     cipher.setAAD(Buffer.from(additionalData));
     const body = Buffer.concat([nonce, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);

@@ -1,11 +1,12 @@
-import { hash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { randomPool } from './randomPool.js';
 
 const ID_BYTES = 32;
 const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
 
 /** 256 bits from the CSPRNG, base64url (43 characters). Not a UUID (ASVS 7.2.3). */
 export function newSessionId(): string {
-  return randomBytes(ID_BYTES).toString('base64url');
+  return randomPool.base64url(ID_BYTES);
 }
 
 /** Cheap shape check before any hashing or store access. */

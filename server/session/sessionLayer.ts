@@ -59,6 +59,8 @@ interface Loaded {
 
 const HANDLE = Symbol('gatehouse.session');
 const MAX_COOKIE_VALUE = 128;
+/** What koa-session holds as the id of a request without a session; not well formed, so never valid. */
+const UNISSUED_ID = 'unissued';
 
 /** The session handle of a request that went through the session layer. */
 export function sessionHandleOf(ctx: Koa.Context): SessionHandle {
@@ -241,7 +243,10 @@ export class SessionLayer {
         renew: false,
         secure: this.#options.secure,
         sameSite: this.#options.sameSite,
-        genid: () => newSessionId(),
+        // koa-session also draws an id for every request that arrives without a session, and throws it
+        // away unless the request starts one. Only a start or rotation (mode 'create') gets a real id;
+        // the placeholder can never reach the store or a cookie (both refuse ids that are not well formed).
+        genid: (ctx: Koa.Context) => (requestOf(ctx).mode === 'create' ? newSessionId() : UNISSUED_ID),
         externalKey: {
           get: (ctx: Koa.Context): string => {
             const values = cookieValues(ctx.get('cookie'), cookieName);
@@ -257,6 +262,7 @@ export class SessionLayer {
             return verified.id;
           },
           set: (ctx: Koa.Context, id: string) => {
+            if (!isWellFormedSessionId(id)) throw new Error('refusing to put an unissued session id in a cookie');
             const request = requestOf(ctx);
             if (request.vanished) return;
             const record = (request.written ?? request.loaded)?.record;
@@ -276,6 +282,7 @@ export class SessionLayer {
             return loaded.record;
           },
           set: async (id: string, data: unknown, _maxAge: number, { ctx }: { ctx: Koa.Context }) => {
+            if (!isWellFormedSessionId(id)) throw new Error('refusing to store a session under an unissued id');
             const request = requestOf(ctx);
             const record = sessionRecordSchema.parse(data);
             if (request.mode === 'create') {
