@@ -37,7 +37,17 @@ const testRouter = t.router({
   throttled: t.procedure.query(() => {
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'slow down', cause: Object.assign(new Error('x'), { retryAfterSeconds: 42 }) });
   }),
-  nested: t.router({ deep: t.procedure.query(() => ['a', { b: null }]) }),
+  nested: t.router({
+    deep: t.procedure.query(() => ['a', { b: null }]),
+    save: t.procedure.input(z.object({ n: z.number() })).mutation(({ input }) => ({ saved: input.n })),
+  }),
+  explode: t.procedure.mutation(() => {
+    throw new Error('secret internals');
+  }),
+  refuse: t.procedure.mutation(() => {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'no' });
+  }),
+  nothing: t.procedure.mutation(() => undefined),
 });
 
 async function listen(mount: Koa.Middleware): Promise<{ url: string; server: Server }> {
@@ -106,6 +116,17 @@ const cases: [string, string, RequestInit?][] = [
   ['a query accepting JSON lines among other types', '/trpc/hello', { headers: { accept: 'application/json, application/jsonl' } }],
   ['a query with malformed connection params', '/trpc/hello?connectionParams=%7Bbad'],
   ['a query with a non-JSON content type', '/trpc/hello', { headers: { 'content-type': 'application/octet-stream' } }],
+  ['a mutation with invalid input', '/trpc/echo', json({ text: 5 })],
+  ['a mutation with input null', '/trpc/echo', json(null)],
+  ['a mutation with a JSON array body', '/trpc/echo', json([1, 2])],
+  ['a mutation that throws', '/trpc/explode', json({})],
+  ['a mutation refused with UNAUTHORIZED', '/trpc/refuse', json({})],
+  ['a mutation with a charset in its content type', '/trpc/echo', { method: 'POST', headers: { 'content-type': 'Application/JSON; charset=utf-8' }, body: '{"text":"x"}' }],
+  ['a mutation without a content type', '/trpc/echo', { method: 'POST', body: '{"text":"x"}' }],
+  ['a mutation with an input query parameter', `/trpc/echo?input=${encodeURIComponent('{"text":"q"}')}`, json({ text: 'b' })],
+  ['a mutation at an unknown path', '/trpc/nope', json({})],
+  ['a mutation in a nested router', '/trpc/nested.save', json({ n: 1 })],
+  ['a mutation whose output is undefined', '/trpc/nothing', json({})],
 ];
 
 describe('the fast tRPC mount answers exactly as the plain fetch-adapter mount', () => {

@@ -8,7 +8,7 @@ import { isStoreUnavailable } from '../store/storeErrors.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
 import { responseBody } from './responseBody.js';
-import { runSingleQuery, singleQueryProcedure } from './singleQuery.js';
+import { runSingleCall, type SingleCallType, singleCallProcedure } from './singleCall.js';
 
 export interface KoaMountOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -58,12 +58,14 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         body = read.toString('utf8');
       }
     }
-    if (ctx.method === 'GET') {
+    const type: SingleCallType | undefined = error ? undefined : ctx.method === 'GET' ? 'query' : ctx.method === 'POST' ? 'mutation' : undefined;
+    if (type) {
       const search = new URLSearchParams(ctx.querystring);
-      const procedure = isPlainRequest(ctx) ? singleQueryProcedure(router, path, search, false) : undefined;
+      const procedure = isPlainRequest(ctx, type) ? singleCallProcedure(router, path, search, type) : undefined;
       if (procedure) {
         const trpcContext = await options.createContext(ctx);
-        const answer = await runSingleQuery(router, procedure, path, search.get('input'), trpcContext, (failure) =>
+        const input = type === 'query' ? search.get('input') : body;
+        const answer = await runSingleCall(router, procedure, type, path, input, trpcContext, (failure) =>
           logFailure(trpcContext?.log ?? logger, failure, path),
         );
         ctx.status = answer.status;
@@ -124,15 +126,17 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
 }
 
 /**
- * The fast path takes only what tRPC would answer as a plain query: no
- * stream accept (tRPC splits the Accept list), no connection params, and
- * no request body type other than JSON. Anything else goes to resolveResponse.
+ * The fast path takes only what tRPC would answer as a plain single call:
+ * no stream accept (tRPC splits the Accept list), no connection params, a
+ * JSON body type (a mutation must name it; a query may leave it out).
+ * Anything else goes to resolveResponse.
  */
-function isPlainRequest(ctx: Koa.Context): boolean {
+function isPlainRequest(ctx: Koa.Context, call: SingleCallType): boolean {
   if (ctx.get('trpc-accept') !== '' || ctx.querystring.includes('connectionParams')) return false;
   if (ctx.get('accept').split(',').some((type) => type.trim().toLowerCase() === 'application/jsonl')) return false;
   const type = ctx.get('content-type');
-  return type === '' || (type.split(';', 1)[0] ?? '').trim().toLowerCase() === 'application/json';
+  if (type === '') return call === 'query';
+  return (type.split(';', 1)[0] ?? '').trim().toLowerCase() === 'application/json';
 }
 
 /** Unexpected failures at error level; store outages at warn (they answer 503, the cause stays in the log). */

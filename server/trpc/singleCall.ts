@@ -7,10 +7,12 @@ import {
 } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 
-export interface SingleQueryAnswer {
+export type SingleCallType = 'query' | 'mutation';
+
+export interface SingleCallAnswer {
   status: number;
   body: string;
-  /** The failure, if the query failed (for logging and Retry-After). */
+  /** The failure, if the call failed (for logging and Retry-After). */
   error: TRPCError | undefined;
 }
 
@@ -18,19 +20,20 @@ export interface SingleQueryAnswer {
 const PLAIN_PATH = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 
 /**
- * The procedure a plain, single `GET` query would run, or `undefined` when
- * the request is anything else (a batch, a stream, an unknown path, a
- * mutation over GET, a lazy router): those keep going through
- * `resolveResponse`, which answers them exactly as tRPC does.
+ * The procedure a plain single call would run — a query over `GET` or a
+ * mutation over `POST` — or `undefined` when the request is anything else
+ * (a batch, an unknown path, a mutation over GET or a query over POST, a
+ * lazy router): those keep going through `resolveResponse`, which answers
+ * them exactly as tRPC does.
  */
-export function singleQueryProcedure(router: AnyRouter, path: string, search: URLSearchParams, streamAccept: boolean): AnyProcedure | undefined {
-  if (streamAccept || search.has('batch') || !PLAIN_PATH.test(path)) return undefined;
+export function singleCallProcedure(router: AnyRouter, path: string, search: URLSearchParams, type: SingleCallType): AnyProcedure | undefined {
+  if (search.has('batch') || !PLAIN_PATH.test(path)) return undefined;
   const procedure = (router._def.procedures as Record<string, AnyProcedure | undefined>)[path];
-  return procedure?._def.type === 'query' ? procedure : undefined;
+  return procedure?._def.type === type ? procedure : undefined;
 }
 
 /**
- * Runs one query the way `resolveResponse`'s single-call path does —
+ * Runs one call the way `resolveResponse`'s single-call path does —
  * same input parsing, error shape, status and body — with tRPC's public
  * helpers (`getTRPCErrorShape`, `getHTTPStatusCodeFromError`, the router's
  * transformer) but without the per-request `Request`/
@@ -38,18 +41,20 @@ export function singleQueryProcedure(router: AnyRouter, path: string, search: UR
  * (issue 5's profile: about a third of an authenticated read).
  * `test/koaMount.test.ts` holds it to byte-for-byte equality.
  */
-export async function runSingleQuery(
+export async function runSingleCall(
   router: AnyRouter,
   procedure: AnyProcedure,
+  type: SingleCallType,
   path: string,
+  /** The `input` query parameter of a query, the body of a mutation. */
   inputText: string | null,
   ctx: unknown,
   onError: (error: TRPCError, input: unknown) => void,
-): Promise<SingleQueryAnswer> {
+): Promise<SingleCallAnswer> {
   const config = router._def._config;
   let rawInput: unknown;
   const getRawInput = async () => {
-    if (!inputText) return undefined; // tRPC treats a missing and an empty `input` alike
+    if (!inputText) return undefined; // tRPC treats a missing and an empty input alike
     try {
       rawInput = config.transformer.input.deserialize(JSON.parse(inputText));
     } catch (cause) {
@@ -58,7 +63,7 @@ export async function runSingleQuery(
     return rawInput;
   };
   try {
-    const data: unknown = await procedure({ path, getRawInput, ctx, type: 'query', signal: undefined, batchIndex: 0 });
+    const data: unknown = await procedure({ path, getRawInput, ctx, type, signal: undefined, batchIndex: 0 });
     if (isDataStream(data)) {
       throw new TRPCError({
         code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -70,7 +75,7 @@ export async function runSingleQuery(
   } catch (cause) {
     const error = getTRPCErrorFromUnknown(cause);
     onError(error, rawInput);
-    const shape = getTRPCErrorShape({ config, error, type: 'query', path, input: rawInput, ctx });
+    const shape = getTRPCErrorShape({ config, error, type, path, input: rawInput, ctx });
     return { status: getHTTPStatusCodeFromError(error), body: JSON.stringify({ error: config.transformer.output.serialize(shape) }), error };
   }
 }
