@@ -2,47 +2,68 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 
+const LOG = Symbol('gatehouse.log');
+
+/** The request's child logger, built on first use: pino's child() serialises its bindings at once, and most requests log nothing. */
+class LazyChildLogger {
+  #log: Logger | undefined;
+  constructor(
+    readonly parent: Logger,
+    readonly requestId: string,
+  ) {}
+
+  get(): Logger {
+    this.#log ??= this.parent.child({ requestId: this.requestId });
+    return this.#log;
+  }
+}
+
 /** Gives every request an id (response header `X-Request-Id`) and a child logger carrying it. */
 export function requestId(logger: Logger): Koa.Middleware {
-  // Not async: it only hands on `next()`'s promise (one promise and tick fewer per request).
+  // Not async: it only hands on `next()`'s promise. No closures per request (each would be a function object to collect).
   return function requestIdMiddleware(ctx, next) {
     const id = randomUUID();
     ctx.state.requestId = id;
-    // pino's child() serialises its bindings at once; most requests log nothing, so it is built on first use.
-    let log: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', {
-      configurable: true,
-      enumerable: true,
-      get: () => (log ??= logger.child({ requestId: id })),
-      set: (value: Logger) => {
-        log = value;
-      },
-    });
+    (ctx.state as Record<symbol, LazyChildLogger>)[LOG] = new LazyChildLogger(logger, id);
     ctx.set('X-Request-Id', id);
     return next();
   };
 }
 
-export const logOf = (ctx: Koa.Context, fallback: Logger): Logger => (ctx.state.log as Logger | undefined) ?? fallback;
+/** The request's logger (with its id), or `fallback` before the request-id middleware ran. */
+export const logOf = (ctx: Koa.Context, fallback: Logger): Logger =>
+  (ctx.state as Record<symbol, LazyChildLogger | undefined>)[LOG]?.get() ?? fallback;
+
+/** Target of the logger proxy below: what to build the logger from, and the logger once built. */
+class LazyLogTarget {
+  #real: Logger | undefined;
+  constructor(
+    readonly ctx: Koa.Context,
+    readonly fallback: Logger,
+  ) {}
+
+  resolve(): Logger {
+    this.#real ??= logOf(this.ctx, this.fallback);
+    return this.#real;
+  }
+}
+
+const LAZY_LOG: ProxyHandler<LazyLogTarget> = {
+  get(target, property) {
+    const real = target.resolve();
+    const value: unknown = Reflect.get(real, property, real);
+    return typeof value === 'function' ? value.bind(real) : value;
+  },
+  set: (target, property, value) => Reflect.set(target.resolve(), property, value),
+  has: (target, property) => property in target.resolve(),
+};
 
 /**
  * The request's logger for the tRPC context without building it: tRPC
  * copies the context object (reading every property) at each middleware
- * level, which would defeat the lazy child above on every request. The
- * child is built on the first call of any logger method.
+ * level, which would build the lazy child above on every request. The
+ * child is built on the first use of any logger method or property.
  */
 export function lazyLogOf(ctx: Koa.Context, fallback: Logger): Logger {
-  let real: Logger | undefined;
-  const resolve = () => (real ??= logOf(ctx, fallback));
-  return new Proxy({} as Logger, {
-    get(_target, property) {
-      const target = resolve();
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-    set(_target, property, value) {
-      return Reflect.set(resolve(), property, value);
-    },
-    has: (_target, property) => property in resolve(),
-  });
+  return new Proxy(new LazyLogTarget(ctx, fallback), LAZY_LOG) as unknown as Logger;
 }
