@@ -21,10 +21,19 @@ let close: () => Promise<void>;
 beforeAll(async () => {
   const gatehouse = await createGatehouse(testConfig());
   const app = new Koa();
+  // A host middleware that looks at koa-session's ctx.session before Gatehouse's layer has run.
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/early-peek') ctx.state.peeked = ctx.session === undefined ? 'undefined' : 'object';
+    await next();
+  });
   app.use(gatehouse.middleware(app, teamRouter));
   app.use(async (ctx, next) => {
     if (ctx.path !== '/plain') return next();
     ctx.body = { route: 'plain', signedIn: gatehouse.sessionOf(ctx).current !== null };
+  });
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/early-peek') return next();
+    ctx.body = { peeked: ctx.state.peeked, signedIn: gatehouse.sessionOf(ctx).current !== null };
   });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -44,6 +53,17 @@ describe('Gatehouse mounted in a team’s own Koa app', () => {
     expect(anonymous.json).toEqual({ route: 'plain', signedIn: false });
     const cookie = await signUp(url, 'host-user');
     expect((await request(`${url}/plain`, { cookie })).json).toEqual({ route: 'plain', signedIn: true });
+  });
+
+  it('a host middleware may read ctx.session before Gatehouse runs: no 500, and the session still works', async () => {
+    const anonymous = await request(`${url}/early-peek`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.json).toEqual({ peeked: 'object', signedIn: false });
+    expect(anonymous.headers.get('set-cookie')).toBeNull();
+    const cookie = await signUp(url, 'early-peeker');
+    const signedIn = await request(`${url}/early-peek`, { cookie });
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.json).toEqual({ peeked: 'object', signedIn: true });
   });
 
   it('protects the team’s extra procedure: 401 before login, typed answer after, 401 after logout', async () => {

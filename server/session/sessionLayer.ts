@@ -53,7 +53,8 @@ type SessionWriteMode = 'create' | 'update';
 
 interface Loaded {
   id: string;
-  record: SessionRecord;
+  /** May be a frozen record shared with other requests (the opened-record memo). */
+  record: Readonly<SessionRecord>;
   rotated: boolean;
 }
 
@@ -228,7 +229,8 @@ export class SessionLayer {
   /** The Koa middleware; needs the app because koa-session extends its context. */
   middleware(app: Koa): Koa.Middleware {
     const { store, signer, cookieName, logger } = this.#options;
-    const requestOf = (ctx: Koa.Context) => (ctx.state as Record<symbol, RequestSession>)[HANDLE]!;
+    const requestOfOrNone = (ctx: Koa.Context) => (ctx.state as Record<symbol, RequestSession | undefined>)[HANDLE];
+    const requestOf = (ctx: Koa.Context) => requestOfOrNone(ctx)!;
 
     const koaSession = createSession(
       {
@@ -246,7 +248,8 @@ export class SessionLayer {
         // koa-session also draws an id for every request that arrives without a session, and throws it
         // away unless the request starts one. Only a start or rotation (mode 'create') gets a real id;
         // the placeholder can never reach the store or a cookie (both refuse ids that are not well formed).
-        genid: (ctx: Koa.Context) => (requestOf(ctx).mode === 'create' ? newSessionId() : UNISSUED_ID),
+        // (`?.`: a host middleware may read `ctx.session` before this layer ran; koa-session then calls genid too.)
+        genid: (ctx: Koa.Context) => (requestOfOrNone(ctx)?.mode === 'create' ? newSessionId() : UNISSUED_ID),
         externalKey: {
           get: (ctx: Koa.Context): string => {
             const values = cookieValues(ctx.get('cookie'), cookieName);
