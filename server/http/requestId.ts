@@ -6,14 +6,17 @@ const LOG = Symbol('gatehouse.log');
 
 /** The request's child logger, built on first use: pino's child() serialises its bindings at once, and most requests log nothing. */
 class LazyChildLogger {
+  readonly #parent: Logger;
+  readonly #requestId: string;
   #log: Logger | undefined;
-  constructor(
-    readonly parent: Logger,
-    readonly requestId: string,
-  ) {}
+
+  constructor(parent: Logger, requestId: string) {
+    this.#parent = parent;
+    this.#requestId = requestId;
+  }
 
   get(): Logger {
-    this.#log ??= this.parent.child({ requestId: this.requestId });
+    this.#log ??= this.#parent.child({ requestId: this.#requestId });
     return this.#log;
   }
 }
@@ -36,14 +39,18 @@ export const logOf = (ctx: Koa.Context, fallback: Logger): Logger =>
 
 /** Target of the logger proxy below: what to build the logger from, and the logger once built. */
 class LazyLogTarget {
+  // Private: inspecting the proxy shows its target, and the Koa context carries the Cookie header.
+  readonly #ctx: Koa.Context;
+  readonly #fallback: Logger;
   #real: Logger | undefined;
-  constructor(
-    readonly ctx: Koa.Context,
-    readonly fallback: Logger,
-  ) {}
+
+  constructor(ctx: Koa.Context, fallback: Logger) {
+    this.#ctx = ctx;
+    this.#fallback = fallback;
+  }
 
   resolve(): Logger {
-    this.#real ??= logOf(this.ctx, this.fallback);
+    this.#real ??= logOf(this.#ctx, this.#fallback);
     return this.#real;
   }
 }
