@@ -36,6 +36,13 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
       expect(await store.get('rt:colon')).toBe(':starts-with-colon');
     });
 
+    it('a negative TTL expires (never means "keep forever"), for values and map fields', async () => {
+      await store.set('ttl:negative', 'x', -5_000);
+      await store.mapSet('map:negative', 'f', 'x', -5_000);
+      await eventually(async () => (await store.get('ttl:negative')) === undefined, 'negative TTL expired');
+      await eventually(async () => (await store.mapGetAll('map:negative')).size === 0, 'negative field TTL expired');
+    });
+
     it('a value with a short TTL disappears; one with TTL 0 stays', async () => {
       await store.set('ttl:short', 'x', SHORT);
       await store.set('ttl:none', 'y', 0);

@@ -62,6 +62,9 @@ export class MemoryKeyValueStore implements KeyValueStore {
     const expires = this.#expiry(ttlMs);
     const map = this.#liveMap(key);
     if (map) {
+      // Expired fields go on every write, so a map that keeps being extended cannot grow without bound.
+      const now = this.#now();
+      for (const [name, entry] of map.fields) if (entry.expires <= now) map.fields.delete(name);
       map.fields.set(field, { value, expires });
       map.expires = Math.max(map.expires, expires);
     } else {
@@ -123,9 +126,9 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return Promise.resolve();
   }
 
-  /** A TTL of 0 (or less) keeps the entry until it is deleted, as with Keyv. */
+  /** A TTL of 0 keeps the entry until it is deleted; any other is at least 1 ms (a negative one expires at once), as on Redis. */
   #expiry(ttlMs: number): number {
-    return ttlMs > 0 ? this.#now() + ttlMs : Number.POSITIVE_INFINITY;
+    return ttlMs === 0 ? Number.POSITIVE_INFINITY : this.#now() + Math.max(1, ttlMs);
   }
 
   #live(key: string): Entry | undefined {
