@@ -21,7 +21,7 @@ function sessionsOver(kv: KeyValueStore) {
 }
 
 describe('session records at rest: compact, and earlier formats still read', () => {
-  it('the sealed plaintext is a bare JSON array of the six fields, no field names', async () => {
+  it('the sealed plaintext is a bare JSON array: format version, then the six fields, no field names', async () => {
     const kv = new MemoryKeyValueStore();
     const { sealer, sessions, record } = sessionsOver(kv);
     const id = newSessionId();
@@ -29,7 +29,7 @@ describe('session records at rest: compact, and earlier formats still read', () 
     await sessions.create(id, created);
     const key = storeKeyOf(id);
     const plaintext = sealer.open((await kv.get(key))!, key)!.plaintext;
-    expect(JSON.parse(plaintext)).toEqual(['u-1', 'name-u-1', 'user', created.createdAt, created.lastSeen, 'Firefox']);
+    expect(JSON.parse(plaintext)).toEqual([1, 'u-1', 'name-u-1', 'user', created.createdAt, created.lastSeen, 'Firefox']);
     // The index holds only the store key.
     expect(await kv.mapGetAll('u:u-1:sessions')).toEqual(new Map([[publicIdOf(id), key]]));
   });
@@ -49,10 +49,12 @@ describe('session records at rest: compact, and earlier formats still read', () 
   });
 
   it.each([
-    ['seven fields', '["u-1","n","user",1,1,null,"extra"]'],
-    ['a wrong role', '["u-1","n","root",1,1,null]'],
-    ['a string timestamp', '["u-1","n","user","1",1,null]'],
-    ['an empty uid', '["","n","user",1,1,null]'],
+    ['an extra field', '[1,"u-1","n","user",1,1,null,"extra"]'],
+    ['a missing field', '[1,"u-1","n","user",1,1]'],
+    ['an unknown format version', '[2,"u-1","n","user",1,1,null]'],
+    ['a wrong role', '[1,"u-1","n","root",1,1,null]'],
+    ['a string timestamp', '[1,"u-1","n","user","1",1,null]'],
+    ['an empty uid', '[1,"","n","user",1,1,null]'],
   ])('a record with %s is no session and is dropped', async (_label, plaintext) => {
     const kv = new MemoryKeyValueStore();
     const { sealer, sessions } = sessionsOver(kv);

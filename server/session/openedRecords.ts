@@ -30,7 +30,7 @@ export class OpenedRecords {
   }
 
   remember(key: string, sealed: string, opened: OpenedRecord): void {
-    if (this.#entries.size >= this.#capacity) {
+    if (this.#entries.size >= this.#capacity && !this.#entries.has(sealed)) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }

@@ -18,7 +18,7 @@ export interface LoadedRecord {
 
 export interface ListedSession {
   publicId: string;
-  record: SessionRecord;
+  record: Readonly<SessionRecord>;
 }
 
 /** The store outlives the server's own expiry check by this much, so the server always decides. */
@@ -174,20 +174,21 @@ export class SessionStore {
 }
 
 /**
- * A record's plaintext: its fields as a JSON array in a fixed order, not an
- * object with names (about 40 % fewer bytes at rest, issue 5). Records
- * written as objects by earlier versions are still read.
+ * A record's plaintext: its format version, then its fields as a JSON array
+ * in a fixed order, not an object with names (about 40 % fewer bytes at
+ * rest, issue 5). Records written as objects by earlier versions are still
+ * read; a later format bumps the leading version.
  */
 function encodeRecord(record: SessionRecord): string {
-  return JSON.stringify([record.uid, record.username, record.role, record.createdAt, record.lastSeen, record.ua]);
+  return JSON.stringify([record.v, record.uid, record.username, record.role, record.createdAt, record.lastSeen, record.ua]);
 }
 
 function parseRecord(plaintext: string): SessionRecord | undefined {
   try {
     const parsed: unknown = JSON.parse(plaintext);
-    if (Array.isArray(parsed) && parsed.length !== 6) return undefined;
+    if (Array.isArray(parsed) && parsed.length !== 7) return undefined;
     const fields = Array.isArray(parsed)
-      ? { v: 1, uid: parsed[0], username: parsed[1], role: parsed[2], createdAt: parsed[3], lastSeen: parsed[4], ua: parsed[5] }
+      ? { v: parsed[0], uid: parsed[1], username: parsed[2], role: parsed[3], createdAt: parsed[4], lastSeen: parsed[5], ua: parsed[6] }
       : parsed;
     const result = sessionRecordSchema.safeParse(fields);
     return result.success ? result.data : undefined;

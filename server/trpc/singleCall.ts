@@ -63,6 +63,8 @@ export async function runSingleCall(
     return rawInput;
   };
   try {
+    // `signal` is typed `AbortSignal | undefined` for procedures (createCaller passes none either); a per-request
+    // AbortController is part of the cost this path exists to avoid.
     const data: unknown = await procedure({ path, getRawInput, ctx, type, signal: undefined, batchIndex: 0 });
     if (isDataStream(data)) {
       throw new TRPCError({
