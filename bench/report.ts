@@ -17,7 +17,7 @@ export interface Report {
   settings: { rounds: number; seconds: number; warmupSeconds: number; bytesSessions: number; scaleSmall: number; scaleLarge: number; hashes: number };
   hashMs: number;
   rows: Map<string, StackRows>;
-  baseline: { bareKoa: string; koaSession: string };
+  baseline: { bareKoa: string; koaSession: string; plainTrpc: string };
   bytes: { stack: string; measure: string; bytes: number }[];
   scale: { sessions: number; runs: Run[] }[];
   notes: string[];
@@ -38,16 +38,17 @@ function sameRoundRatio(runs: Run[], baseline: Run[] | undefined): number {
 function table(report: Report, workload: 'read' | 'create'): string {
   const bareKoa = report.rows.get(report.baseline.bareKoa)?.[workload];
   const koaSession = report.rows.get(report.baseline.koaSession)?.[workload];
+  const plainTrpc = report.rows.get(report.baseline.plainTrpc)?.[workload];
   const lines = [
-    '| stack | req/s median | range | p50 ms | p99 ms | × bare Koa | × koa-session | server CPU µs/req | bad answers |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| stack | req/s median | range | p50 ms | p99 ms | × bare Koa | × koa-session | × plain tRPC | server CPU µs/req | bad answers |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [name, rows] of report.rows) {
     const runs = rows[workload].filter(Boolean);
     if (runs.length === 0) continue;
     const [low, high] = range(runs.map((r) => r.rps));
     lines.push(
-      `| ${name} | ${int(median(runs.map((r) => r.rps)))} | ${int(low)}–${int(high)} | ${ms(median(runs.map((r) => r.p50)))} | ${ms(median(runs.map((r) => r.p99)))} | ${ratio(sameRoundRatio(runs, bareKoa))} | ${ratio(sameRoundRatio(runs, koaSession))} | ${int(median(runs.map((r) => r.cpuMicros)))} | ${runs.reduce((sum, r) => sum + r.bad, 0)} |`,
+      `| ${name} | ${int(median(runs.map((r) => r.rps)))} | ${int(low)}–${int(high)} | ${ms(median(runs.map((r) => r.p50)))} | ${ms(median(runs.map((r) => r.p99)))} | ${ratio(sameRoundRatio(runs, bareKoa))} | ${ratio(sameRoundRatio(runs, koaSession))} | ${ratio(sameRoundRatio(runs, plainTrpc))} | ${int(median(runs.map((r) => r.cpuMicros)))} | ${runs.reduce((sum, r) => sum + r.bad, 0)} |`,
     );
   }
   return lines.join('\n');

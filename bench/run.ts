@@ -49,6 +49,7 @@ const STACKS: StackSpec[] = [
 ];
 export const BARE_KOA = STACKS[1]!.name;
 export const KOA_SESSION = STACKS[2]!.name;
+export const PLAIN_TRPC = STACKS[6]!.name;
 
 /** Server on CPU 0, this load generator on CPU 1, when the machine has two cores and taskset. */
 function pinning(): { server: number | undefined; note: string } {
@@ -202,7 +203,7 @@ async function main(): Promise<void> {
     settings,
     hashMs,
     rows,
-    baseline: { bareKoa: BARE_KOA, koaSession: KOA_SESSION },
+    baseline: { bareKoa: BARE_KOA, koaSession: KOA_SESSION, plainTrpc: PLAIN_TRPC },
     bytes,
     scale,
     notes,
