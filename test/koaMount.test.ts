@@ -48,6 +48,11 @@ const testRouter = t.router({
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'no' });
   }),
   nothing: t.procedure.mutation(() => undefined),
+  // Two input parsers: both see the same raw input (parsed once).
+  chained: t.procedure
+    .input(z.object({ a: z.string() }))
+    .input(z.object({ b: z.number() }))
+    .mutation(({ input }) => input),
 });
 
 async function listen(mount: Koa.Middleware): Promise<{ url: string; server: Server }> {
@@ -127,6 +132,8 @@ const cases: [string, string, RequestInit?][] = [
   ['a mutation at an unknown path', '/trpc/nope', json({})],
   ['a mutation in a nested router', '/trpc/nested.save', json({ n: 1 })],
   ['a mutation whose output is undefined', '/trpc/nothing', json({})],
+  ['a mutation with two chained input parsers', '/trpc/chained', json({ a: 'x', b: 1 })],
+  ['a mutation failing the second of two input parsers', '/trpc/chained', json({ a: 'x' })],
 ];
 
 describe('the fast tRPC mount answers exactly as the plain fetch-adapter mount', () => {

@@ -53,13 +53,17 @@ export async function runSingleCall(
 ): Promise<SingleCallAnswer> {
   const config = router._def._config;
   let rawInput: unknown;
+  let parsed = false;
+  // Parsed once, however many input parsers ask (tRPC memoizes it the same way).
   const getRawInput = async () => {
     if (!inputText) return undefined; // tRPC treats a missing and an empty input alike
+    if (parsed) return rawInput;
     try {
       rawInput = config.transformer.input.deserialize(JSON.parse(inputText));
     } catch (cause) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: cause instanceof Error ? cause.message : 'Invalid input', cause });
     }
+    parsed = true;
     return rawInput;
   };
   try {
