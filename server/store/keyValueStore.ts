@@ -1,3 +1,10 @@
+/** A counter kept by `addToCounter`. */
+export interface Counter {
+  readonly count: number;
+  /** Epoch ms when the window ends; 0 = never. */
+  readonly expiresAt: number;
+}
+
 /** The backends `SESSION_STORE_URL` can name. */
 export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
 
@@ -15,8 +22,27 @@ export interface KeyValueStore {
   add(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Writes only when `key` is present. Resolves true when it wrote. */
   replace(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Writes `next` only when the live value at `key` is exactly `expected`.
+   * Resolves true when it wrote. One atomic step on every backend (and
+   * across processes on the shared ones): of two racing swaps from the same
+   * `expected`, exactly one wins. Account changes are built on it (L10).
+   */
+  compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean>;
   /** Resolves true when it removed an entry: of two racing deletes, exactly one sees true. */
   delete(key: string): Promise<boolean>;
+  /**
+   * Adds `delta` to the counter at `key` in one atomic step (login throttling
+   * across instances). A counter that is missing, or whose window ended
+   * (`expiresAt <= nowMs`, the caller's clock), starts over at `delta` with
+   * `expiresAt = nowMs + windowMs` (`windowMs` 0: it never ends) — except that
+   * a `delta <= 0` on such a counter writes nothing and resolves
+   * `{ count: 0, expiresAt: 0 }`. A live counter keeps its `expiresAt`. The
+   * stored entry outlives `expiresAt` by a minute (the clock decides, the TTL
+   * only cleans up). Stored as the string `<count>|<expiresAt>`, so `get` and
+   * `set` read and overwrite it like any value.
+   */
+  addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter>;
   /** Sets `field` of the map stored at `key`, extending its TTL to at least `ttlMs`. */
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void>;
   mapDelete(key: string, field: string): Promise<void>;

@@ -1,6 +1,7 @@
 import type { Keyv } from 'keyv';
 import { withDeadline } from './deadline.js';
-import type { KeyValueStore, StoreKind } from './keyValueStore.js';
+import { COUNTER_TTL_SLACK_MS, encodeCounter, parseCounter } from './counter.js';
+import type { Counter, KeyValueStore, StoreKind } from './keyValueStore.js';
 import { KeyedMutex } from './keyedMutex.js';
 
 export interface KeyvKeyValueStoreOptions {
@@ -66,6 +67,26 @@ export class KeyvKeyValueStore implements KeyValueStore {
       if ((await this.get(key)) === undefined) return false;
       await this.set(key, value, ttlMs);
       return true;
+    });
+  }
+
+  compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
+    return this.#mutex.run(key, async () => {
+      if ((await this.get(key)) !== expected) return false;
+      await this.set(key, next, ttlMs);
+      return true;
+    });
+  }
+
+  addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter> {
+    return this.#mutex.run(key, async () => {
+      const current = parseCounter(await this.get(key), nowMs);
+      if (!current && delta <= 0) return { count: 0, expiresAt: 0 };
+      const counter: Counter = current
+        ? { count: current.count + delta, expiresAt: current.expiresAt }
+        : { count: delta, expiresAt: windowMs > 0 ? nowMs + windowMs : 0 };
+      await this.set(key, encodeCounter(counter), counter.expiresAt > 0 ? counter.expiresAt - nowMs + COUNTER_TTL_SLACK_MS : 0);
+      return counter;
     });
   }
 

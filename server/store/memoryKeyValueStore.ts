@@ -1,4 +1,5 @@
-import type { KeyValueStore } from './keyValueStore.js';
+import { type Counter, type KeyValueStore } from './keyValueStore.js';
+import { COUNTER_TTL_SLACK_MS, encodeCounter, parseCounter } from './counter.js';
 
 interface Entry {
   value: string;
@@ -48,6 +49,23 @@ export class MemoryKeyValueStore implements KeyValueStore {
     if (!this.#live(key)) return Promise.resolve(false);
     this.#values.set(key, { value, expires: this.#expiry(ttlMs) });
     return Promise.resolve(true);
+  }
+
+  compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
+    if (this.#live(key)?.value !== expected) return Promise.resolve(false);
+    this.#values.set(key, { value: next, expires: this.#expiry(ttlMs) });
+    return Promise.resolve(true);
+  }
+
+  addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter> {
+    const current = parseCounter(this.#live(key)?.value, nowMs);
+    if (!current && delta <= 0) return Promise.resolve({ count: 0, expiresAt: 0 });
+    const counter: Counter = current
+      ? { count: current.count + delta, expiresAt: current.expiresAt }
+      : { count: delta, expiresAt: windowMs > 0 ? nowMs + windowMs : 0 };
+    const ttl = counter.expiresAt > 0 ? counter.expiresAt - nowMs + COUNTER_TTL_SLACK_MS : 0;
+    this.#values.set(key, { value: encodeCounter(counter), expires: this.#expiry(ttl) });
+    return Promise.resolve(counter);
   }
 
   delete(key: string): Promise<boolean> {

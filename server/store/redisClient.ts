@@ -28,4 +28,5 @@ export interface RedisClient {
   hDel(key: string, field: string): Promise<number>;
   hGetAll(key: string): Promise<Record<string, string>>;
   multi(): RedisMulti;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }

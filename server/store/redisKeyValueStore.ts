@@ -1,5 +1,6 @@
 import { withDeadline } from './deadline.js';
-import type { KeyValueStore } from './keyValueStore.js';
+import { COUNTER_TTL_SLACK_MS } from './counter.js';
+import type { Counter, KeyValueStore } from './keyValueStore.js';
 import type { RedisClient } from './redisClient.js';
 
 export interface RedisKeyValueStoreOptions {
@@ -64,6 +65,23 @@ export class RedisKeyValueStore implements KeyValueStore {
     return this.#op(name, async () => (await this.#redis.set(this.#key(key), value, { condition, ...expiryOf(ttlMs) })) === 'OK');
   }
 
+  compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
+    return this.#op('compareAndSet', async () => {
+      const result = await this.#redis.eval(COMPARE_AND_SET, { keys: [this.#key(key)], arguments: [expected, next, String(ttlMs > 0 ? Math.max(1, ttlMs) : 0)] });
+      return result === 1;
+    });
+  }
+
+  addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter> {
+    return this.#op('addToCounter', async () => {
+      const reply = (await this.#redis.eval(ADD_TO_COUNTER, {
+        keys: [this.#key(key)],
+        arguments: [String(delta), String(nowMs), String(windowMs), String(COUNTER_TTL_SLACK_MS)],
+      })) as [number, number];
+      return { count: Number(reply[0]), expiresAt: Number(reply[1]) };
+    });
+  }
+
   delete(key: string): Promise<boolean> {
     return this.#op('delete', async () => (await this.#redis.unlink(this.#key(key))) > 0);
   }
@@ -116,6 +134,36 @@ export class RedisKeyValueStore implements KeyValueStore {
     return this.#close();
   }
 }
+
+/** SET only if the value is exactly ARGV[1] (a TTL of 0 keeps no expiry). One key: Cluster routes it to its slot. */
+const COMPARE_AND_SET = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl) else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1`;
+
+/** The counter semantics of KeyValueStore.addToCounter, in one step. Values are '<count>|<expiresAt>'. */
+const ADD_TO_COUNTER = `
+local delta, now, window, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local raw = redis.call('GET', KEYS[1])
+local count, expires
+if raw then
+  local bar = string.find(raw, '|', 1, true)
+  if bar then
+    count = tonumber(string.sub(raw, 1, bar - 1))
+    expires = tonumber(string.sub(raw, bar + 1))
+  end
+end
+if count == nil or expires == nil or (expires > 0 and expires <= now) then
+  if delta <= 0 then return {0, 0} end
+  count = delta
+  if window > 0 then expires = now + window else expires = 0 end
+else
+  count = count + delta
+end
+local value = string.format('%d|%d', count, expires)
+if expires > 0 then redis.call('SET', KEYS[1], value, 'PX', math.max(1, expires - now + slack)) else redis.call('SET', KEYS[1], value) end
+return {count, expires}`;
 
 const expiryOf = (ttlMs: number) => (ttlMs !== 0 ? { expiration: { type: 'PX' as const, value: Math.max(1, ttlMs) } } : {});
 
