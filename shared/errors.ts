@@ -19,5 +19,7 @@ export const errorMessages = {
   storeUnavailable: 'The session store is unavailable. Try again in a moment.',
   tooManyAttempts: 'Too many attempts. Wait and try again.',
   forbidden: 'You are not allowed to do that.',
+  wrongCurrentPassword: 'The current password is wrong.',
+  accountChanged: 'Your account was changed by another request at the same moment, so nothing was changed. Sign in again and retry.',
   internal: 'Something went wrong on our side.',
 } as const;

@@ -95,7 +95,8 @@ describe('a login racing a password change', () => {
     const { user } = await caller.auth.register({ username: 'racer', password: 'old password 1' });
     await caller.auth.logout();
     during = async () => {
-      await services.users.setPasswordHash(user.id, await real.hash('new password 2'));
+      const passwordHash = await real.hash('new password 2');
+      await services.users.updateLatest(user.id, () => ({ passwordHash }));
       await services.sessions.removeAllForUser(user.id);
     };
     expect(await codeOf(caller.auth.login({ username: 'racer', password: 'old password 1' }))).toBe('UNAUTHORIZED');

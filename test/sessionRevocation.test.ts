@@ -169,7 +169,7 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
     it('lets an admin end every session of a user, and is 404 for an unknown user', async () => {
       await signUp(srv.url, 'the-admin');
       const admin = await srv.gatehouse.services.users.findByUsername('the-admin');
-      await srv.gatehouse.services.users.setRole(admin!.id, 'admin');
+      await srv.gatehouse.services.users.updateLatest(admin!.id, () => ({ role: 'admin' }));
       // The role is read at login: sign in again to get an admin session.
       const adminCookie = await login('the-admin', 'admin console');
       const target = [await signUp(srv.url, 'target-user'), await login('target-user', 'second')];

@@ -8,7 +8,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 const REDIS_URL = process.env.REDIS_URL;
 if (!REDIS_URL && process.env.CI) throw new Error('REDIS_URL must be set in CI: the cross-instance throttle test needs Redis.');
 
-const REGISTER_COUNTER = 'rl:register:addr:127.0.0.1';
+const REGISTER_COUNTER = 'throttle:register:addr:127.0.0.1';
 
 const backends: { name: string; open: () => Promise<KeyValueStore> }[] = [
   { name: 'one memory store shared in-process', open: () => openStore({ url: 'memory://', timeoutMs: 1000 }) },

@@ -1,12 +1,9 @@
 import { passwordSchema, usernameSchema } from '../../shared/credentials.js';
 import { roleSchema } from '../../shared/user.js';
+import { type AccountActionDeps, accountActions } from '../accounts/accountActions.js';
 import type { PasswordHasher } from '../accounts/passwordHasher.js';
-import type { UserDirectory } from '../accounts/userDirectory.js';
-import type { SessionStore } from '../session/sessionStore.js';
 
-export interface UserCommandDeps {
-  users: UserDirectory;
-  sessions: SessionStore;
+export interface UserCommandDeps extends AccountActionDeps {
   hasher: PasswordHasher;
   /** The new user's password (read from stdin by the entry, never from argv where `ps` shows it). */
   readPassword: () => Promise<string>;
@@ -21,6 +18,9 @@ export const USAGE = `Usage: npm run users -- <command>
 
   create <username> [--admin]       create a user; the password is read from stdin
   set-role <username> <user|admin>  change a user's role (ends their sessions so it takes effect)
+  disable <username>                refuse the user's logins and end their sessions
+  enable <username>                 allow a disabled user to log in again
+  delete <username>                 delete the user, their sessions and login counters
   revoke-sessions <username>        end every session of a user
 
 The store is the one SESSION_STORE_URL names (with SESSION_STORE_NAMESPACE and SESSION_KEYS).
@@ -47,15 +47,24 @@ export async function runUserCommand(argv: readonly string[], deps: UserCommandD
     case 'set-role': {
       const user = await existing(deps, args[0]);
       const role = parse(roleSchema, args[1]);
-      await deps.users.setRole(user.id, role);
-      // Sessions carry the role they were started with: end them so a demotion takes effect now.
-      const ended = await deps.sessions.removeAllForUser(user.id);
-      return `${user.username} is now ${role}; ended ${ended} session(s)`;
+      const result = mustExist(await accountActions.setRole(deps, user, role), user.username);
+      return `${result.user.username} is now ${result.user.role}; ended ${result.endedSessions} session(s)`;
+    }
+    case 'disable': {
+      const result = mustExist(await accountActions.disable(deps, await existing(deps, args[0])), args[0]);
+      return `${result.user.username} is disabled; ended ${result.endedSessions} session(s)`;
+    }
+    case 'enable': {
+      const result = mustExist(await accountActions.enable(deps, await existing(deps, args[0])), args[0]);
+      return `${result.user.username} is enabled`;
+    }
+    case 'delete': {
+      const result = mustExist(await accountActions.delete(deps, await existing(deps, args[0])), args[0]);
+      return `deleted ${result.user.username}; ended ${result.endedSessions} session(s)`;
     }
     case 'revoke-sessions': {
-      const user = await existing(deps, args[0]);
-      const ended = await deps.sessions.removeAllForUser(user.id);
-      return `ended ${ended} session(s) of ${user.username}`;
+      const result = await accountActions.revokeSessions(deps, await existing(deps, args[0]));
+      return `ended ${result.endedSessions} session(s) of ${result.user.username}`;
     }
     default:
       throw new UsageError(command ? `unknown command "${command}"\n\n${USAGE}` : USAGE);
@@ -67,4 +76,10 @@ async function existing(deps: UserCommandDeps, name: string | undefined) {
   const user = await deps.users.findByUsername(username);
   if (!user) throw new UsageError(`no user "${username}"`);
   return user;
+}
+
+/** The account went between reading it and acting on it (deleted by someone else meanwhile). */
+function mustExist<T>(result: T | undefined, username: string | undefined): T {
+  if (result === undefined) throw new UsageError(`no user "${username ?? ''}"`);
+  return result;
 }

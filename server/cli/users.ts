@@ -10,11 +10,12 @@ async function main(): Promise<number> {
   const config = loadConfigOrExit();
   const store = await openStore({ url: config.storeUrl, timeoutMs: config.storeTimeoutMs, namespace: config.storeNamespace });
   try {
-    const { users, sessions, hasher } = await createServices(config, store, systemClock);
+    const { users, sessions, hasher, throttle } = await createServices(config, store, systemClock);
     const output = await runUserCommand(process.argv.slice(2), {
       users,
       sessions,
       hasher,
+      throttle,
       readPassword: async () => (await text(process.stdin)).split(/\r?\n/)[0] ?? '',
     });
     console.log(output);

@@ -2,10 +2,37 @@ import { TRPCError } from '@trpc/server';
 import { changePasswordSchema, credentialsSchema } from '../../shared/credentials.js';
 import { errorMessages } from '../../shared/errors.js';
 import { authResultSchema, endedSessionsSchema, logoutResultSchema, meSchema } from '../../shared/session.js';
-import { toPublicUser } from '../accounts/userDirectory.js';
+import { toPublicUser, type UserRecord } from '../accounts/userDirectory.js';
+import type { GatehouseContext } from '../trpc/context.js';
 import type { ThrottleVerdict } from '../throttle/loginThrottle.js';
 import { protectedProcedure, publicProcedure, router } from '../trpc/init.js';
 import { toSessionView } from './sessionView.js';
+
+/**
+ * Starts a session for `user` and makes sure the account did not change
+ * while it was being started: an administrator's change (role, disable,
+ * delete) or a password change ends every session it finds in the index,
+ * and a session indexed just after that would keep the old role. So the
+ * account is read again once the session is indexed; if it moved, the
+ * session is given up and, when the change left the login valid (a new
+ * role), started again from the new record.
+ */
+async function startCheckedSession(ctx: GatehouseContext, user: UserRecord): Promise<UserRecord> {
+  let current = user;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    await ctx.session.start(toPublicUser(current));
+    const latest = await ctx.services.users.findById(current.id);
+    if (latest?.version === current.version) return current;
+    if (!latest || latest.disabled || latest.passwordHash !== user.passwordHash) {
+      await ctx.session.end();
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.invalidCredentials });
+    }
+    // The next start destroys this session and issues another id for the new record.
+    current = latest;
+  }
+  await ctx.session.end();
+  throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
+}
 
 function tooManyAttempts(verdict: ThrottleVerdict): TRPCError {
   const cause = Object.assign(new Error('throttled'), { retryAfterSeconds: verdict.retryAfterSeconds });
@@ -30,7 +57,7 @@ export const authRouter = router({
       return { user: toPublicUser(created) };
     }),
 
-  /** Checks the password (same answer and cost for unknown users) and starts a fresh session. */
+  /** Checks the password (same answer and cost for unknown or disabled users) and starts a fresh session. */
   login: publicProcedure
     .input(credentialsSchema)
     .output(authResultSchema)
@@ -44,21 +71,16 @@ export const authRouter = router({
       }
       const user = await users.findByUsername(input.username);
       const ok = user ? await hasher.verify(user.passwordHash, input.password) : await hasher.verifyDummy(input.password);
-      if (!user || !ok) {
+      // A disabled account costs the same hash and gets the same answer as a wrong password (ASVS 7.4.2, 6.3.8).
+      if (!user || !ok || user.disabled) {
         await attempt.failed();
         ctx.log.warn({ event: 'auth.login_failed', username: input.username }, 'login failed');
         throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.invalidCredentials });
       }
       await attempt.succeeded();
-      await ctx.session.start(toPublicUser(user));
-      // A password change that raced this login (after our check, before our session was
-      // indexed) would miss the new session: re-read the hash and give the session up if it moved.
-      if ((await users.findById(user.id))?.passwordHash !== user.passwordHash) {
-        await ctx.session.end();
-        throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.invalidCredentials });
-      }
-      ctx.log.info({ event: 'auth.login', userId: user.id, session: ctx.session.current?.logTag }, 'logged in');
-      return { user: toPublicUser(user) };
+      const signedIn = await startCheckedSession(ctx, user);
+      ctx.log.info({ event: 'auth.login', userId: signedIn.id, session: ctx.session.current?.logTag }, 'logged in');
+      return { user: toPublicUser(signedIn) };
     }),
 
   /** The current user and session, or null. */
@@ -79,7 +101,12 @@ export const authRouter = router({
     return { loggedOut };
   }),
 
-  /** Checks the current password, rotates this session's id and ends every other session of the user. */
+  /**
+   * Checks the current password, rotates this session's id, writes the new
+   * hash only if the account is still as it was read, and ends every other
+   * session. Of two changes racing for one account exactly one succeeds;
+   * the other changes nothing and ends the session it rotated (L10).
+   */
   changePassword: protectedProcedure
     .input(changePasswordSchema)
     .output(endedSessionsSchema)
@@ -89,21 +116,21 @@ export const authRouter = router({
       const attempt = await throttle.beginLogin(ctx.user.username, ctx.clientAddress);
       if (!attempt.allowed) throw tooManyAttempts(attempt);
       const user = await users.findById(ctx.user.id);
-      if (!user || !(await hasher.verify(user.passwordHash, input.currentPassword))) {
+      if (!user || user.disabled || !(await hasher.verify(user.passwordHash, input.currentPassword))) {
         await attempt.failed();
-        throw new TRPCError({ code: 'FORBIDDEN', message: 'The current password is wrong.' });
+        throw new TRPCError({ code: 'FORBIDDEN', message: errorMessages.wrongCurrentPassword });
       }
       await attempt.succeeded();
-      // Ended meanwhile (a logout in the same batch or from another tab): change nothing.
-      if (!ctx.session.current) throw new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
-      // Hash first (a racing login re-checks it), then rotate; other sessions end even if rotation loses a race.
-      await users.setPasswordHash(user.id, await hasher.hash(input.newPassword));
-      let endedSessions = 0;
-      try {
-        await ctx.session.rotate();
-      } finally {
-        endedSessions = await sessions.removeAllForUser(user.id, ctx.session.current?.publicId);
+      const passwordHash = await hasher.hash(input.newPassword);
+      // Ended meanwhile (a logout in the same batch or from another tab): the rotation fails with 401, nothing changes.
+      await ctx.session.rotate();
+      if (!(await users.update(user, { passwordHash }))) {
+        // Another change to the account won the race: this one writes nothing and keeps no session.
+        await ctx.session.end();
+        ctx.log.warn({ event: 'auth.password_change_conflict', userId: user.id }, 'password change lost a race');
+        throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
       }
+      const endedSessions = await sessions.removeAllForUser(user.id, ctx.session.current?.publicId);
       ctx.log.info({ event: 'auth.password_changed', userId: user.id, endedSessions, session: ctx.session.current?.logTag }, 'password changed');
       return { endedSessions };
     }),

@@ -1,7 +1,6 @@
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../clock.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
-import { KeyValueRateLimiter } from './keyValueRateLimiter.js';
+import { FailureBackoff, type Reservation } from './failureBackoff.js';
 
 export interface ThrottleVerdict {
   allowed: boolean;
@@ -23,6 +22,8 @@ export interface LoginThrottle {
   beginLogin(account: string, address: string): Promise<LoginAttempt>;
   /** Counts a registration attempt from `address`; refused past the limit. */
   consumeRegistration(address: string): Promise<ThrottleVerdict>;
+  /** Forgets an account's counters (the account was deleted). */
+  forgetAccount(account: string): Promise<void>;
 }
 
 export interface ThrottleLimits {
@@ -33,78 +34,12 @@ export interface ThrottleLimits {
 }
 
 const ALLOWED: ThrottleVerdict = { allowed: true, retryAfterSeconds: 0 };
-/** First block after the limit is reached; each further block of the same key doubles it. */
-export const FIRST_BLOCK_MS = 60_000;
-/** Longest one block can last, however many failures: an attacker cannot lock a victim out for good. */
-export const MAX_BLOCK_MS = 15 * 60_000;
-/** How long past blocks are remembered for the doubling. */
-const STRIKE_MEMORY_SECONDS = 24 * 3600;
 
-const refused = (msBeforeNext: number): ThrottleVerdict => ({
-  allowed: false,
-  retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
-});
+const refused = (ms: number): ThrottleVerdict => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
 
 /**
- * Failed attempts of one key (an account or an address) counted in a fixed
- * window; the attempt that reaches the limit blocks the key for a backoff
- * that doubles with each block (1 min, 2, 4, 8, then 15 min at most).
- * Attempts refused during a block are not counted and do not extend it, and
- * once it ends the key gets a fresh allowance: a lock-out always ends by
- * itself.
- */
-class FailureBackoff {
-  readonly #failures: KeyValueRateLimiter;
-  readonly #strikes: KeyValueRateLimiter;
-  readonly #limit: number;
-
-  constructor(store: KeyValueStore, clock: Clock, name: string, limit: number, windowMs: number) {
-    this.#limit = limit;
-    this.#failures = new KeyValueRateLimiter({ store, clock, keyPrefix: `${name}:fail`, points: limit, duration: Math.ceil(windowMs / 1000) });
-    this.#strikes = new KeyValueRateLimiter({ store, clock, keyPrefix: `${name}:strike`, points: 1_000_000, duration: STRIKE_MEMORY_SECONDS });
-  }
-
-  /**
-   * Counts an attempt up front. Resolves its number in the window, and the
-   * milliseconds to wait when it is over the limit (a block, or too many
-   * attempts in flight at once).
-   */
-  async reserve(key: string): Promise<{ count: number; refusedForMs: number }> {
-    const res = await settle(this.#failures.penalty(key, 1));
-    return { count: res.consumedPoints, refusedForMs: res.consumedPoints > this.#limit ? Math.max(res.msBeforeNext, 1) : 0 };
-  }
-
-  /** Gives a reserved attempt back (it was refused, or it succeeded). */
-  async release(key: string): Promise<void> {
-    await settle(this.#failures.reward(key, 1));
-  }
-
-  /** A reserved attempt failed; the one that reaches the limit starts the next, longer block. */
-  async fail(key: string, count: number): Promise<void> {
-    if (count !== this.#limit) return;
-    const strikes = await settle(this.#strikes.penalty(key, 1));
-    const blockMs = Math.min(MAX_BLOCK_MS, FIRST_BLOCK_MS * 2 ** Math.min(strikes.consumedPoints - 1, 20));
-    await this.#failures.block(key, blockMs / 1000);
-  }
-
-  async reset(key: string): Promise<void> {
-    await Promise.all([this.#failures.delete(key), this.#strikes.delete(key)]);
-  }
-}
-
-/** The library rejects with a `RateLimiterRes` when over the limit; anything else (a store outage) is rethrown. */
-async function settle(pending: Promise<RateLimiterRes>): Promise<RateLimiterRes> {
-  try {
-    return await pending;
-  } catch (error) {
-    if (error instanceof RateLimiterRes) return error;
-    throw error;
-  }
-}
-
-/**
- * Login and registration throttling with rate-limiter-flexible, counters
- * kept in the shared store so every instance sees the same counts.
+ * Login and registration throttling, counters kept in the shared store
+ * (its atomic `addToCounter`) so every instance sees the same counts.
  *
  * - Per account (any address): `perAccount` failures in the window, then
  *   a doubling block capped at 15 minutes; a success resets it. Counted
@@ -114,32 +49,32 @@ async function settle(pending: Promise<RateLimiterRes>): Promise<RateLimiterRes>
  *   NAT must keep working) against spraying many accounts. A success does
  *   not reset it: an attacker's own account must not launder the count.
  * - Registration: `registerPerAddress` per window per address.
+ *
+ * `Retry-After` says when an attempt can succeed: the end of a block, or a
+ * second when the limit's worth of attempts is only in flight.
  */
 export class StoreLoginThrottle implements LoginThrottle {
   readonly #byAccount: FailureBackoff;
   readonly #byAddress: FailureBackoff;
-  readonly #registrations: KeyValueRateLimiter;
+  readonly #store: KeyValueStore;
+  readonly #clock: Clock;
+  readonly #limits: ThrottleLimits;
 
   constructor(store: KeyValueStore, clock: Clock, limits: ThrottleLimits) {
-    this.#byAccount = new FailureBackoff(store, clock, 'login:acct', limits.perAccount, limits.windowMs);
-    this.#byAddress = new FailureBackoff(store, clock, 'login:addr', limits.perAddress, limits.windowMs);
-    this.#registrations = new KeyValueRateLimiter({
-      store,
-      clock,
-      keyPrefix: 'register:addr',
-      points: limits.registerPerAddress,
-      duration: Math.ceil(limits.windowMs / 1000),
-    });
+    this.#byAccount = new FailureBackoff(store, clock, 'throttle:login:acct', limits.perAccount, limits.windowMs);
+    this.#byAddress = new FailureBackoff(store, clock, 'throttle:login:addr', limits.perAddress, limits.windowMs);
+    this.#store = store;
+    this.#clock = clock;
+    this.#limits = limits;
   }
 
   async beginLogin(account: string, address: string): Promise<LoginAttempt> {
     const [byAccount, byAddress] = await Promise.all([this.#byAccount.reserve(account), this.#byAddress.reserve(address)]);
-    const refusedForMs = Math.max(byAccount.refusedForMs, byAddress.refusedForMs);
     const noop = () => Promise.resolve();
-    if (refusedForMs > 0) {
+    if (byAccount.refusedForMs > 0 || byAddress.refusedForMs > 0) {
       // A refused attempt checks no password: it neither counts nor extends a block.
-      await Promise.all([this.#byAccount.release(account), this.#byAddress.release(address)]);
-      return { ...refused(refusedForMs), failed: noop, succeeded: noop };
+      await Promise.all([giveBack(this.#byAccount, account, byAccount), giveBack(this.#byAddress, address, byAddress)]);
+      return { ...refused(Math.max(byAccount.refusedForMs, byAddress.refusedForMs)), failed: noop, succeeded: noop };
     }
     return {
       ...ALLOWED,
@@ -154,7 +89,17 @@ export class StoreLoginThrottle implements LoginThrottle {
   }
 
   async consumeRegistration(address: string): Promise<ThrottleVerdict> {
-    const res = await settle(this.#registrations.consume(address, 1));
-    return res.consumedPoints > this.#registrations.points ? refused(res.msBeforeNext) : ALLOWED;
+    const now = this.#clock.now();
+    const counted = await this.#store.addToCounter(`throttle:register:addr:${address}`, 1, now, this.#limits.windowMs);
+    return counted.count > this.#limits.registerPerAddress ? refused(counted.expiresAt - now) : ALLOWED;
   }
+
+  async forgetAccount(account: string): Promise<void> {
+    await this.#byAccount.reset(account);
+  }
+}
+
+/** Releases the half of a refused attempt that the other key had admitted. */
+function giveBack(backoff: FailureBackoff, key: string, reservation: Reservation): Promise<void> {
+  return reservation.refusedForMs === 0 ? backoff.release(key) : Promise.resolve();
 }
