@@ -8,6 +8,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { GatehouseConfig } from './config.js';
 import { contentTypeGuard } from './http/contentTypeGuard.js';
 import { errorBoundary } from './http/errorBoundary.js';
+import { clientViewOf } from './http/forwarded.js';
 import { healthz } from './http/healthz.js';
 import { httpsGuard } from './http/httpsGuard.js';
 import { originGuard } from './http/originGuard.js';
@@ -19,6 +20,7 @@ import { CookieSigner } from './session/cookieSigner.js';
 import { type SessionHandle, SessionLayer, sessionHandleOf } from './session/sessionLayer.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
+import { secretScrubber } from './store/redactUrl.js';
 import { createServices } from './services.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
 import { type GatehouseContext, type Services, userOf } from './trpc/context.js';
@@ -63,6 +65,7 @@ export const cookieNameFor = (config: GatehouseConfig) => (config.env === 'produ
  */
 export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDeps = {}): Promise<Gatehouse> {
   const logger = deps.logger ?? createLogger(config.logLevel);
+  const scrub = secretScrubber(config.storeUrl);
   const clock = deps.clock ?? systemClock;
   const store =
     deps.store ??
@@ -70,13 +73,15 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       url: config.storeUrl,
       timeoutMs: config.storeTimeoutMs,
       namespace: config.storeNamespace,
-      onError: (error) => logger.warn({ err: error }, 'store error'),
+      // Backend errors are logged without anything of the store URL's credentials (D2).
+      onError: (error) => logger.warn({ err: scrubbedError(error, scrub) }, 'store error'),
     }));
   const services = await createServices(config, store, clock, deps.hasher);
   const production = config.env === 'production';
   const sessionLayer = new SessionLayer({
     cookieName: cookieNameFor(config),
     secure: production,
+    trustProxy: config.trustProxy,
     sameSite: config.sameSite,
     idleTimeoutMs: config.idleTimeoutMs,
     absoluteTimeoutMs: config.absoluteTimeoutMs,
@@ -95,7 +100,7 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       user: userOf(session),
       clock,
       requestId: ctx.state.requestId as string,
-      clientAddress: ctx.ip,
+      clientAddress: clientViewOf(ctx, config.trustProxy).address,
       log: lazyLogOf(ctx, logger),
       services,
     };
@@ -109,11 +114,6 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
     services,
     sweeper,
     middleware(app, router = appRouter) {
-      if (app.proxy !== config.trustProxy && config.trustProxy) {
-        // X-Forwarded-* count only behind a trusted proxy, and only its last hop.
-        app.proxy = true;
-        app.maxIpsCount = 1;
-      }
       return compose([
         requestId(logger),
         securityHeaders({ production }),
@@ -125,9 +125,9 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
           allowHeaders: ['content-type', 'trpc-accept'],
           maxAge: 600,
         }),
-        ...(production ? [httpsGuard()] : []),
+        ...(production ? [httpsGuard({ trustProxy: config.trustProxy })] : []),
         healthz(store),
-        originGuard({ allowedOrigins: config.allowedOrigins, logger }),
+        originGuard({ allowedOrigins: config.allowedOrigins, trustProxy: config.trustProxy, logger }),
         contentTypeGuard('/trpc'),
         sessionLayer.middleware(app),
         koaTrpcMount({ router, createContext, logger }),
@@ -139,4 +139,11 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       await store.close();
     },
   };
+}
+
+/** An error as the log shows it, with the store URL's secrets removed from its message and stack. */
+function scrubbedError(error: unknown, scrub: (text: string) => string): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: scrub(String(error)) };
+  const { code } = error as { code?: unknown };
+  return { type: error.name, message: scrub(error.message), ...(code === undefined ? {} : { code }), ...(error.stack ? { stack: scrub(error.stack) } : {}) };
 }

@@ -1,12 +1,16 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { sendError } from './errorResponse.js';
+import { clientViewOf } from './forwarded.js';
 import { logOf } from './requestId.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** This server's origin as the browser addressed it: scheme (https behind a trusted TLS proxy) and Host. */
-const ownOrigin = (ctx: Koa.Context) => `${ctx.protocol}://${ctx.host}`;
+/** This server's origin as the browser addressed it: scheme and host, behind a trusted proxy as that proxy saw them (D1). */
+function ownOrigin(ctx: Koa.Context, trustProxy: boolean): string {
+  const view = clientViewOf(ctx, trustProxy);
+  return `${view.protocol}://${view.host}`;
+}
 
 /**
  * CSRF defence for every state-changing request, login and register
@@ -16,8 +20,9 @@ const ownOrigin = (ctx: Koa.Context) => `${ctx.protocol}://${ctx.host}`;
  * server's own origin or a listed one, compared exactly (scheme, host,
  * port). Requests with neither header are not from a browser and pass.
  */
-export function originGuard(options: { allowedOrigins: readonly string[]; logger: Logger }): Koa.Middleware {
+export function originGuard(options: { allowedOrigins: readonly string[]; trustProxy: boolean; logger: Logger }): Koa.Middleware {
   const allowed = new Set(options.allowedOrigins);
+  const { trustProxy } = options;
   // Not async: on the way through it only hands on `next()`'s promise (one promise and tick fewer per request).
   return function originGuardMiddleware(ctx, next) {
     if (SAFE_METHODS.has(ctx.method)) return next();
@@ -28,7 +33,7 @@ export function originGuard(options: { allowedOrigins: readonly string[]; logger
       ok = site === 'same-origin' || site === 'none' || allowed.has(origin);
     } else if (origin) {
       // Not `ctx.origin`: in Koa 3 that is the request's Origin header, so comparing with it lets every origin through.
-      ok = origin === ownOrigin(ctx) || allowed.has(origin);
+      ok = origin === ownOrigin(ctx, trustProxy) || allowed.has(origin);
     } else {
       ok = true;
     }

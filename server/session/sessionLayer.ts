@@ -6,6 +6,7 @@ import { errorMessages } from '../../shared/errors.js';
 import type { Role } from '../../shared/user.js';
 import type { Clock } from '../clock.js';
 import type { CookieSigner } from './cookieSigner.js';
+import { clientViewOf } from '../http/forwarded.js';
 import { cookieValues } from './cookieHeader.js';
 import { isWellFormedSessionId, newSessionId, publicIdOf } from './sessionId.js';
 import { type SessionRecord, sessionRecordSchema } from './sessionRecord.js';
@@ -40,6 +41,8 @@ export interface SessionHandle {
 export interface SessionLayerOptions {
   cookieName: string;
   secure: boolean;
+  /** Whether the proxy's `X-Forwarded-Proto` says a request came over HTTPS (its last value only). */
+  trustProxy: boolean;
   sameSite: 'lax' | 'strict';
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
@@ -316,7 +319,10 @@ export class SessionLayer {
     );
 
     const newRequest = (ctx: Koa.Context) => new RequestSession(ctx, this);
+    const { secure, trustProxy } = this.#options;
     return async function gatehouseSession(ctx, next) {
+      // Koa's cookie writer judges "secure" by the first X-Forwarded-Proto value; the trusted one is the last (D1).
+      if (secure) ctx.cookies.secure = clientViewOf(ctx, trustProxy).protocol === 'https';
       const request = newRequest(ctx);
       (ctx.state as Record<symbol, RequestSession>)[HANDLE] = request;
       await koaSession(ctx, async () => {

@@ -16,14 +16,18 @@ export class PrivateRedis {
   readonly #dir: string;
   #process: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  readonly #extraArgs: string[];
+
+  private constructor(port: number, password?: string) {
     this.port = port;
-    this.url = `redis://127.0.0.1:${port}`;
+    this.url = password ? `redis://default:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
+    this.#extraArgs = password ? ['--requirepass', password] : [];
     this.#dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
   }
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  /** `password`: the server requires it (`--requirepass`), and `url` carries it. */
+  static async start(options: { password?: string } = {}): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), options.password);
     await redis.#spawn();
     return redis;
   }
@@ -32,7 +36,7 @@ export class PrivateRedis {
     // No automatic snapshots; `stop()` saves once so a restart finds the same sessions.
     this.#process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.#extraArgs],
       { stdio: 'ignore' },
     );
     for (let attempt = 0; attempt < 100; attempt += 1) {
