@@ -58,6 +58,7 @@ try {
   const sessions = new SessionStore(store, new Sealer(['bench-key-0123456789-abcdefghijklmnopqrstuvwxyz']), { now: () => Date.now() }, {
     idleMs: 30 * 60_000,
     absoluteMs: 12 * 3_600_000,
+    maxPerUser: 1_000,
   });
   const before = await usedMemory();
   const started = Date.now();

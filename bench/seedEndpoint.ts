@@ -34,7 +34,7 @@ export function seedEndpoint(gatehouse: Gatehouse): Koa.Middleware {
       const now = gatehouse.clock.now();
       const chunk = 100;
       for (let start = 0; start < n; start += chunk) {
-        const batch: Promise<void>[] = [];
+        const batch: Promise<unknown>[] = [];
         for (let i = start; i < Math.min(n, start + chunk); i += 1) {
           const username = `seed-${seeded + i}`;
           batch.push(

@@ -17,6 +17,8 @@ export interface GatehouseConfig {
   readonly sessionKeysGenerated: boolean;
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
+  /** Live sessions per user; a login beyond it ends that user's least recently used session. */
+  readonly maxSessionsPerUser: number;
   /** Prefix of every store key, so several deployments or test runs can share one Redis/Postgres. */
   readonly storeNamespace: string;
   /** Deadline for every store operation; past it the request gets 503. */
@@ -97,6 +99,9 @@ const envSchema = z.object({
   SESSION_IDLE_TIMEOUT: duration('SESSION_IDLE_TIMEOUT', '30m'),
   SESSION_ABSOLUTE_TIMEOUT: duration('SESSION_ABSOLUTE_TIMEOUT', '12h'),
   SESSION_STORE_TIMEOUT: duration('SESSION_STORE_TIMEOUT', '1000ms'),
+  SESSION_MAX_PER_USER: positiveInt('SESSION_MAX_PER_USER', 10).refine((n) => n <= 1000, {
+    error: 'SESSION_MAX_PER_USER must be at most 1000',
+  }),
   SESSION_COOKIE_SAMESITE: z
     .enum(['lax', 'strict', 'Lax', 'Strict'], { error: 'SESSION_COOKIE_SAMESITE must be lax or strict' })
     .default('lax')
@@ -183,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionKeysGenerated,
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT,
+    maxSessionsPerUser: e.SESSION_MAX_PER_USER,
     storeNamespace: e.SESSION_STORE_NAMESPACE,
     storeTimeoutMs: e.SESSION_STORE_TIMEOUT,
     trustProxy: e.TRUST_PROXY,

@@ -21,6 +21,7 @@ export async function createServices(
     sessions: new SessionStore(store, new Sealer(config.sessionKeys), clock, {
       idleMs: config.idleTimeoutMs,
       absoluteMs: config.absoluteTimeoutMs,
+      maxPerUser: config.maxSessionsPerUser,
     }),
     throttle: new StoreLoginThrottle(store, clock, config.loginThrottle),
   };

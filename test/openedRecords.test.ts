@@ -21,7 +21,7 @@ function setup() {
   const clock = new ManualClock();
   const kv = new MemoryKeyValueStore();
   const sealer = new CountingSealer([TEST_KEY]);
-  const sessions = new SessionStore(kv, sealer, clock, { idleMs: 30 * 60_000, absoluteMs: 24 * 3_600_000 });
+  const sessions = new SessionStore(kv, sealer, clock, { idleMs: 30 * 60_000, absoluteMs: 24 * 3_600_000, maxPerUser: 10 });
   const record = (uid: string): SessionRecord => ({ v: 1, uid, username: uid, role: 'user', createdAt: clock.now(), lastSeen: clock.now(), ua: null });
   return { clock, kv, sealer, sessions, record };
 }

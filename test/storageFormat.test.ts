@@ -10,7 +10,7 @@ import { ManualClock } from './helpers/clock.js';
 import { rawRedis } from './helpers/rawRedis.js';
 import { TEST_KEY } from './helpers/server.js';
 
-const TIMEOUTS = { idleMs: 30 * 60_000, absoluteMs: 24 * 3_600_000 };
+const TIMEOUTS = { idleMs: 30 * 60_000, absoluteMs: 24 * 3_600_000, maxPerUser: 10 };
 
 function sessionsOver(kv: KeyValueStore) {
   const clock = new ManualClock();

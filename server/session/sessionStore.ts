@@ -10,6 +10,11 @@ export interface SessionTimeouts {
   readonly absoluteMs: number;
 }
 
+export interface SessionLimits extends SessionTimeouts {
+  /** Live sessions one user may hold; a new one beyond it ends the least recently used (ASVS 7.1.2). */
+  readonly maxPerUser: number;
+}
+
 export interface LoadedRecord {
   record: Readonly<SessionRecord>;
   /** Encrypted under an older key: re-seal on this request. */
@@ -36,11 +41,11 @@ export class SessionStore {
   readonly #kv: KeyValueStore;
   readonly #sealer: Sealer;
   readonly #clock: Clock;
-  readonly #timeouts: SessionTimeouts;
+  readonly #timeouts: SessionLimits;
   /** Reads of an unchanged record skip AES-GCM and validation (issue 5). */
   readonly #opened = new OpenedRecords();
 
-  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, timeouts: SessionTimeouts) {
+  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, timeouts: SessionLimits) {
     this.#kv = kv;
     this.#sealer = sealer;
     this.#clock = clock;
@@ -82,14 +87,36 @@ export class SessionStore {
     return result;
   }
 
-  /** Stores a brand-new session and adds it to its user's index. */
-  async create(id: string, record: SessionRecord): Promise<void> {
+  /**
+   * Stores a brand-new session and adds it to its user's index. Past the
+   * per-user cap, the user's least recently used sessions end; resolves
+   * their public ids.
+   */
+  async create(id: string, record: SessionRecord): Promise<string[]> {
     const key = storeKeyOf(id);
     const ttl = this.#ttl(record);
     await this.#kv.set(key, this.#seal(key, record), ttl);
     const lifetime = record.createdAt + this.#timeouts.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
     // The index holds only where the record lives; listing reads the record itself for the rest.
-    await this.#kv.mapSet(indexKeyOf(record.uid), publicIdOf(id), key, lifetime);
+    const publicId = publicIdOf(id);
+    await this.#kv.mapSet(indexKeyOf(record.uid), publicId, key, lifetime);
+    return this.#enforceCap(record.uid, publicId);
+  }
+
+  /** Ends the least recently used sessions beyond the cap, never the one just created. */
+  async #enforceCap(userId: string, newest: string): Promise<string[]> {
+    const index = await this.#kv.mapGetAll(indexKeyOf(userId));
+    if (index.size <= this.#timeouts.maxPerUser) return [];
+    // Over the cap by the index: read the records (dead entries are pruned on the way) and count the live ones.
+    const live = (await this.listForUser(userId)).filter((session) => session.publicId !== newest);
+    const excess = live.length + 1 - this.#timeouts.maxPerUser;
+    if (excess <= 0) return [];
+    const leastRecent = live.sort((a, b) => a.record.lastSeen - b.record.lastSeen).slice(0, excess);
+    const ended: string[] = [];
+    for (const session of leastRecent) {
+      if (await this.removeByPublicId(userId, session.publicId)) ended.push(session.publicId);
+    }
+    return ended;
   }
 
   /**
