@@ -124,6 +124,10 @@ describe('the content-type check (simple-request bodies a form can send without 
       const res = await logout(cookie, { 'content-type': type, 'sec-fetch-site': 'same-origin' }, body);
       expect(res.status).toBe(415);
       expect(errorCode(res)).toBe('UNSUPPORTED_MEDIA_TYPE');
+      // Gatehouse's own guard answered, before tRPC (which would answer 415 for multipart too, in its own words).
+      const error = (res.json as { error: { message: string; data: { requestId: string } } }).error;
+      expect(error.message).toBe('Send requests with Content-Type: application/json.');
+      expect(error.data.requestId).toBe(res.headers.get('x-request-id'));
       expect(res.setCookies).toEqual([]);
       await expectSessionAlive(cookie);
     });

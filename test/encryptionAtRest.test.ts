@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CookieSigner } from '../server/session/cookieSigner.js';
+import { Sealer } from '../server/session/sealer.js';
 import { storeKeyOf } from '../server/session/sessionId.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { describeEachBackend } from './helpers/backends.js';
@@ -9,6 +10,9 @@ import { OTHER_KEY, TEST_KEY } from './helpers/server.js';
 
 const OLD_KEY = TEST_KEY;
 const NEW_KEY = OTHER_KEY;
+
+/** A sealed record inside a raw stored value (SQL rows may wrap it): version, key id, base64url payload. */
+const SEALED = /v1\.([A-Za-z0-9_-]{8})\.([A-Za-z0-9_-]+)/;
 
 /** The key id inside a sealed value `v1.<key id>.<payload>`. */
 const keyIdOf = (sealed: string | undefined) => sealed?.split('.')[1];
@@ -34,6 +38,42 @@ describeEachBackend(
           expect(key).not.toContain(idOfCookie(cookie));
           expect(value).not.toContain(idOfCookie(cookie));
         }
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('the payload is ciphertext: decoded it holds neither, it opens only with the session key, and two writes of the same record differ', async () => {
+      const backend = backendOf();
+      const srv = await startBackendServer(backend);
+      try {
+        const cookie = await signUp(srv.url, 'ciphertext-check');
+        const user = (await srv.gatehouse.services.users.findByUsername('ciphertext-check'))!;
+        const key = storeKeyOf(idOfCookie(cookie));
+        const sealedNow = async () => {
+          const dump = await backend.dump();
+          const raw = [...dump].find(([name]) => name.endsWith(key))![1];
+          return SEALED.exec(raw)![0];
+        };
+        const first = await sealedNow();
+        const payload = Buffer.from(SEALED.exec(first)![2]!, 'base64url');
+        // Whatever encoding a plaintext record might hide behind, its decoded bytes would show it.
+        for (const text of [payload.toString('utf8'), payload.toString('latin1'), payload.toString('utf16le')]) {
+          expect(text).not.toContain(user.id);
+          expect(text).not.toContain('ciphertext-check');
+        }
+        // 12-byte nonce + ciphertext + 16-byte tag, and the record really is inside.
+        const opened = new Sealer([TEST_KEY]).open(first, key);
+        expect(opened?.plaintext).toContain('ciphertext-check');
+        expect(payload.length).toBe(12 + Buffer.byteLength(opened!.plaintext) + 16);
+        expect(new Sealer([OTHER_KEY]).open(first, key)).toBeUndefined();
+
+        // The same record written again: a fresh nonce, so a different value at rest.
+        const loaded = (await srv.gatehouse.services.sessions.load(idOfCookie(cookie)))!;
+        expect(await srv.gatehouse.services.sessions.update(idOfCookie(cookie), loaded.record)).toBe(true);
+        const second = await sealedNow();
+        expect(second).not.toBe(first);
+        expect(new Sealer([TEST_KEY]).open(second, key)?.plaintext).toBe(opened!.plaintext);
       } finally {
         await srv.close();
       }

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, request, type RawResponse } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { switchableStore } from './helpers/switchableStore.js';
+import { Gate, gatedHasher } from './helpers/gates.js';
+import { createPasswordHasher } from '../server/accounts/passwordHasher.js';
 
 // Attack 18 of SECURITY.md (A3): password guessing against one account, from one or many addresses.
 const password = 'correct horse battery';
@@ -106,6 +108,42 @@ describe('login throttling per client address', () => {
     expect((await login('sprayed-user', password, freshAddress())).status).toBe(200);
     srv.clock.advance(60_000);
     expect((await login('sprayed-user', password, attacker)).status).toBe(200);
+  });
+
+  it('a success in between does not reset the address: 5 failures, the attacker’s own correct login, then the 6th failure still blocks the address', async () => {
+    const attacker = freshAddress();
+    expect((await register('sprayer-own', freshAddress())).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await login(`spray2-target-${i}`, wrong, attacker)).status).toBe(401);
+    // The attacker interleaves a login to their own account: it must not launder the address's count.
+    expect((await login('sprayer-own', password, attacker)).status).toBe(200);
+    expect((await login('spray2-target-5', wrong, attacker)).status).toBe(401);
+    expectThrottled(await login('spray2-target-6', wrong, attacker), 60);
+    srv.clock.advance(60_000);
+  });
+
+  it('six correct logins at once with a limit of 3 per account: the refused ones say Retry-After: 1, and a retry a moment later succeeds', async () => {
+    // The first three are held inside their password check, so the other three meet a full counter of attempts in flight.
+    const verify = new Gate();
+    const held = await startServer({
+      env: { TRUST_PROXY: '1', LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' },
+      deps: { hasher: gatedHasher(await createPasswordHasher(), { verify }) },
+    });
+    try {
+      const at = (address: string) =>
+        request(`${held.url}/trpc/auth.login`, { body: { username: 'parallel-right', password }, headers: { 'x-forwarded-for': address } });
+      expect((await request(`${held.url}/trpc/auth.register`, { body: { username: 'parallel-right', password } })).status).toBe(200);
+      verify.arm(3);
+      const first = [at(freshAddress()), at(freshAddress()), at(freshAddress())];
+      await verify.held(3);
+      const refused = await Promise.all([at(freshAddress()), at(freshAddress()), at(freshAddress())]);
+      for (const res of refused) expectThrottled(res, 1);
+      verify.release();
+      for (const res of await Promise.all(first)) expect(res.status).toBe(200);
+      // Nothing was wrong: no failure is counted, so the next attempt goes through at once.
+      expect((await at(freshAddress())).status).toBe(200);
+    } finally {
+      await held.close();
+    }
   });
 });
 

@@ -70,6 +70,30 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
     });
   });
 
+  describe('sessions.list with a corrupted or planted index', () => {
+    it('an index entry pointing at another user’s session is not listed (and is pruned); revoking it is 404 and revoking all others leaves it alive', async () => {
+      const victim = await signUp(srv.url, 'index-victim');
+      const attacker = await signUp(srv.url, 'index-planter');
+      const attackerUser = (await srv.gatehouse.services.users.findByUsername('index-planter'))!;
+      // Plant the victim's record in the attacker's index, as a corrupted store or a bug elsewhere might.
+      const planted = 'planted-public-id-0000';
+      await srv.gatehouse.store.mapSet(`u:${attackerUser.id}:sessions`, planted, storeKeyOf(idOfCookie(victim)), 60_000);
+      const views = await list(attacker);
+      expect(views.map((view) => view.id)).not.toContain(planted);
+      expect(views).toHaveLength(1);
+      expect((await srv.gatehouse.store.mapGetAll(`u:${attackerUser.id}:sessions`)).has(planted)).toBe(false);
+      await srv.gatehouse.store.mapSet(`u:${attackerUser.id}:sessions`, planted, storeKeyOf(idOfCookie(victim)), 60_000);
+      const revoke = await mutate('sessions.revoke', attacker, { id: planted });
+      expect(revoke.status).toBe(404);
+      expect((await data(victim)).status).toBe(200);
+      // Nor does "end all my other sessions" follow it into the victim's record.
+      await srv.gatehouse.store.mapSet(`u:${attackerUser.id}:sessions`, planted, storeKeyOf(idOfCookie(victim)), 60_000);
+      const others = await mutate('sessions.revokeOthers', attacker);
+      expect(others.json).toEqual({ result: { data: { endedSessions: 0 } } });
+      expect((await data(victim)).status).toBe(200);
+    });
+  });
+
   describe('sessions.revoke', () => {
     it('ends another of the caller’s sessions: its cookie gets 401, the caller’s still works', async () => {
       await signUp(srv.url, 'revoker');
@@ -124,6 +148,19 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
       const views = await list(keep);
       expect(views).toHaveLength(1);
       expect(views[0]!.current).toBe(true);
+    });
+
+    it('in one batch after logout it is refused with 401 and ends nothing: the other devices stay signed in', async () => {
+      await signUp(srv.url, 'batch-revoker');
+      const leaving = await login('batch-revoker', 'leaving');
+      const others = [await login('batch-revoker', 'a'), await login('batch-revoker', 'b')];
+      const res = await request(`${srv.url}/trpc/auth.logout,sessions.revokeOthers?batch=1`, { cookie: leaving, body: {} });
+      const [logout, revoke] = res.json as [{ result?: unknown }, { error?: { data: { httpStatus: number; code: string } } }];
+      expect(logout.result).toEqual({ data: { loggedOut: true } });
+      expect(revoke.error?.data.httpStatus).toBe(401);
+      expect(revoke.error?.data.code).toBe('UNAUTHORIZED');
+      expect((await data(leaving)).status).toBe(401);
+      for (const cookie of others) expect((await data(cookie)).status).toBe(200);
     });
   });
 

@@ -168,24 +168,37 @@ export class SessionStore {
     return listed.sort((a, b) => b.record.lastSeen - a.record.lastSeen);
   }
 
-  /** Ends one of the user's sessions by its public id. False when it is not theirs or not live. */
+  /**
+   * Ends one of the user's sessions by its public id. False when it is not
+   * theirs or not live. An index entry whose record belongs to someone else
+   * (a corrupted or planted index) is dropped, never followed.
+   */
   async removeByPublicId(userId: string, publicId: string): Promise<boolean> {
     const raw = (await this.#kv.mapGetAll(indexKeyOf(userId))).get(publicId);
     const indexed = raw === undefined ? undefined : indexedKeyOf(raw);
     if (!indexed) return false;
     const live = await this.#loadByKey(indexed);
+    if (live?.record.uid !== userId) {
+      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      return false;
+    }
     await this.#removeByKey(indexed, userId, publicId);
-    return live !== undefined;
+    return true;
   }
 
-  /** Ends every session of the user except `keepPublicId`; returns how many live records it removed. */
+  /**
+   * Ends every session of the user except `keepPublicId`; returns how many
+   * live records it removed. Each record is checked to be the user's before
+   * it goes, as in `removeByPublicId`.
+   */
   async removeAllForUser(userId: string, keepPublicId?: string): Promise<number> {
     let ended = 0;
     for (const [publicId, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
       if (publicId === keepPublicId) continue;
       const indexed = indexedKeyOf(raw);
-      // Count only sessions this call really ended, not index entries whose session had expired.
-      if (indexed && (await this.#kv.delete(indexed))) ended += 1;
+      const live = indexed ? await this.#loadByKey(indexed) : undefined;
+      // Count only sessions this call really ended, not index entries whose session had expired or ended meanwhile.
+      if (indexed && live?.record.uid === userId && (await this.#kv.delete(indexed))) ended += 1;
       await this.#kv.mapDelete(indexKeyOf(userId), publicId);
     }
     return ended;
