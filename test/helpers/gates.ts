@@ -17,6 +17,11 @@ export class Gate {
     return this;
   }
 
+  /** How many callers are blocked here now. */
+  get blocked(): number {
+    return this.#blocked.length;
+  }
+
   /** Resolves once `count` callers are blocked here. */
   held(count = 1): Promise<void> {
     if (this.#blocked.length >= count) return Promise.resolve();
