@@ -54,6 +54,39 @@ describeEachBackend(
       for (const cookie of cookies) expect((await data(cookie)).status).toBe(401);
     });
 
+    it('disable ends every session and refuses logins like a wrong password; enable lets the user in again', async () => {
+      const cookie = await signUp(srv.url, 'cli-disabled');
+      const disabled = await users(['disable', 'cli-disabled']);
+      expect(disabled.stdout.trim()).toBe('cli-disabled is disabled; ended 1 session(s)');
+      expect(disabled.code).toBe(0);
+      expect((await data(cookie)).status).toBe(401);
+      const refused = await login('cli-disabled', 'correct horse battery');
+      const wrong = await login('cli-disabled', 'a wrong password');
+      expect(refused.status).toBe(401);
+      const shape = (res: typeof refused) => {
+        const { message, data: { code, httpStatus } } = (res.json as { error: { message: string; data: { code: string; httpStatus: number } } }).error;
+        return { message, code, httpStatus };
+      };
+      expect(shape(refused)).toEqual(shape(wrong));
+      expect(shape(refused).message).toBe('Wrong username or password.');
+      const enabled = await users(['enable', 'cli-disabled']);
+      expect(enabled.stdout.trim()).toBe('cli-disabled is enabled');
+      expect((await login('cli-disabled', 'correct horse battery')).status).toBe(200);
+    });
+
+    it('delete removes the account and ends its sessions; the name can be registered again', async () => {
+      const cookie = await signUp(srv.url, 'cli-deleted');
+      const deleted = await users(['delete', 'cli-deleted']);
+      expect(deleted.stdout.trim()).toBe('deleted cli-deleted; ended 1 session(s)');
+      expect((await data(cookie)).status).toBe(401);
+      expect((await login('cli-deleted', 'correct horse battery')).status).toBe(401);
+      expect(await srv.gatehouse.services.users.findByUsername('cli-deleted')).toBeUndefined();
+      const again = await users(['delete', 'cli-deleted']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('no user "cli-deleted"');
+      await signUp(srv.url, 'cli-deleted', 'a different password');
+    });
+
     it('an unknown user or command is exit code 1 with a message saying what is wrong', async () => {
       const missing = await users(['revoke-sessions', 'nobody-at-all']);
       expect(missing.code).toBe(1);
