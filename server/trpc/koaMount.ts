@@ -3,8 +3,10 @@ import { TRPCError } from '@trpc/server';
 import { resolveResponse } from '@trpc/server/http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { logOf } from '../http/requestId.js';
 import type { GatehouseContext } from './context.js';
 import { isStoreUnavailable } from '../store/storeErrors.js';
+import { rememberRequestId } from './errorRequestIds.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
 import { responseBody } from './responseBody.js';
@@ -66,7 +68,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         const trpcContext = await options.createContext(ctx);
         const input = type === 'query' ? search.get('input') : body;
         const answer = await runSingleCall(router, procedure, type, path, input, trpcContext, (failure) =>
-          logFailure(trpcContext?.log ?? logger, failure, path),
+          logFailure(trpcContext?.log ?? logOf(ctx, logger), failure, path),
         );
         ctx.status = answer.status;
         ctx.vary('trpc-accept');
@@ -82,9 +84,10 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
       }
     }
     const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body);
+    const requestId = ctx.state.requestId as string | undefined;
 
     let trpcContext: GatehouseContext | undefined;
-    let storeFailed = false;
+    const failures: TRPCError[] = [];
     const response = await resolveResponse({
       router,
       req: request as unknown as Request,
@@ -97,14 +100,11 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         trpcContext = await options.createContext(ctx);
         return trpcContext;
       },
-      // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
-      responseMeta: ({ errors }) => {
-        const retryAfter = retryAfterSecondsOf(errors);
-        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
-      },
-      onError({ error: failure, path: failedPath }) {
-        if (isStoreUnavailable(failure)) storeFailed = true;
-        logFailure(trpcContext?.log ?? logger, failure, failedPath);
+      onError({ error: failure, path: failedPath, ctx: failedContext }) {
+        // Before the context exists the formatter has no request id but this one (errorRequestIds.ts).
+        if (!failedContext && requestId) rememberRequestId(failure, requestId);
+        failures.push(failure);
+        logFailure(trpcContext?.log ?? logOf(ctx, logger), failure, failedPath);
       },
     });
 
@@ -117,7 +117,10 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
       else ctx.set(name, value);
     });
     if (cookies) for (const cookie of response.headers.getSetCookie()) ctx.append('Set-Cookie', cookie);
-    if (storeFailed) dropSessionChanges(ctx);
+    // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
+    const retryAfter = retryAfterSecondsOf(failures);
+    if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+    if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
     if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
     // Session-bearing answers must never be cached by a browser or a proxy.
     ctx.set('Cache-Control', 'no-store');
