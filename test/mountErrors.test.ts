@@ -1,9 +1,12 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { errorMessages } from '../shared/errors.js';
 import { gatehouseRoutes } from '../server/routers/appRouter.js';
 import { publicProcedure, router } from '../server/trpc/init.js';
 import { transportMessages } from '../server/trpc/publicMessage.js';
+import { captureLogs } from './helpers/logCapture.js';
 import { request, signUp, type RawResponse } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -20,9 +23,10 @@ const probeRouter = router({
   later: publicProcedure.query(() => ({ value: Promise.resolve(1) })),
 });
 
+const logs = captureLogs('debug');
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startServer({ router: probeRouter });
+  srv = await startServer({ router: probeRouter, deps: { logger: logs.logger } });
 });
 afterAll(() => srv.close());
 
@@ -153,5 +157,36 @@ describe('messages a procedure chose are kept', () => {
     expectAnswer(await request(`${srv.url}/trpc/data`), 401, errorMessages.unauthorized);
     const cookie = await signUp(srv.url, 'mount-errors-owner');
     expectAnswer(await request(`${srv.url}/trpc/sessions.revoke`, { cookie, body: { id: 'A'.repeat(43) } }), 404, 'No such session.');
+  });
+});
+
+describe('OPTIONS to the prefix (not a CORS preflight)', () => {
+  it('→ 204 naming the methods the API takes, not tRPC\'s 415', async () => {
+    const res = await request(`${srv.url}/trpc/auth.me`, { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body).toBe('');
+  });
+});
+
+describe('a client that hangs up in the middle of its body', () => {
+  it('is logged at info with the request id and no stack, never as an error, and the server keeps answering', async () => {
+    const before = logs.entries().length;
+    const socket = connect(Number(new URL(srv.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    const arrived = once(srv.server, 'request');
+    socket.write(`POST /trpc/auth.login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"username":"${MARKER}`);
+    await arrived; // the server has the head and is reading the body
+    socket.destroy();
+    let entry: Record<string, unknown> | undefined;
+    while (!(entry = logs.entries().slice(before).find((e) => e.event === 'request.incomplete' || (e.level as number) >= 50))) await new Promise(setImmediate);
+    expect(entry.level).toBe(30);
+    expect(entry.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(entry).not.toHaveProperty('err');
+    expect(JSON.stringify(entry)).not.toContain(MARKER);
+    expect((await request(`${srv.url}/trpc/auth.me`)).status).toBe(200);
+    const noisy = logs.entries().slice(before).filter((e) => (e.level as number) >= 40);
+    expect(noisy).toEqual([]);
   });
 });

@@ -4,11 +4,13 @@ import { resolveResponse } from '@trpc/server/http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { logOf } from '../http/requestId.js';
+import { sendError } from '../http/errorResponse.js';
 import type { GatehouseContext } from './context.js';
 import { isStoreUnavailable } from '../store/storeErrors.js';
 import { rememberRequestId } from './errorRequestIds.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
+import { readBody } from './requestBody.js';
 import { responseBody } from './responseBody.js';
 import { runSingleCall, type SingleCallType, singleCallProcedure } from './singleCall.js';
 
@@ -27,6 +29,8 @@ export interface KoaMountOptions<TRouter extends AnyRouter> {
 const BODYLESS = new Set(['GET', 'HEAD']);
 /** tRPC wants an absolute URL; only its query string matters (the path is passed separately). */
 const URL_BASE = 'http://gatehouse.local';
+/** What the prefix answers to; `OPTIONS` itself is answered here (tRPC would call it a 415). */
+const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 
 /**
  * Mounts a tRPC router in Koa through tRPC's fetch-style `resolveResponse`,
@@ -48,12 +52,25 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
 
   return async function trpcMount(ctx, next) {
     if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
+    if (ctx.method === 'OPTIONS') {
+      // Not a CORS preflight (that is answered before the mount): say what the prefix takes.
+      ctx.status = 204;
+      ctx.set('Allow', ALLOWED_METHODS);
+      ctx.set('Cache-Control', 'no-store');
+      return;
+    }
     const path = ctx.path.slice(prefix.length + 1);
 
     let body: string | null = null;
     let error: TRPCError | null = null;
     if (!BODYLESS.has(ctx.method)) {
       const read = await readBody(ctx.req, maxBodySize);
+      if (read === 'incomplete') {
+        // A client that hangs up mid-body is no server fault: no stack, no error-level noise.
+        logOf(ctx, logger).info({ event: 'request.incomplete', path: ctx.path }, 'client closed the connection before sending the whole body');
+        sendError(ctx, 'BAD_REQUEST', 'The request body ended before its declared length.');
+        return;
+      }
       if (read === 'too-large') {
         error = new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `Request body larger than ${maxBodySize} bytes.` });
       } else if (read.length > 0) {
@@ -156,24 +173,4 @@ function logFailure(log: Logger, failure: TRPCError, path: string | undefined): 
 function dropSessionChanges(ctx: Koa.Context): void {
   ctx.res.removeHeader('Set-Cookie');
   ctx.res.removeHeader('Clear-Site-Data');
-}
-
-/** Reads the body up to `limit` bytes; stops reading and answers 'too-large' past it. */
-async function readBody(req: Koa.Request['req'], limit: number): Promise<Buffer | 'too-large'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return 'too-large';
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return 'too-large';
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
 }
