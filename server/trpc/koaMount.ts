@@ -11,8 +11,8 @@ import { rememberRequestId } from './errorRequestIds.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
 import { readBody } from './requestBody.js';
-import { responseBody } from './responseBody.js';
 import { runSingleCall, type SingleCallType, singleCallProcedure } from './singleCall.js';
+import { streamedBody } from './streamedBody.js';
 
 export interface KoaMountOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -31,6 +31,8 @@ const BODYLESS = new Set(['GET', 'HEAD']);
 const URL_BASE = 'http://gatehouse.local';
 /** What the prefix answers to; `OPTIONS` itself is answered here (tRPC would call it a 415). */
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+/** Hop-by-hop fields tRPC sets on streams: Node frames the answer itself (chunked only where HTTP/1.1 allows it). */
+const HOP_BY_HOP = new Set(['transfer-encoding', 'connection']);
 
 /**
  * Mounts a tRPC router in Koa through tRPC's fetch-style `resolveResponse`,
@@ -39,10 +41,16 @@ const ALLOWED_METHODS = 'GET, POST, OPTIONS';
  * writing its cookie) still shapes the response. Every `Set-Cookie` is kept
  * separate and `Vary` is merged.
  *
- * Speed (issue 5): tRPC gets a `NodeRequest` over Node's parsed headers
- * instead of a WHATWG `Request`, and the answer's body is taken from the
- * string tRPC built instead of being read back through its stream; both
- * fall back to the standard objects where they could differ.
+ * Streams stay streams (DESIGN.md trap 14): a JSON-lines batch of queries
+ * (`httpBatchStreamLink`) and an SSE subscription (`httpSubscriptionLink`)
+ * reach the client chunk by chunk through a Node stream in `ctx.body`. A
+ * batch of mutations asked for as a stream is answered whole (still JSON
+ * lines): a login or logout in it must finish before the head, with its
+ * cookie, is written.
+ *
+ * Speed (issue 5): a plain single call skips `resolveResponse` (see
+ * `singleCall.ts`); the rest gets a `NodeRequest` over Node's parsed
+ * headers instead of a WHATWG `Request`.
  */
 export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions<TRouter>): Koa.Middleware {
   const prefix = options.prefix ?? '/trpc';
@@ -100,7 +108,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         return;
       }
     }
-    const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body);
+    const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body, ctx.res);
     const requestId = ctx.state.requestId as string | undefined;
 
     let trpcContext: GatehouseContext | undefined;
@@ -125,13 +133,24 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
       },
     });
 
+    let answer: string | Buffer | ReturnType<typeof streamedBody>;
+    const stream = ctx.method === 'GET' && isStream(response) ? response.body : null;
+    if (stream) {
+      answer = streamedBody(stream);
+    } else {
+      // Complete answers, and a mutation batch's stream read to its end (see above).
+      const text = await response.text();
+      // Koa would pick text/plain for a string where tRPC named no type (HEAD's empty 204).
+      answer = response.headers.has('content-type') ? text : Buffer.from(text);
+    }
+
     ctx.status = response.status;
     let cookies = false;
     let vary: string | undefined;
     response.headers.forEach((value, name) => {
       if (name === 'set-cookie') cookies = true;
       else if (name === 'vary') vary = value;
-      else ctx.set(name, value);
+      else if (!HOP_BY_HOP.has(name)) ctx.set(name, value);
     });
     if (cookies) for (const cookie of response.headers.getSetCookie()) ctx.append('Set-Cookie', cookie);
     // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
@@ -139,10 +158,16 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
     if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
     if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
     if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
-    // Session-bearing answers must never be cached by a browser or a proxy.
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = await responseBody(response);
+    // Session-bearing answers must never be cached by a browser or a proxy; a proxy that transforms
+    // (compresses) a stream would also hold it back.
+    ctx.set('Cache-Control', stream ? 'no-store, no-transform' : 'no-store');
+    ctx.body = answer;
   };
+}
+
+/** tRPC streams an SSE subscription and a JSON-lines batch; it marks the latter chunked. */
+function isStream(response: Response): boolean {
+  return response.headers.get('content-type') === 'text/event-stream' || response.headers.get('transfer-encoding') === 'chunked';
 }
 
 /**
