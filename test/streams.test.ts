@@ -1,11 +1,19 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createTRPCClient, httpBatchStreamLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import { initTRPC } from '@trpc/server';
 import { EventSource } from 'eventsource';
 import makeFetchCookie from 'fetch-cookie';
 import Keygrip from 'keygrip';
+import Koa from 'koa';
 import { CookieJar } from 'tough-cookie';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../server/logger.js';
 import { gatehouseRoutes } from '../server/routers/appRouter.js';
+import type { GatehouseContext } from '../server/trpc/context.js';
 import { protectedProcedure, publicProcedure, router } from '../server/trpc/init.js';
+import { koaTrpcMount } from '../server/trpc/koaMount.js';
 import { parseSetCookie, request, sessionCookie } from './helpers/http.js';
 import { OTHER_KEY, TEST_KEY, startServer, type TestServer } from './helpers/server.js';
 
@@ -217,4 +225,109 @@ describe("the request's signal", () => {
     expect(await waitingAborted.promise).toBe(true);
     expect(await pending).toBeInstanceOf(Error);
   }, 10_000);
+});
+
+describe('streamSignal: a streamed answer ends when the signal the mount is given aborts', () => {
+  interface Ctx {
+    koa: Koa.Context;
+  }
+  const t = initTRPC.context<Ctx>().create({ isDev: false });
+  const bareRouter = t.router({
+    fast: t.procedure.query(() => 'fast'),
+    never: t.procedure.query(async ({ signal }) => {
+      await abortOf(signal);
+      waitingAborted.resolve(signal?.aborted ?? false);
+      return 'never';
+    }),
+    endless: t.procedure.subscription(async function* ({ signal }) {
+      try {
+        for (let i = 0; !signal?.aborted; i += 1) {
+          yield i;
+          await abortOf(signal);
+        }
+      } finally {
+        endlessEnded.resolve(signal?.aborted ?? false);
+      }
+    }),
+  });
+
+  let stop: AbortController;
+  let asked = 0;
+  let bare: { url: string; server: Server };
+  beforeAll(async () => {
+    const app = new Koa();
+    app.silent = true;
+    app.use(
+      koaTrpcMount({
+        router: bareRouter,
+        createContext: ((koa: Koa.Context) => ({ koa })) as unknown as (koa: Koa.Context) => GatehouseContext,
+        logger: createLogger('silent'),
+        streamSignal: () => {
+          asked += 1;
+          return stop.signal;
+        },
+      }),
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    bare = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  });
+  afterAll(() => {
+    bare.server.closeAllConnections();
+    bare.server.close();
+  });
+  beforeEach(() => {
+    stop = new AbortController();
+    asked = 0;
+  });
+
+  /** Reads a streamed body as text until it contains `text`. */
+  async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, text: string): Promise<string> {
+    const decoder = new TextDecoder();
+    let seen = '';
+    while (!seen.includes(text)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`stream ended before ${JSON.stringify(text)}: ${seen}`);
+      seen += decoder.decode(value, { stream: true });
+    }
+    return seen;
+  }
+
+  /** Reads to the end; resolves only if the server ended the answer cleanly (no reset). */
+  async function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    while (!(await reader.read()).done);
+  }
+
+  it('an SSE subscription: the answer ends cleanly and the generator is stopped', async () => {
+    const response = await fetch(`${bare.url}/trpc/endless`, { headers: { accept: 'text/event-stream' } });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = response.body!.getReader();
+    await readUntil(reader, 'data: 0');
+    stop.abort();
+    await readToEnd(reader);
+    expect(await endlessEnded.promise).toBe(true);
+    expect(asked).toBe(1);
+  }, 10_000);
+
+  it('a JSON-lines batch: the answer ends cleanly and the pending procedure sees its signal abort', async () => {
+    const response = await fetch(`${bare.url}/trpc/fast,never?batch=1&input={}`, { headers: { 'trpc-accept': 'application/jsonl' } });
+    const reader = response.body!.getReader();
+    await readUntil(reader, '"fast"');
+    stop.abort();
+    await readToEnd(reader);
+    expect(await waitingAborted.promise).toBe(true);
+  }, 10_000);
+
+  it('a signal already aborted when the stream starts ends it at once, before any event', async () => {
+    stop.abort();
+    const response = await fetch(`${bare.url}/trpc/endless`, { headers: { accept: 'text/event-stream' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+  }, 10_000);
+
+  it('answers that do not stream never ask for the signal', async () => {
+    const batch = await fetch(`${bare.url}/trpc/fast,fast?batch=1&input={}`);
+    expect(await batch.json()).toEqual([{ result: { data: 'fast' } }, { result: { data: 'fast' } }]);
+    expect(asked).toBe(0);
+  });
 });

@@ -24,6 +24,16 @@ export interface KoaMountOptions<TRouter extends AnyRouter> {
   maxBatchSize?: number;
   createContext: (ctx: Koa.Context) => GatehouseContext | Promise<GatehouseContext>;
   logger: Logger;
+  /**
+   * A signal that ends this request's streamed answer (JSON lines or SSE)
+   * when it aborts, e.g. when its session is logged out or revoked.
+   * Asked once per streamed answer, when it starts; `undefined` (the
+   * default) lets the stream run until it ends or the client leaves.
+   *
+   * @example
+   * koaTrpcMount({ ..., streamSignal: (ctx) => sessionEndOf(ctx) })
+   */
+  streamSignal?: (ctx: Koa.Context) => AbortSignal | undefined;
 }
 
 const BODYLESS = new Set(['GET', 'HEAD']);
@@ -56,7 +66,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
   const prefix = options.prefix ?? '/trpc';
   const maxBodySize = options.maxBodySize ?? 100 * 1024;
   const maxBatchSize = options.maxBatchSize ?? 20;
-  const { router, logger } = options;
+  const { router, logger, streamSignal } = options;
 
   return async function trpcMount(ctx, next) {
     if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
@@ -136,7 +146,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
     let answer: string | Buffer | ReturnType<typeof streamedBody>;
     const stream = ctx.method === 'GET' && isStream(response) ? response.body : null;
     if (stream) {
-      answer = streamedBody(stream);
+      answer = streamedBody(stream, streamSignal?.(ctx));
     } else {
       // Complete answers, and a mutation batch's stream read to its end (see above).
       const text = await response.text();
