@@ -143,32 +143,11 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
       },
     });
 
-    let answer: string | Buffer | ReturnType<typeof streamedBody>;
     const stream = ctx.method === 'GET' && isStream(response) ? response.body : null;
-    if (stream) {
-      answer = streamedBody(stream, streamSignal?.(ctx));
-    } else {
-      // Complete answers, and a mutation batch's stream read to its end (see above).
-      const text = await response.text();
-      // Koa would pick text/plain for a string where tRPC named no type (HEAD's empty 204).
-      answer = response.headers.has('content-type') ? text : Buffer.from(text);
-    }
-
-    ctx.status = response.status;
-    let cookies = false;
-    let vary: string | undefined;
-    response.headers.forEach((value, name) => {
-      if (name === 'set-cookie') cookies = true;
-      else if (name === 'vary') vary = value;
-      else if (!HOP_BY_HOP.has(name)) ctx.set(name, value);
-    });
-    if (cookies) for (const cookie of response.headers.getSetCookie()) ctx.append('Set-Cookie', cookie);
-    // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
-    const retryAfter = retryAfterSecondsOf(failures);
-    if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
-    if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
-    if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
-    // Session-bearing answers must never be cached by a browser or a proxy; a proxy that transforms
+    // Complete answers, and a mutation batch's stream, are read to their end first (see above).
+    const answer = stream ? streamedBody(stream, streamSignal?.(ctx)) : await completeBody(response);
+    copyHead(ctx, response, failures);
+    // Session-bearing answers must never be cached by a browser or a proxy; one that transforms
     // (compresses) a stream would also hold it back.
     ctx.set('Cache-Control', stream ? 'no-store, no-transform' : 'no-store');
     ctx.body = answer;
@@ -178,6 +157,30 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
 /** tRPC streams an SSE subscription and a JSON-lines batch; it marks the latter chunked. */
 function isStream(response: Response): boolean {
   return response.headers.get('content-type') === 'text/event-stream' || response.headers.get('transfer-encoding') === 'chunked';
+}
+
+async function completeBody(response: Response): Promise<string | Buffer> {
+  const text = await response.text();
+  // Koa would pick text/plain for a string where tRPC named no type (HEAD's empty 204).
+  return response.headers.has('content-type') ? text : Buffer.from(text);
+}
+
+/** Status and headers of tRPC's answer into Koa's, with what the failures `onError` saw call for. */
+function copyHead(ctx: Koa.Context, response: Response, failures: readonly TRPCError[]): void {
+  ctx.status = response.status;
+  let cookies = false;
+  let vary: string | undefined;
+  response.headers.forEach((value, name) => {
+    if (name === 'set-cookie') cookies = true;
+    else if (name === 'vary') vary = value;
+    else if (!HOP_BY_HOP.has(name)) ctx.set(name, value);
+  });
+  if (cookies) for (const cookie of response.headers.getSetCookie()) ctx.append('Set-Cookie', cookie);
+  // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
+  const retryAfter = retryAfterSecondsOf(failures);
+  if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+  if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
+  if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
 }
 
 /**
