@@ -133,6 +133,13 @@ describe('errors tRPC raises around a procedure', () => {
     expect(postQuery.headers.get('allow')).toBe('GET');
   });
 
+  it('a GET that names a form or binary body type → 405 asking for JSON, without the type echoed', async () => {
+    for (const type of ['multipart/form-data; boundary=x', 'application/octet-stream']) {
+      const res = await request(`${srv.url}/trpc/auth.me?input=${MARKER}`, { headers: { 'content-type': type } });
+      expectAnswer(res, 405, transportMessages.jsonOnly, [MARKER, type.split(';')[0]!]);
+    }
+  });
+
   it('a subscription in a batch → 400', async () => {
     const res = await request(`${srv.url}/trpc/ticks,ticks?batch=1&input={}`, { headers: { accept: 'text/event-stream' } });
     expectAnswer(res, 400, transportMessages.batchedSubscription);
