@@ -2,11 +2,14 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { errorMessages, type GatehouseErrorData } from '../../shared/errors.js';
 import type { GatehouseContext } from './context.js';
+import { requestIdOf } from './errorRequestIds.js';
+import { publicMessageOf } from './publicMessage.js';
 
 /**
  * The one `initTRPC`. No transformer: plain JSON on the wire. `isDev` is
  * off everywhere so no stack ever reaches a client; unexpected errors are
- * masked here and logged by the mount with the request id.
+ * masked here and logged by the mount with the request id, and tRPC's own
+ * transport errors get Gatehouse's messages (`publicMessage.ts`).
  */
 const t = initTRPC.context<GatehouseContext>().create({
   isDev: false,
@@ -15,8 +18,10 @@ const t = initTRPC.context<GatehouseContext>().create({
       code: shape.data.code,
       httpStatus: shape.data.httpStatus,
     };
-    if (ctx?.requestId) data.requestId = ctx.requestId;
-    let message = shape.message;
+    // Errors tRPC raises before the context exists carry the id the mount recorded for them.
+    const requestId = ctx?.requestId ?? requestIdOf(error);
+    if (requestId) data.requestId = requestId;
+    let message: string;
     if (error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError) {
       const flat = z.flattenError(error.cause);
       data.fieldErrors = flat.fieldErrors as Record<string, string[]>;
@@ -24,9 +29,9 @@ const t = initTRPC.context<GatehouseContext>().create({
       message = first
         ? `Invalid input: ${first.path.length ? `${first.path.join('.')}: ` : ''}${first.message}`
         : 'Invalid input';
-    } else if (error.code === 'INTERNAL_SERVER_ERROR') {
-      // Internal messages can carry addresses and paths (ECONNREFUSED 10.0.0.5:6379): never send them.
-      message = errorMessages.internal;
+    } else {
+      // Never tRPC's transport texts (they echo the path or the input) nor an internal message.
+      message = publicMessageOf(error);
     }
     const retryAfter = (error.cause as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
     if (error.code === 'TOO_MANY_REQUESTS' && typeof retryAfter === 'number') data.retryAfterSeconds = retryAfter;

@@ -3,12 +3,16 @@ import { TRPCError } from '@trpc/server';
 import { resolveResponse } from '@trpc/server/http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { logOf } from '../http/requestId.js';
+import { sendError } from '../http/errorResponse.js';
 import type { GatehouseContext } from './context.js';
 import { isStoreUnavailable } from '../store/storeErrors.js';
+import { rememberRequestId } from './errorRequestIds.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
-import { responseBody } from './responseBody.js';
+import { readBody } from './requestBody.js';
 import { runSingleCall, type SingleCallType, singleCallProcedure } from './singleCall.js';
+import { streamedBody } from './streamedBody.js';
 
 export interface KoaMountOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -20,11 +24,25 @@ export interface KoaMountOptions<TRouter extends AnyRouter> {
   maxBatchSize?: number;
   createContext: (ctx: Koa.Context) => GatehouseContext | Promise<GatehouseContext>;
   logger: Logger;
+  /**
+   * A signal that ends this request's streamed answer (JSON lines or SSE)
+   * when it aborts, e.g. when its session is logged out or revoked.
+   * Asked once per streamed answer, when it starts; `undefined` (the
+   * default) lets the stream run until it ends or the client leaves.
+   *
+   * @example
+   * koaTrpcMount({ ..., streamSignal: (ctx) => sessionEndOf(ctx) })
+   */
+  streamSignal?: (ctx: Koa.Context) => AbortSignal | undefined;
 }
 
 const BODYLESS = new Set(['GET', 'HEAD']);
 /** tRPC wants an absolute URL; only its query string matters (the path is passed separately). */
 const URL_BASE = 'http://gatehouse.local';
+/** What the prefix answers to; `OPTIONS` itself is answered here (tRPC would call it a 415). */
+const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+/** Hop-by-hop fields tRPC sets on streams: Node frames the answer itself (chunked only where HTTP/1.1 allows it). */
+const HOP_BY_HOP = new Set(['transfer-encoding', 'connection']);
 
 /**
  * Mounts a tRPC router in Koa through tRPC's fetch-style `resolveResponse`,
@@ -33,25 +51,44 @@ const URL_BASE = 'http://gatehouse.local';
  * writing its cookie) still shapes the response. Every `Set-Cookie` is kept
  * separate and `Vary` is merged.
  *
- * Speed (issue 5): tRPC gets a `NodeRequest` over Node's parsed headers
- * instead of a WHATWG `Request`, and the answer's body is taken from the
- * string tRPC built instead of being read back through its stream; both
- * fall back to the standard objects where they could differ.
+ * Streams stay streams (DESIGN.md trap 14): a JSON-lines batch of queries
+ * (`httpBatchStreamLink`) and an SSE subscription (`httpSubscriptionLink`)
+ * reach the client chunk by chunk through a Node stream in `ctx.body`. A
+ * batch of mutations asked for as a stream is answered whole (still JSON
+ * lines): a login or logout in it must finish before the head, with its
+ * cookie, is written.
+ *
+ * Speed (issue 5): a plain single call skips `resolveResponse` (see
+ * `singleCall.ts`); the rest gets a `NodeRequest` over Node's parsed
+ * headers instead of a WHATWG `Request`.
  */
 export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions<TRouter>): Koa.Middleware {
   const prefix = options.prefix ?? '/trpc';
   const maxBodySize = options.maxBodySize ?? 100 * 1024;
   const maxBatchSize = options.maxBatchSize ?? 20;
-  const { router, logger } = options;
+  const { router, logger, streamSignal } = options;
 
   return async function trpcMount(ctx, next) {
     if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
+    if (ctx.method === 'OPTIONS') {
+      // Not a CORS preflight (that is answered before the mount): say what the prefix takes.
+      ctx.status = 204;
+      ctx.set('Allow', ALLOWED_METHODS);
+      ctx.set('Cache-Control', 'no-store');
+      return;
+    }
     const path = ctx.path.slice(prefix.length + 1);
 
     let body: string | null = null;
     let error: TRPCError | null = null;
     if (!BODYLESS.has(ctx.method)) {
       const read = await readBody(ctx.req, maxBodySize);
+      if (read === 'incomplete') {
+        // A client that hangs up mid-body is no server fault: no stack, no error-level noise.
+        logOf(ctx, logger).info({ event: 'request.incomplete', path: ctx.path }, 'client closed the connection before sending the whole body');
+        sendError(ctx, 'BAD_REQUEST', 'The request body ended before its declared length.');
+        return;
+      }
       if (read === 'too-large') {
         error = new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `Request body larger than ${maxBodySize} bytes.` });
       } else if (read.length > 0) {
@@ -66,7 +103,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         const trpcContext = await options.createContext(ctx);
         const input = type === 'query' ? search.get('input') : body;
         const answer = await runSingleCall(router, procedure, type, path, input, trpcContext, (failure) =>
-          logFailure(trpcContext?.log ?? logger, failure, path),
+          logFailure(trpcContext?.log ?? logOf(ctx, logger), failure, path),
         );
         ctx.status = answer.status;
         ctx.vary('trpc-accept');
@@ -81,10 +118,11 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         return;
       }
     }
-    const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body);
+    const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body, ctx.res);
+    const requestId = ctx.state.requestId as string | undefined;
 
     let trpcContext: GatehouseContext | undefined;
-    let storeFailed = false;
+    const failures: TRPCError[] = [];
     const response = await resolveResponse({
       router,
       req: request as unknown as Request,
@@ -97,32 +135,52 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         trpcContext = await options.createContext(ctx);
         return trpcContext;
       },
-      // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
-      responseMeta: ({ errors }) => {
-        const retryAfter = retryAfterSecondsOf(errors);
-        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
-      },
-      onError({ error: failure, path: failedPath }) {
-        if (isStoreUnavailable(failure)) storeFailed = true;
-        logFailure(trpcContext?.log ?? logger, failure, failedPath);
+      onError({ error: failure, path: failedPath, ctx: failedContext }) {
+        // Before the context exists the formatter has no request id but this one (errorRequestIds.ts).
+        if (!failedContext && requestId) rememberRequestId(failure, requestId);
+        failures.push(failure);
+        logFailure(trpcContext?.log ?? logOf(ctx, logger), failure, failedPath);
       },
     });
 
-    ctx.status = response.status;
-    let cookies = false;
-    let vary: string | undefined;
-    response.headers.forEach((value, name) => {
-      if (name === 'set-cookie') cookies = true;
-      else if (name === 'vary') vary = value;
-      else ctx.set(name, value);
-    });
-    if (cookies) for (const cookie of response.headers.getSetCookie()) ctx.append('Set-Cookie', cookie);
-    if (storeFailed) dropSessionChanges(ctx);
-    if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
-    // Session-bearing answers must never be cached by a browser or a proxy.
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = await responseBody(response);
+    const stream = ctx.method === 'GET' && isStream(response) ? response.body : null;
+    // Complete answers, and a mutation batch's stream, are read to their end first (see above).
+    const answer = stream ? streamedBody(stream, streamSignal?.(ctx)) : await completeBody(response);
+    copyHead(ctx, response, failures);
+    // Session-bearing answers must never be cached by a browser or a proxy; one that transforms
+    // (compresses) a stream would also hold it back.
+    ctx.set('Cache-Control', stream ? 'no-store, no-transform' : 'no-store');
+    ctx.body = answer;
   };
+}
+
+/** tRPC streams an SSE subscription and a JSON-lines batch; it marks the latter chunked. */
+function isStream(response: Response): boolean {
+  return response.headers.get('content-type') === 'text/event-stream' || response.headers.get('transfer-encoding') === 'chunked';
+}
+
+async function completeBody(response: Response): Promise<string | Buffer> {
+  const text = await response.text();
+  // Koa would pick text/plain for a string where tRPC named no type (HEAD's empty 204).
+  return response.headers.has('content-type') ? text : Buffer.from(text);
+}
+
+/** Status and headers of tRPC's answer into Koa's, with what the failures `onError` saw call for. */
+function copyHead(ctx: Koa.Context, response: Response, failures: readonly TRPCError[]): void {
+  ctx.status = response.status;
+  let cookies = false;
+  let vary: string | undefined;
+  response.headers.forEach((value, name) => {
+    if (name === 'set-cookie') cookies = true;
+    else if (name === 'vary') vary = value;
+    else if (!HOP_BY_HOP.has(name)) ctx.set(name, value);
+  });
+  if (cookies) for (const cookie of response.headers.getSetCookie()) ctx.append('Set-Cookie', cookie);
+  // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
+  const retryAfter = retryAfterSecondsOf(failures);
+  if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+  if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
+  if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
 }
 
 /**
@@ -153,24 +211,4 @@ function logFailure(log: Logger, failure: TRPCError, path: string | undefined): 
 function dropSessionChanges(ctx: Koa.Context): void {
   ctx.res.removeHeader('Set-Cookie');
   ctx.res.removeHeader('Clear-Site-Data');
-}
-
-/** Reads the body up to `limit` bytes; stops reading and answers 'too-large' past it. */
-async function readBody(req: Koa.Request['req'], limit: number): Promise<Buffer | 'too-large'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return 'too-large';
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return 'too-large';
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
 }

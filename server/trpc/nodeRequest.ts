@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 
 /**
  * A read-only WHATWG `Headers` view over Node's already-parsed request
@@ -62,6 +62,10 @@ class NodeHeaders {
  * uses; anything else (`formData()`, `body`, …: the form-data and
  * octet-stream handlers, or a caller's `onError`) gets a real `Request`,
  * built once on first use, so behaviour stays that of a `Request`.
+ *
+ * `signal` aborts when the client goes away before the answer is written
+ * (its connection closes): tRPC hands it to the procedures, so a slow
+ * query can stop and a subscription's generator sees `signal.aborted`.
  */
 export class NodeRequest {
   readonly method: string;
@@ -69,21 +73,35 @@ export class NodeRequest {
   readonly headers: NodeHeaders;
   readonly #rawHeaders: IncomingHttpHeaders;
   readonly #body: string | null;
+  readonly #response: ServerResponse | undefined;
   #controller: AbortController | undefined;
   #real: Request | undefined;
   #used = false;
 
-  constructor(method: string, url: string, headers: IncomingHttpHeaders, body: string | null) {
+  /** `response`: the answer to this request, whose `close` before it finished means the client left. */
+  constructor(method: string, url: string, headers: IncomingHttpHeaders, body: string | null, response?: ServerResponse) {
     this.method = method;
     this.url = url;
     this.#rawHeaders = headers;
     this.headers = new NodeHeaders(headers);
     this.#body = body;
+    this.#response = response;
   }
 
-  /** Never aborted, like the signal of a `Request` built without one (what the plain mount did). */
+  /** Aborts when the client disconnects before the answer is complete; never otherwise. */
   get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
+    if (!this.#controller) {
+      const controller = (this.#controller = new AbortController());
+      const response = this.#response;
+      if (response) {
+        // `close` also follows a complete answer (`writableFinished`): only an early one is the client leaving.
+        const onClose = () => {
+          if (!response.writableFinished) controller.abort();
+        };
+        if (response.closed) onClose();
+        else response.once('close', onClose);
+      }
+    }
     return this.#controller.signal;
   }
 

@@ -1,0 +1,49 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+
+/**
+ * A streamed tRPC answer (JSON lines for `httpBatchStreamLink`, SSE for
+ * subscriptions) as a Node stream for `ctx.body`, so Koa writes each
+ * chunk as tRPC produces it and still owns the response (the session
+ * cookie set after `await next()` goes out with the head).
+ *
+ * When `end` aborts, the answer ends there: the body is cancelled, which
+ * is how tRPC learns that the client has gone, so it aborts the
+ * procedures' signals and stops their generators. A client that leaves
+ * cancels it the same way (Koa destroys the body stream).
+ */
+export function streamedBody(body: ReadableStream<Uint8Array>, end: AbortSignal | undefined): Readable {
+  return Readable.fromWeb((end ? endingOn(body, end) : body) as NodeReadableStream<Uint8Array>);
+}
+
+function endingOn(body: ReadableStream<Uint8Array>, end: AbortSignal): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  // Cancelling settles a pending read as done, so the stream below closes cleanly: the client sees the answer end.
+  const stop = () => void reader.cancel(end.reason).catch(() => undefined);
+  const release = () => end.removeEventListener('abort', stop);
+  return new ReadableStream<Uint8Array>({
+    start() {
+      if (end.aborted) stop();
+      else end.addEventListener('abort', stop, { once: true });
+    },
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        release();
+        throw error;
+      }
+      if (chunk.done) {
+        release();
+        controller.close();
+      } else {
+        controller.enqueue(chunk.value);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+}
