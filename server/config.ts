@@ -1,46 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { type GatehouseOptions, MIN_KEY_LENGTH } from './options.js';
 
 export type RuntimeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** Everything Gatehouse reads from the environment, parsed once and frozen. */
-export interface GatehouseConfig {
+/** The reference server's settings, read from the environment once and frozen. */
+export interface ReferenceConfig {
   readonly env: RuntimeEnv;
   readonly port: number;
   readonly host: string;
-  /** `memory://`, `sqlite://<path>`, `redis://…`, `rediss://…`, `postgres://…` */
-  readonly storeUrl: string;
-  /** HMAC and encryption keys; the first signs and encrypts, all verify and decrypt. */
-  readonly sessionKeys: readonly string[];
-  /** True when the keys were generated at start (development only). */
-  readonly sessionKeysGenerated: boolean;
-  readonly idleTimeoutMs: number;
-  readonly absoluteTimeoutMs: number;
-  /** Live sessions per user; a login beyond it ends that user's least recently used session. */
-  readonly maxSessionsPerUser: number;
-  /** Prefix of every store key, so several deployments or test runs can share one Redis/Postgres. */
-  readonly storeNamespace: string;
-  /** Deadline for every store operation; past it the request gets 503. */
-  readonly storeTimeoutMs: number;
-  readonly trustProxy: boolean;
-  /** Exact origins (scheme://host[:port]) allowed to call mutations cross-origin. */
-  readonly allowedOrigins: readonly string[];
-  readonly sameSite: 'lax' | 'strict';
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly loginThrottle: {
-    readonly perAccount: number;
-    readonly perAddress: number;
-    readonly registerPerAddress: number;
-    readonly windowMs: number;
-  };
+  readonly logLevel: LogLevel;
+  /** True when `SESSION_KEYS` was unset and a key was generated (development only). */
+  readonly keysGenerated: boolean;
+  /** What `createGatehouse` gets (add a `logger`). */
+  readonly gatehouse: Readonly<GatehouseOptions & { store: string; storeNamespace: string; storeTimeout: number }>;
 }
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const MIN_KEY_LENGTH = 32;
 const STORE_SCHEMES = ['memory:', 'sqlite:', 'redis:', 'rediss:', 'postgres:', 'postgresql:'];
 
 const duration = (name: string, fallback: string) =>
@@ -138,12 +119,15 @@ function parseOrigins(text: string): { origins: string[]; bad: string[] } {
 }
 
 /**
- * Reads and validates the configuration once. Throws a `ConfigError` whose
+ * The reference server's configuration from the environment: `PORT`,
+ * `HOST`, `NODE_ENV`, `LOG_LEVEL`, and the `SESSION_*`, `TRUST_PROXY`,
+ * `ALLOWED_ORIGINS` and throttle variables mapped onto `createGatehouse`'s
+ * options (`config.gatehouse`). Reads and validates them once. Throws a `ConfigError` whose
  * message lists every problem, each naming the variable and the fix.
  *
  * @example loadConfig({ NODE_ENV: 'test', SESSION_STORE_URL: 'memory://' })
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): GatehouseConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env): ReferenceConfig {
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
@@ -179,27 +163,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length > 0) throw new ConfigError(formatProblems(problems));
 
+  const production = e.NODE_ENV === 'production';
   return Object.freeze({
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    storeUrl: e.SESSION_STORE_URL,
-    sessionKeys: Object.freeze(sessionKeys),
-    sessionKeysGenerated,
-    idleTimeoutMs: e.SESSION_IDLE_TIMEOUT,
-    absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT,
-    maxSessionsPerUser: e.SESSION_MAX_PER_USER,
-    storeNamespace: e.SESSION_STORE_NAMESPACE,
-    storeTimeoutMs: e.SESSION_STORE_TIMEOUT,
-    trustProxy: e.TRUST_PROXY,
-    allowedOrigins: Object.freeze(origins),
-    sameSite: e.SESSION_COOKIE_SAMESITE,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
-    loginThrottle: Object.freeze({
-      perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      perAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
-      registerPerAddress: e.REGISTER_MAX_PER_ADDRESS,
-      windowMs: e.LOGIN_THROTTLE_WINDOW,
+    keysGenerated: sessionKeysGenerated,
+    gatehouse: Object.freeze({
+      keys: Object.freeze(sessionKeys),
+      store: e.SESSION_STORE_URL,
+      storeNamespace: e.SESSION_STORE_NAMESPACE,
+      storeTimeout: e.SESSION_STORE_TIMEOUT,
+      idleTimeout: e.SESSION_IDLE_TIMEOUT,
+      absoluteTimeout: e.SESSION_ABSOLUTE_TIMEOUT,
+      maxSessionsPerUser: e.SESSION_MAX_PER_USER,
+      // Secure, __Host- cookies in production; plain HTTP on a development machine.
+      cookie: Object.freeze({ sameSite: e.SESSION_COOKIE_SAMESITE, secure: production }),
+      trustProxy: e.TRUST_PROXY,
+      allowedOrigins: Object.freeze(origins),
+      throttle: Object.freeze({
+        perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        perAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+        registerPerAddress: e.REGISTER_MAX_PER_ADDRESS,
+        window: e.LOGIN_THROTTLE_WINDOW,
+      }),
     }),
   });
 }
@@ -212,7 +200,7 @@ function formatProblems(problems: string[]): string {
  * `loadConfig()` for process entries: on a bad environment, prints the one
  * readable message (no stack trace) and exits with status 1.
  */
-export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): GatehouseConfig {
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): ReferenceConfig {
   try {
     return loadConfig(env);
   } catch (error) {

@@ -1,97 +1,121 @@
-import type { AnyRouter } from '@trpc/server';
 import cors from '@koa/cors';
+import type { AnyRouter } from '@trpc/server';
 import type Koa from 'koa';
 import compose from 'koa-compose';
 import type { Logger } from 'pino';
-import type { PasswordHasher } from './accounts/passwordHasher.js';
+import { errorMessages } from '../shared/errors.js';
 import { type Clock, systemClock } from './clock.js';
-import type { GatehouseConfig } from './config.js';
 import { contentTypeGuard } from './http/contentTypeGuard.js';
 import { errorBoundary } from './http/errorBoundary.js';
+import { sendError } from './http/errorResponse.js';
 import { clientViewOf } from './http/forwarded.js';
 import { healthz } from './http/healthz.js';
 import { httpsGuard } from './http/httpsGuard.js';
 import { originGuard } from './http/originGuard.js';
-import { lazyLogOf, requestId } from './http/requestId.js';
+import { assignRequestId, lazyLogOf, logOf, requestId } from './http/requestId.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
-import { appRouter } from './routers/appRouter.js';
+import { type GatehouseOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { CookieSigner } from './session/cookieSigner.js';
-import { type SessionHandle, SessionLayer, sessionHandleOf } from './session/sessionLayer.js';
+import type { SessionHandle } from './session/requestSession.js';
+import { SessionLayer, sessionHandleOf, sessionHandleOrNone } from './session/sessionLayer.js';
+import { createServices } from './services.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
 import { secretScrubber } from './store/redactUrl.js';
-import { createServices } from './services.js';
+import { isStoreUnavailable } from './store/storeErrors.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
 import { type GatehouseContext, type Services, userOf } from './trpc/context.js';
 import { koaTrpcMount } from './trpc/koaMount.js';
 
-/** Collaborators a test or host app may replace; each has a secure default. */
-export interface GatehouseDeps {
-  clock?: Clock;
-  logger?: Logger;
-  store?: KeyValueStore;
-  hasher?: PasswordHasher;
+export interface TrpcOptions<TRouter extends AnyRouter> {
+  /** Your router (Gatehouse's routes and your own), built with Gatehouse's procedure builders. */
+  router: TRouter;
+  /** Where it is served (default `/trpc`). Nothing outside it is touched. */
+  prefix?: string;
+  /** Largest request body in bytes (default 100 KiB); larger is 413. */
+  maxBodySize?: number;
+  /** Most calls in one batch (default 20); more is 400. */
+  maxBatchSize?: number;
 }
 
+/**
+ * Gatehouse for one app: composable Koa middleware, each in its own lane.
+ *
+ * @example
+ * const gatehouse = await createGatehouse({ keys: [process.env.SESSION_KEY!], store: process.env.SESSION_STORE_URL });
+ * app.use(bodyParser());                                   // yours, before or after
+ * app.use(gatehouse.session());                             // cookie → session; nothing else
+ * app.use(gatehouse.trpc({ router, prefix: '/api/trpc' })); // guards, no-store, limits: this prefix only
+ * router.get('/account', (ctx) => { ctx.body = gatehouse.sessionOf(ctx).current?.record.username ?? 'anonymous'; });
+ */
 export interface Gatehouse {
-  readonly config: GatehouseConfig;
+  readonly options: ResolvedOptions;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly store: KeyValueStore;
+  /** The procedures' collaborators: accounts, sessions, password hashing, throttling. */
   readonly services: Services;
+  /** Removes expired rows in the background (SQL stores); `sweepNow()` runs one pass. */
   readonly sweeper: Sweeper;
+  /** The session middleware: signed cookie → server-side session, for tRPC and your own routes. Mount it before `trpc()`. */
+  session(): Koa.Middleware;
   /**
-   * The Koa middleware: request id, security headers, error boundary, CORS,
-   * HTTPS/CSRF guards, `/healthz`, the session, and tRPC at `/trpc` serving
-   * `router` (the reference router by default).
+   * tRPC at `prefix`, with Gatehouse's guards for that prefix only: the
+   * CSRF checks (Origin / Sec-Fetch-Site, JSON bodies only), `no-store`,
+   * body and batch limits, a request id on every answer. Needs
+   * `session()` mounted before it.
    */
-  middleware(app: Koa, router?: AnyRouter): Koa.Middleware;
-  /** The session of a request, for the host app's own Koa routes. */
+  trpc<TRouter extends AnyRouter>(options: TrpcOptions<TRouter>): Koa.Middleware;
+  /** The session of a request, for your own Koa routes (after `session()`). */
   sessionOf(ctx: Koa.Context): SessionHandle;
+  /** Opt-in: an id per request (`X-Request-Id`) and a logger carrying it, app-wide. */
+  requestId(): Koa.Middleware;
+  /** Opt-in: strict security headers (CSP, frame denial, HSTS when cookies are Secure, …) on every answer. */
+  securityHeaders(): Koa.Middleware;
+  /** Opt-in: CORS with credentials for `allowedOrigins`. */
+  cors(): Koa.Middleware;
+  /** Opt-in: refuse plain HTTP with 403 (behind `trustProxy`, by the proxy's last `X-Forwarded-Proto`), except `except` paths. */
+  httpsOnly(options?: { except?: readonly string[] }): Koa.Middleware;
+  /** Opt-in: `GET path` (default `/healthz`) answers 200 when the store answers, 503 when not. */
+  healthz(options?: { path?: string }): Koa.Middleware;
+  /** Opt-in: anything thrown below becomes a clean answer in tRPC's error shape (503 for store outages, never a stack). */
+  errorBoundary(): Koa.Middleware;
+  /** Stops the sweeper and closes the store. */
   close(): Promise<void>;
 }
 
-/** Cookie names: production gets the `__Host-` prefix (Secure, Path=/, no Domain enforced by browsers). */
-export const cookieNameFor = (config: GatehouseConfig) => (config.env === 'production' ? '__Host-sid' : 'sid');
-
 /**
- * Builds Gatehouse for a config: opens the store, prepares the password
- * hasher, and returns the middleware factory.
+ * Opens the store, prepares password hashing, and returns Gatehouse's
+ * middleware for one app. Bad options are one `GatehouseOptionsError`
+ * naming each and its fix.
  *
  * @example
- * const gatehouse = await createGatehouse(loadConfig());
- * app.use(gatehouse.middleware(app));
+ * const gatehouse = await createGatehouse({ keys: [process.env.SESSION_KEY!], store: 'redis://cache:6379' });
  */
-export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDeps = {}): Promise<Gatehouse> {
-  const logger = deps.logger ?? createLogger(config.logLevel);
-  const scrub = secretScrubber(config.storeUrl);
-  const clock = deps.clock ?? systemClock;
-  const store =
-    deps.store ??
-    (await openStore({
-      url: config.storeUrl,
-      timeoutMs: config.storeTimeoutMs,
-      namespace: config.storeNamespace,
-      // Backend errors are logged without anything of the store URL's credentials (D2).
-      onError: (error) => logger.warn({ err: scrubbedError(error, scrub) }, 'store error'),
-    }));
-  const services = await createServices(config, store, clock, deps.hasher);
-  const production = config.env === 'production';
+export async function createGatehouse(options: GatehouseOptions): Promise<Gatehouse> {
+  const resolved = resolveOptions(options);
+  const logger = resolved.logger ?? createLogger('info');
+  const clock = resolved.clock ?? systemClock;
+  const store = await storeOf(resolved, logger);
+  const services = await createServices(resolved, store, clock, resolved.hasher);
+  const { cookie, trustProxy } = resolved;
   const sessionLayer = new SessionLayer({
-    cookieName: cookieNameFor(config),
-    secure: production,
-    trustProxy: config.trustProxy,
-    sameSite: config.sameSite,
-    idleTimeoutMs: config.idleTimeoutMs,
-    absoluteTimeoutMs: config.absoluteTimeoutMs,
-    signer: new CookieSigner(config.sessionKeys),
+    cookieName: cookie.name,
+    secure: cookie.secure,
+    trustProxy,
+    sameSite: cookie.sameSite,
+    idleTimeoutMs: resolved.idleTimeoutMs,
+    absoluteTimeoutMs: resolved.absoluteTimeoutMs,
+    signer: new CookieSigner(resolved.keys),
     store: services.sessions,
     clock,
     logger,
   });
   const sweeper = startSweeper(store, logger);
-  const allowed = new Set(config.allowedOrigins);
+  /** The tRPC prefixes this Gatehouse serves: a store failure while loading a session there is answered in tRPC's shape. */
+  const trpcPrefixes = new Set<string>();
+  const withinTrpc = (path: string) => [...trpcPrefixes].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
   const createContext = (ctx: Koa.Context): GatehouseContext => {
     const session = sessionHandleOf(ctx);
@@ -100,45 +124,95 @@ export async function createGatehouse(config: GatehouseConfig, deps: GatehouseDe
       user: userOf(session),
       clock,
       requestId: ctx.state.requestId as string,
-      clientAddress: clientViewOf(ctx, config.trustProxy).address,
+      clientAddress: clientViewOf(ctx, trustProxy).address,
       log: lazyLogOf(ctx, logger),
       services,
     };
   };
 
+  const sessionMiddleware = sessionLayer.middleware();
   return {
-    config,
+    options: resolved,
     logger,
     clock,
     store,
     services,
     sweeper,
-    middleware(app, router = appRouter) {
-      return compose([
-        requestId(logger),
-        securityHeaders({ production }),
-        errorBoundary(logger),
-        cors({
-          origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
-          credentials: true,
-          allowMethods: ['GET', 'POST'],
-          allowHeaders: ['content-type', 'trpc-accept'],
-          maxAge: 600,
+    session() {
+      return async function gatehouseSessionMiddleware(ctx, next) {
+        try {
+          await sessionMiddleware(ctx, next);
+        } catch (error) {
+          // On Gatehouse's own prefix a store outage is a tRPC-shaped 503; elsewhere it is the host's
+          // error to handle (a StoreUnavailableError has status 503 and a message safe to show).
+          if (!isStoreUnavailable(error) || !withinTrpc(ctx.path)) throw error;
+          logOf(ctx, logger).warn({ err: error.cause ?? error, operation: error.operation }, 'store unavailable');
+          ctx.res.removeHeader('Set-Cookie');
+          ctx.res.removeHeader('Clear-Site-Data');
+          ctx.set('Retry-After', '1');
+          sendError(ctx, 'SERVICE_UNAVAILABLE', errorMessages.storeUnavailable);
+        }
+      };
+    },
+    trpc({ router, prefix = '/trpc', maxBodySize, maxBatchSize }) {
+      if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*[^/]$/.test(prefix)) {
+        throw new Error(`gatehouse.trpc(): prefix must start with "/" and not end with one (e.g. "/api/trpc"), got "${prefix}"`);
+      }
+      trpcPrefixes.add(prefix);
+      const guarded = compose([
+        originGuard({ allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
+        contentTypeGuard(),
+        koaTrpcMount({
+          router,
+          prefix,
+          ...(maxBodySize === undefined ? {} : { maxBodySize }),
+          ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
+          createContext,
+          logger,
         }),
-        ...(production ? [httpsGuard({ trustProxy: config.trustProxy })] : []),
-        healthz(store),
-        originGuard({ allowedOrigins: config.allowedOrigins, trustProxy: config.trustProxy, logger }),
-        contentTypeGuard('/trpc'),
-        sessionLayer.middleware(app),
-        koaTrpcMount({ router, createContext, logger }),
       ]);
+      return function gatehouseTrpc(ctx, next) {
+        if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
+        if (!sessionHandleOrNone(ctx)) {
+          throw new Error('gatehouse.trpc() needs gatehouse.session() mounted before it: app.use(gatehouse.session()); app.use(gatehouse.trpc({ router }))');
+        }
+        assignRequestId(ctx, logger);
+        return guarded(ctx, next);
+      };
     },
     sessionOf: sessionHandleOf,
+    requestId: () => requestId(logger),
+    securityHeaders: () => securityHeaders({ production: cookie.secure }),
+    cors() {
+      const allowed = new Set(resolved.allowedOrigins);
+      return cors({
+        origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
+        credentials: true,
+        allowMethods: ['GET', 'POST'],
+        allowHeaders: ['content-type', 'trpc-accept'],
+        maxAge: 600,
+      });
+    },
+    httpsOnly: (httpsOptions = {}) => httpsGuard({ trustProxy, ...(httpsOptions.except ? { except: httpsOptions.except } : {}) }),
+    healthz: (healthOptions = {}) => healthz(store, healthOptions.path),
+    errorBoundary: () => errorBoundary(logger),
     async close() {
       sweeper.stop();
       await store.close();
     },
   };
+}
+
+/** The store the options name, opened; backend errors are logged without the URL's credentials (D2). */
+async function storeOf(options: ResolvedOptions, logger: Logger): Promise<KeyValueStore> {
+  if (typeof options.store !== 'string') return options.store;
+  const scrub = secretScrubber(options.store);
+  return openStore({
+    url: options.store,
+    timeoutMs: options.storeTimeoutMs,
+    namespace: options.storeNamespace,
+    onError: (error) => logger.warn({ err: scrubbedError(error, scrub) }, 'store error'),
+  });
 }
 
 /** An error as the log shows it, with the store URL's secrets removed from its message and stack. */

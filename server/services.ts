@@ -1,7 +1,7 @@
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
 import { StoreUserDirectory } from './accounts/userDirectory.js';
 import type { Clock } from './clock.js';
-import type { GatehouseConfig } from './config.js';
+import type { ResolvedOptions } from './options.js';
 import { Sealer } from './session/sealer.js';
 import { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
@@ -10,7 +10,7 @@ import type { Services } from './trpc/context.js';
 
 /** Wires the procedures' collaborators over one store: the same for the server and for `createTestCaller`. */
 export async function createServices(
-  config: GatehouseConfig,
+  options: Pick<ResolvedOptions, 'keys' | 'idleTimeoutMs' | 'absoluteTimeoutMs' | 'maxSessionsPerUser' | 'throttle'>,
   store: KeyValueStore,
   clock: Clock,
   hasher?: PasswordHasher,
@@ -18,11 +18,11 @@ export async function createServices(
   return {
     users: new StoreUserDirectory(store),
     hasher: hasher ?? (await createPasswordHasher()),
-    sessions: new SessionStore(store, new Sealer(config.sessionKeys), clock, {
-      idleMs: config.idleTimeoutMs,
-      absoluteMs: config.absoluteTimeoutMs,
-      maxPerUser: config.maxSessionsPerUser,
+    sessions: new SessionStore(store, new Sealer(options.keys), clock, {
+      idleMs: options.idleTimeoutMs,
+      absoluteMs: options.absoluteTimeoutMs,
+      maxPerUser: options.maxSessionsPerUser,
     }),
-    throttle: new StoreLoginThrottle(store, clock, config.loginThrottle),
+    throttle: new StoreLoginThrottle(store, clock, options.throttle),
   };
 }

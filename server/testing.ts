@@ -2,10 +2,11 @@ import type { AnyRouter } from '@trpc/server';
 import { pino } from 'pino';
 import type { PasswordHasher } from './accounts/passwordHasher.js';
 import { type Clock, systemClock } from './clock.js';
-import { loadConfig } from './config.js';
+import { randomBytes } from 'node:crypto';
+import { resolveOptions } from './options.js';
 import { appRouter } from './routers/appRouter.js';
-import type { ActiveSession, SessionHandle, SessionUser } from './session/sessionLayer.js';
-import { logTagOf } from './session/sessionLayer.js';
+import type { ActiveSession, SessionHandle, SessionUser } from './session/requestSession.js';
+import { logTagOf } from './session/requestSession.js';
 import { newSessionId, publicIdOf } from './session/sessionId.js';
 import type { SessionRecord } from './session/sessionRecord.js';
 import type { SessionStore } from './session/sessionStore.js';
@@ -90,10 +91,11 @@ export interface TestCaller<TRouter extends AnyRouter> {
 export async function createTestCaller<TRouter extends AnyRouter = typeof appRouter>(
   options: TestCallerOptions<TRouter> = {},
 ): Promise<TestCaller<TRouter>> {
-  const config = loadConfig({ NODE_ENV: 'test', SESSION_STORE_URL: 'memory://' });
+  // The same validated defaults as createGatehouse (timeouts, session cap, throttle limits).
+  const resolved = resolveOptions({ keys: [randomBytes(32).toString('base64url')] });
   const clock = options.clock ?? systemClock;
-  const store = options.store ?? (await openStore({ url: 'memory://', timeoutMs: config.storeTimeoutMs }));
-  const services = await createServices(config, store, clock, options.hasher);
+  const store = options.store ?? (await openStore({ url: 'memory://', timeoutMs: resolved.storeTimeoutMs }));
+  const services = await createServices(resolved, store, clock, options.hasher);
   const session = new InMemorySessionHandle(services.sessions, clock);
   if (options.user) await session.start(options.user);
   const ctx: GatehouseContext = {

@@ -84,7 +84,7 @@ describe('the session cookie on the wire', () => {
     expect(cookie.attributes.get('path')).toBe('/');
     expect(cookie.attributes.get('samesite')).toBe('lax');
     const expires = new Date(cookie.attributes.get('expires')!).getTime();
-    expect(Math.abs(expires - (srv.clock.now() + srv.config.absoluteTimeoutMs))).toBeLessThan(5_000);
+    expect(Math.abs(expires - (srv.clock.now() + (srv.config.gatehouse.absoluteTimeout as number)))).toBeLessThan(5_000);
     expect(login.headers.get('cache-control')).toBe('no-store');
     expect(login.body.length).toBeLessThan(4096);
   });

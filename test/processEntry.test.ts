@@ -4,9 +4,9 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from './helpers/server.js';
 
-/** Starts `server/main.ts` as a real process and resolves its URL once it listens. */
+/** Starts `server/reference/main.ts` as a real process and resolves its URL once it listens. */
 function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/reference/main.ts'], {
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', SESSION_STORE_URL: 'memory://', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -49,15 +49,15 @@ describe('configuration errors name the variable and the fix', () => {
 
   it('accepts seconds or units for timeouts, and generates a key in development only', () => {
     const config = loadConfig({ SESSION_IDLE_TIMEOUT: '900', SESSION_ABSOLUTE_TIMEOUT: '8h' });
-    expect(config.idleTimeoutMs).toBe(900_000);
-    expect(config.absoluteTimeoutMs).toBe(8 * 3_600_000);
-    expect(config.sessionKeysGenerated).toBe(true);
-    expect(config.sessionKeys[0]!.length).toBeGreaterThanOrEqual(32);
+    expect(config.gatehouse.idleTimeout).toBe(900_000);
+    expect(config.gatehouse.absoluteTimeout).toBe(8 * 3_600_000);
+    expect(config.keysGenerated).toBe(true);
+    expect(config.gatehouse.keys[0]!.length).toBeGreaterThanOrEqual(32);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('the server process exits with the readable message and no stack trace', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'server/reference/main.ts'], {
       env: { ...process.env, NODE_ENV: 'production', SESSION_KEYS: '' },
       encoding: 'utf8',
       timeout: 30_000,

@@ -75,10 +75,13 @@ describe('an unexpected error in production', () => {
 
   it('a host-app route that throws after the session layer gets the same generic 500 from the error boundary, logged with its request id', async () => {
     const capture = captureLogs('info');
-    const gatehouse = await createGatehouse(testConfig(PRODUCTION), { logger: capture.logger });
-    const app = new Koa({ proxy: true, maxIpsCount: 1 });
+    const gatehouse = await createGatehouse({ ...testConfig(PRODUCTION).gatehouse, logger: capture.logger });
+    const app = new Koa();
     app.silent = true;
-    app.use(gatehouse.middleware(app));
+    // The host opted into Gatehouse's request id and error boundary for its whole app.
+    app.use(gatehouse.requestId());
+    app.use(gatehouse.errorBoundary());
+    app.use(gatehouse.session());
     app.use(() => {
       throw new Error(INTERNAL);
     });

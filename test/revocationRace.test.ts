@@ -57,7 +57,7 @@ describeEachBackend('logout and revocation win the race against a request alread
     const parked = hold(name);
     const slow = request(`${srv.url}/trpc/slow?input=${encodeURIComponent(JSON.stringify({ name }))}`, { cookie });
     await parked.entered.opened;
-    srv.clock.advance(srv.gatehouse.config.idleTimeoutMs / 2);
+    srv.clock.advance(srv.gatehouse.options.idleTimeoutMs / 2);
     const revoked = await revoke();
     parked.release.open();
     return { slow: await slow, revoked };

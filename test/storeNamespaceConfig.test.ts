@@ -7,7 +7,7 @@ import { openStore } from '../server/store/openStore.js';
 
 describe('choosing where in the store Gatehouse writes', () => {
   it('SESSION_STORE_NAMESPACE defaults to gatehouse', () => {
-    expect(loadConfig({ NODE_ENV: 'test' }).storeNamespace).toBe('gatehouse');
+    expect(loadConfig({ NODE_ENV: 'test' }).gatehouse.storeNamespace).toBe('gatehouse');
   });
 
   it('a SESSION_STORE_NAMESPACE with a separator or space is refused with a message naming the variable and the rule', () => {

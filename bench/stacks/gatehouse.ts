@@ -1,14 +1,12 @@
 import { createServer } from 'node:http';
-import Koa from 'koa';
-import { loadConfig } from '../../server/config.js';
-import { createGatehouse } from '../../server/gatehouse.js';
-import { demoPage } from '../../server/http/demoPage.js';
+import { loadConfig } from '../../server/index.js';
+import { createReferenceApp } from '../../server/reference/app.js';
 import { gatehouseBenchRouter } from '../gatehouseBenchRouter.js';
 import { seedEndpoint } from '../seedEndpoint.js';
 import { announce } from './announce.js';
 
 /**
- * Gatehouse as `createApp` builds it (production settings behind a trusted
+ * Gatehouse as the reference server builds it (production settings behind a trusted
  * TLS proxy: Secure `__Host-` cookie, HSTS, every guard on), with the
  * bench-only router and seeding endpoints added. Store from BENCH_STORE_URL.
  */
@@ -19,12 +17,9 @@ const config = loadConfig({
   SESSION_KEYS: 'bench-key-0123456789-abcdefghijklmnopqrstuvwxyz',
   LOG_LEVEL: 'warn',
 });
-const gatehouse = await createGatehouse(config);
-const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
-app.silent = true;
-app.use(seedEndpoint(gatehouse));
-app.use(gatehouse.middleware(app, gatehouseBenchRouter));
-app.use(demoPage());
+const { app, gatehouse } = await createReferenceApp(config, { router: gatehouseBenchRouter });
+// The seeding endpoints run before everything else (they are the bench's, not a client's).
+app.middleware.unshift(seedEndpoint(gatehouse));
 process.on('SIGTERM', () => void gatehouse.close());
 // The Redis client connects lazily and, with the offline queue off, fails commands until it has: wait for it.
 for (let attempt = 0; ; attempt += 1) {

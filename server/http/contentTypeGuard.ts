@@ -9,10 +9,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * or `text/plain`, without a CORS preflight): that would let any page log
  * a user out. Answers 415 before tRPC runs.
  */
-export function contentTypeGuard(prefix = '/trpc'): Koa.Middleware {
+export function contentTypeGuard(): Koa.Middleware {
   // Not async: on the way through it only hands on `next()`'s promise (one promise and tick fewer per request).
   return function contentTypeGuardMiddleware(ctx, next) {
-    if (SAFE_METHODS.has(ctx.method) || !ctx.path.startsWith(prefix)) return next();
+    if (SAFE_METHODS.has(ctx.method)) return next();
     const type = (ctx.get('content-type').split(';', 1)[0] ?? '').trim().toLowerCase();
     if (type !== 'application/json') {
       sendError(ctx, 'UNSUPPORTED_MEDIA_TYPE', 'Send requests with Content-Type: application/json.');

@@ -1,11 +1,11 @@
 import type Koa from 'koa';
 import type { KeyValueStore } from '../store/keyValueStore.js';
 
-/** `GET /healthz`: 200 when the store answers within its deadline, 503 when it does not. */
-export function healthz(store: KeyValueStore): Koa.Middleware {
+/** `GET <path>` (default `/healthz`): 200 when the store answers within its deadline, 503 when it does not. */
+export function healthz(store: KeyValueStore, path = '/healthz'): Koa.Middleware {
   // Not async: every other request only passes through (one promise and tick fewer each).
   return function healthzMiddleware(ctx, next) {
-    if (ctx.path !== '/healthz' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     return answerHealth(ctx, store);
   };
 }

@@ -7,17 +7,19 @@ import { clientViewOf } from './forwarded.js';
  * (non-Secure) cookie. Behind a TLS-terminating proxy, `trustProxy` lets
  * the `X-Forwarded-Proto` value that proxy appended (the last) count;
  * without it the header is ignored, so a client cannot spoof its way in.
- * `/healthz` stays reachable for load-balancer probes (it sets no cookie).
+ * Health checks (`except`, default `/healthz`) stay reachable for
+ * load-balancer probes (they set no cookie).
  */
-export function httpsGuard(options: { trustProxy: boolean }): Koa.Middleware {
+export function httpsGuard(options: { trustProxy: boolean; except?: readonly string[] }): Koa.Middleware {
   const { trustProxy } = options;
+  const except = new Set(options.except ?? ['/healthz']);
   // Not async: on the way through it only hands on `next()`'s promise (one promise and tick fewer per request).
   return function httpsGuardMiddleware(ctx, next) {
-    if (clientViewOf(ctx, trustProxy).protocol !== 'https' && ctx.path !== '/healthz') {
+    if (clientViewOf(ctx, trustProxy).protocol !== 'https' && !except.has(ctx.path)) {
       sendError(
         ctx,
         'FORBIDDEN',
-        'HTTPS is required. Behind a TLS-terminating proxy, set TRUST_PROXY=1 and have the proxy send X-Forwarded-Proto: https.',
+        'HTTPS is required. Behind a TLS-terminating proxy, set TRUST_PROXY=1 (the trustProxy option) and have the proxy send X-Forwarded-Proto: https.',
       );
       return undefined;
     }

@@ -21,14 +21,25 @@ class LazyChildLogger {
   }
 }
 
+/**
+ * Gives the request an id (response header `X-Request-Id`) and a child
+ * logger carrying it, unless it has one already (the app-wide helper ran).
+ * The tRPC mount calls this for its own prefix, so its answers always
+ * carry an id even when the host mounts no request-id middleware.
+ */
+export function assignRequestId(ctx: Koa.Context, logger: Logger): void {
+  if (typeof ctx.state.requestId === 'string') return;
+  const id = randomUUID();
+  ctx.state.requestId = id;
+  (ctx.state as Record<symbol, LazyChildLogger>)[LOG] = new LazyChildLogger(logger, id);
+  ctx.set('X-Request-Id', id);
+}
+
 /** Gives every request an id (response header `X-Request-Id`) and a child logger carrying it. */
 export function requestId(logger: Logger): Koa.Middleware {
   // Not async: it only hands on `next()`'s promise. No closures per request (each would be a function object to collect).
   return function requestIdMiddleware(ctx, next) {
-    const id = randomUUID();
-    ctx.state.requestId = id;
-    (ctx.state as Record<symbol, LazyChildLogger>)[LOG] = new LazyChildLogger(logger, id);
-    ctx.set('X-Request-Id', id);
+    assignRequestId(ctx, logger);
     return next();
   };
 }

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { endedSessionsSchema, sessionViewSchema } from '../../shared/session.js';
-import { logTagOf } from '../session/sessionLayer.js';
+import { logTagOf } from '../session/requestSession.js';
 import { protectedProcedure, router } from '../trpc/init.js';
 import { toSessionView } from './sessionView.js';
 

@@ -1,42 +1,17 @@
-import type Koa from 'koa';
+import { EventEmitter } from 'node:events';
 import { TRPCError } from '@trpc/server';
+import type Koa from 'koa';
 import createSession from 'koa-session';
 import type { Logger } from 'pino';
-import { errorMessages } from '../../shared/errors.js';
-import type { Role } from '../../shared/user.js';
 import type { Clock } from '../clock.js';
-import type { CookieSigner } from './cookieSigner.js';
 import { clientViewOf } from '../http/forwarded.js';
 import { cookieValues } from './cookieHeader.js';
-import { isWellFormedSessionId, newSessionId, publicIdOf } from './sessionId.js';
+import type { CookieSigner } from './cookieSigner.js';
+import { type KoaSessionLike, notSignedIn, RequestSession, type SessionHandle } from './requestSession.js';
+import { isWellFormedSessionId, newSessionId } from './sessionId.js';
+import { liveOf } from './sessionState.js';
 import { type SessionRecord, sessionRecordSchema } from './sessionRecord.js';
 import type { SessionStore } from './sessionStore.js';
-
-/** The current session as procedures see it. */
-export interface ActiveSession {
-  readonly publicId: string;
-  /** Short, non-reversible tag for logs. */
-  readonly logTag: string;
-  readonly record: Readonly<SessionRecord>;
-  readonly expiresAt: number;
-}
-
-export interface SessionUser {
-  id: string;
-  username: string;
-  role: Role;
-}
-
-/** The typed session API that tRPC context gets instead of `ctx.session`. */
-export interface SessionHandle {
-  readonly current: ActiveSession | null;
-  /** Starts a fresh session for `user`: new id, the old session destroyed, nothing carried over. */
-  start(user: SessionUser): Promise<void>;
-  /** Gives the current session a new id (password change); the old id dies. */
-  rotate(): Promise<void>;
-  /** Ends the session server-side and clears the cookie. Resolves whether there was one. */
-  end(): Promise<boolean>;
-}
 
 export interface SessionLayerOptions {
   cookieName: string;
@@ -52,159 +27,44 @@ export interface SessionLayerOptions {
   logger: Logger;
 }
 
-type SessionWriteMode = 'create' | 'update';
-
-interface Loaded {
-  id: string;
-  /** May be a frozen record shared with other requests (the opened-record memo). */
-  record: Readonly<SessionRecord>;
-  rotated: boolean;
-}
-
 const HANDLE = Symbol('gatehouse.session');
 const MAX_COOKIE_VALUE = 128;
 /** What koa-session holds as the id of a request without a session; not well formed, so never valid. */
 const UNISSUED_ID = 'unissued';
 
-/** The session handle of a request that went through the session layer. */
+type WithHandle = { [HANDLE]?: RequestSession };
+
+/** Gatehouse's context for koa-session: the request's own session, never the host's `ctx.session`. */
+interface PrivateContext {
+  session: KoaSessionLike | null;
+  cookies: Koa.Context['cookies'];
+  get(name: string): string;
+  [HANDLE]: RequestSession;
+}
+
+/** The session of a request, or a clear programming error when the session middleware has not run for it. */
 export function sessionHandleOf(ctx: Koa.Context): SessionHandle {
-  const handle = (ctx.state as Record<symbol, RequestSession | undefined>)[HANDLE];
-  if (!handle) throw new Error('the Gatehouse session middleware has not run for this request');
+  const handle = (ctx.state as WithHandle)[HANDLE];
+  if (!handle) {
+    throw new Error(
+      'gatehouse.sessionOf(ctx) was called for a request that gatehouse.session() has not handled. ' +
+        'Mount the session middleware before anything that reads the session: app.use(gatehouse.session()).',
+    );
+  }
   return handle;
 }
 
-export const logTagOf = (publicId: string) => publicId.slice(0, 10);
+/** The request's session if the session middleware ran, else `undefined`. */
+export const sessionHandleOrNone = (ctx: Koa.Context): RequestSession | undefined => (ctx.state as WithHandle)[HANDLE];
 
 /**
- * Per-request session state: what was loaded, what this request did to it.
- * The only code that touches koa-session's `ctx.session`.
+ * The session middleware: signed cookie → hashed id → store, and nothing
+ * else. koa-session does the lifecycle (load, commit, regenerate, destroy)
+ * on a context of Gatehouse's own: koa-session extends an app's context
+ * only once (DESIGN trap 10), so on the host's `ctx` a host's own
+ * koa-session and Gatehouse's would share one session object and one set
+ * of options. Here the host's `ctx.session` is never read or written.
  */
-class RequestSession implements SessionHandle {
-  loaded: Loaded | undefined;
-  cookieRotated = false;
-  mode: SessionWriteMode | undefined;
-  /** Set when a write of this request created a session under a new id. */
-  written: { id: string; record: SessionRecord } | undefined;
-  ended = false;
-  /** An update found the record gone: revoked while this request was in flight. */
-  vanished = false;
-  /** Set while rotate() runs; `rotationLost` when the old record was already gone (logged out meanwhile). */
-  rotating = false;
-  rotationLost = false;
-
-  constructor(
-    private readonly ctx: Koa.Context,
-    private readonly layer: SessionLayer,
-  ) {}
-
-  /** The last `current` built, reused while the session it describes is unchanged. */
-  #described: { id: string; record: SessionRecord; active: ActiveSession } | undefined;
-
-  get current(): ActiveSession | null {
-    if (this.ended || this.vanished) return null;
-    const live = this.written ?? this.loaded;
-    if (!live) return null;
-    // Every request reads `current` (the tRPC context does); describing costs a SHA-256 for the public id.
-    const memo = this.#described;
-    if (memo && memo.id === live.id && memo.record === live.record) return memo.active;
-    const active = this.layer.describe(live.id, live.record);
-    this.#described = { id: live.id, record: live.record, active };
-    return active;
-  }
-
-  async start(user: SessionUser): Promise<void> {
-    const session = this.#koaSession();
-    for (const key of Object.keys(session.toJSON())) Reflect.deleteProperty(session, key);
-    const now = this.layer.clock.now();
-    const record: SessionRecord = {
-      v: 1,
-      uid: user.id,
-      username: user.username,
-      role: user.role,
-      createdAt: now,
-      lastSeen: now,
-      ua: this.ctx.get('user-agent').slice(0, 512) || null,
-    };
-    Object.assign(session, record);
-    await this.#regenerate();
-  }
-
-  async rotate(): Promise<void> {
-    if (!this.current) throw notSignedIn();
-    this.#koaSession().lastSeen = this.layer.clock.now();
-    this.rotating = true;
-    try {
-      await this.#regenerate();
-    } finally {
-      this.rotating = false;
-    }
-  }
-
-  async end(): Promise<boolean> {
-    const had = this.current !== null;
-    const session = this.#koaSession();
-    this.ctx.session = null;
-    // Ended for every other call of this request (a batch) from now on, even while the store write runs.
-    this.ended = true;
-    // koa-session: with the session set to null, commit() destroys it in the store and clears the cookie.
-    await session.manuallyCommit();
-    this.written = undefined;
-    this.ctx.set('Clear-Site-Data', '"cookies"');
-    return had;
-  }
-
-  /** After the procedures ran: extend the idle window or re-seal under a new key, if due. */
-  async finish(): Promise<void> {
-    if (this.ended || this.written || !this.loaded) return;
-    const now = this.layer.clock.now();
-    const due = now - this.loaded.record.lastSeen >= this.layer.touchIntervalMs;
-    if (!due && !this.loaded.rotated && !this.cookieRotated) return;
-    this.#koaSession().lastSeen = now;
-    this.mode = 'update';
-    await this.#koaSession().save();
-  }
-
-  async #regenerate(): Promise<void> {
-    this.mode = 'create';
-    // Trap: `ctx.session = {}` keeps the id; regenerate() destroys the old one and issues a new one.
-    await this.#koaSession().regenerate();
-  }
-
-  #koaSession() {
-    const session = this.ctx.session;
-    // e.g. a batch that logs out and then calls something that needs the session.
-    if (!session) throw notSignedIn();
-    return session as NonNullable<Koa.Context['session']> & Record<string, unknown>;
-  }
-}
-
-/** `current`: the public id (a SHA-256) is worked out only if a procedure asks for it. */
-class DescribedSession implements ActiveSession {
-  /** Private: the raw id must never show up when a procedure logs or returns `current`. */
-  readonly #id: string;
-  #publicId: string | undefined;
-
-  constructor(
-    id: string,
-    readonly record: SessionRecord,
-    readonly expiresAt: number,
-  ) {
-    this.#id = id;
-  }
-
-  get publicId(): string {
-    this.#publicId ??= publicIdOf(this.#id);
-    return this.#publicId;
-  }
-
-  get logTag(): string {
-    return logTagOf(this.publicId);
-  }
-}
-
-const notSignedIn = () => new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
-
-/** Builds the session middleware: koa-session over `SessionStore`, with Gatehouse's cookie. */
 export class SessionLayer {
   readonly clock: Clock;
   readonly touchIntervalMs: number;
@@ -216,29 +76,28 @@ export class SessionLayer {
     this.clock = options.clock;
     // Extending the idle window costs a write at most this often per session.
     this.touchIntervalMs = Math.min(60_000, Math.max(1_000, Math.floor(options.idleTimeoutMs / 10)));
-    this.#cookieAttributes = {
-      httpOnly: true,
-      sameSite: options.sameSite,
-      secure: options.secure,
-      path: '/',
-      overwrite: true,
-    };
+    this.#cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure: options.secure, path: '/', overwrite: true };
   }
 
-  describe(id: string, record: SessionRecord): ActiveSession {
-    return new DescribedSession(id, record, this.#options.store.expiresAt(record));
+  expiresAt(record: SessionRecord): number {
+    return this.#options.store.expiresAt(record);
   }
 
-  /** The Koa middleware; needs the app because koa-session extends its context. */
-  middleware(app: Koa): Koa.Middleware {
-    const { store, signer, cookieName, logger } = this.#options;
-    const requestOfOrNone = (ctx: Koa.Context) => (ctx.state as Record<symbol, RequestSession | undefined>)[HANDLE];
-    const requestOf = (ctx: Koa.Context) => requestOfOrNone(ctx)!;
+  /** The Koa middleware. */
+  middleware(): Koa.Middleware {
+    const { store, signer, cookieName, logger, secure, trustProxy, absoluteTimeoutMs } = this.#options;
+    const requestOf = (shadow: PrivateContext) => shadow[HANDLE];
+    const layer: SessionLayer = this as SessionLayer;
+    const clock = this.clock;
+    const cookieAttributes = this.#cookieAttributes;
 
+    // koa-session wants an app: a private one, whose context it extends (the host app's stays untouched).
+    const privateApp = Object.assign(new EventEmitter(), { context: {} as object, use: () => privateApp });
+    privateApp.on('error', () => undefined);
     const koaSession = createSession(
       {
         key: cookieName,
-        maxAge: this.#options.absoluteTimeoutMs,
+        maxAge: absoluteTimeoutMs,
         autoCommit: false,
         overwrite: true,
         httpOnly: true,
@@ -246,16 +105,15 @@ export class SessionLayer {
         signed: false,
         rolling: false,
         renew: false,
-        secure: this.#options.secure,
+        secure,
         sameSite: this.#options.sameSite,
         // koa-session also draws an id for every request that arrives without a session, and throws it
-        // away unless the request starts one. Only a start or rotation (mode 'create') gets a real id;
-        // the placeholder can never reach the store or a cookie (both refuse ids that are not well formed).
-        // (`?.`: a host middleware may read `ctx.session` before this layer ran; koa-session then calls genid too.)
-        genid: (ctx: Koa.Context) => (requestOfOrNone(ctx)?.mode === 'create' ? newSessionId() : UNISSUED_ID),
+        // away unless the request starts one. Only a start or rotation gets a real id; the placeholder
+        // can never reach the store or a cookie (both refuse ids that are not well formed).
+        genid: (shadow: PrivateContext) => (requestOf(shadow)?.commit?.kind === 'create' ? newSessionId() : UNISSUED_ID),
         externalKey: {
-          get: (ctx: Koa.Context): string => {
-            const values = cookieValues(ctx.get('cookie'), cookieName);
+          get: (shadow: PrivateContext): string => {
+            const values = cookieValues(shadow.get('cookie'), cookieName);
             if (values.length > 1) {
               logger.warn({ event: 'session.duplicate_cookie' }, 'duplicate session cookies: treated as no session');
               return '';
@@ -264,68 +122,78 @@ export class SessionLayer {
             if (!raw || raw.length > MAX_COOKIE_VALUE) return '';
             const verified = signer.verify(raw);
             if (!verified || !isWellFormedSessionId(verified.id)) return '';
-            requestOf(ctx).cookieRotated = verified.rotated;
+            requestOf(shadow).cookieKeyRotated = verified.rotated;
             return verified.id;
           },
-          set: (ctx: Koa.Context, id: string) => {
+          set: (shadow: PrivateContext, id: string) => {
             if (!isWellFormedSessionId(id)) throw new Error('refusing to put an unissued session id in a cookie');
-            const request = requestOf(ctx);
-            if (request.vanished) return;
-            const record = (request.written ?? request.loaded)?.record;
-            const remaining = record ? record.createdAt + this.#options.absoluteTimeoutMs - this.clock.now() : 0;
-            ctx.cookies.set(cookieName, signer.sign(id), {
-              ...this.#cookieAttributes,
-              maxAge: Math.max(0, remaining),
-            });
+            const state = requestOf(shadow).state;
+            if (state.kind !== 'loaded' && state.kind !== 'started') return;
+            const remaining = state.record.createdAt + absoluteTimeoutMs - clock.now();
+            shadow.cookies.set(cookieName, signer.sign(id), { ...cookieAttributes, maxAge: Math.max(0, remaining) });
           },
         },
         store: {
-          get: async (id: string, _maxAge: number, { ctx }: { ctx: Koa.Context }) => {
+          get: async (id: string, _maxAge: number, { ctx: shadow }: { ctx: PrivateContext }) => {
             const loaded = await store.load(id);
             if (!loaded) return undefined;
-            requestOf(ctx).loaded = { id, ...loaded };
+            const request = requestOf(shadow);
+            request.state = Object.freeze({ kind: 'loaded', id, record: loaded.record, keyRotated: loaded.rotated || request.cookieKeyRotated });
             // koa-session copies the fields into its own Session object; no copy needed here.
             return loaded.record;
           },
-          set: async (id: string, data: unknown, _maxAge: number, { ctx }: { ctx: Koa.Context }) => {
+          set: async (id: string, data: unknown, _maxAge: number, { ctx: shadow }: { ctx: PrivateContext }) => {
             if (!isWellFormedSessionId(id)) throw new Error('refusing to store a session under an unissued id');
-            const request = requestOf(ctx);
+            const request = requestOf(shadow);
             const record = sessionRecordSchema.parse(data);
-            if (request.mode === 'create') {
+            const commit = request.commit;
+            if (commit?.kind === 'create') {
               // A rotation whose old session was ended meanwhile (logout, revocation) must not revive it.
-              if (request.rotationLost) {
-                request.ended = true;
+              if (commit.rotation && commit.oldRemoved === false) {
+                request.rotationLost();
                 throw notSignedIn();
               }
               await store.create(id, record);
-              request.written = { id, record };
+              request.started(id, record);
             } else {
-              const stillThere = await store.update(id, record);
-              if (stillThere && request.loaded) request.loaded = { ...request.loaded, record };
-              else request.vanished = true;
+              request.updated(record, await store.update(id, record));
             }
           },
-          destroy: async (id: string, { ctx }: { ctx: Koa.Context }) => {
-            const request = requestOf(ctx);
+          destroy: async (id: string, { ctx: shadow }: { ctx: PrivateContext }) => {
+            const request = requestOf(shadow);
+            const commit = request.commit;
             // Only a session this request loaded or wrote exists in the store; fresh anonymous ids never do.
-            const live = [request.written, request.loaded].find((s) => s?.id === id);
-            if (!live) return;
-            const removed = await store.remove(id, live.record.uid);
-            if (request.rotating && !removed) request.rotationLost = true;
+            const candidate = commit?.kind === 'end' ? commit.live : liveOf(request.state);
+            const live = candidate?.id === id ? candidate : undefined;
+            const removed = live ? await store.remove(id, live.record.uid) : false;
+            if (commit?.kind === 'create' && commit.rotation) commit.oldRemoved = removed;
           },
         },
       } as Parameters<typeof createSession>[0],
-      app,
+      privateApp,
     );
 
-    const newRequest = (ctx: Koa.Context) => new RequestSession(ctx, this);
-    const { secure, trustProxy } = this.#options;
+    const refusal = new TRPCError({
+      code: 'FORBIDDEN',
+      message:
+        'HTTPS is required to sign in (the session cookie is Secure). Serve this over HTTPS; behind a TLS-terminating proxy set trustProxy and have it send X-Forwarded-Proto: https; for local development over http:// set cookie.secure to false.',
+    });
+    const privateContext = privateApp.context;
     return async function gatehouseSession(ctx, next) {
-      // Koa's cookie writer judges "secure" by the first X-Forwarded-Proto value; the trusted one is the last (D1).
-      if (secure) ctx.cookies.secure = clientViewOf(ctx, trustProxy).protocol === 'https';
-      const request = newRequest(ctx);
-      (ctx.state as Record<symbol, RequestSession>)[HANDLE] = request;
-      await koaSession(ctx, async () => {
+      // A Secure cookie over plain HTTP would be refused by the browser, or by Koa's cookie writer with a 500:
+      // such a request carries no session and cannot start one (C2). Only the trusted proxy's last value counts (D1).
+      const https = clientViewOf(ctx, trustProxy).protocol === 'https';
+      if (secure && !https) {
+        (ctx.state as WithHandle)[HANDLE] = new RequestSession(ctx, layer, { session: null }, refusal);
+        return next();
+      }
+      if (secure) ctx.cookies.secure = true;
+      const shadow = Object.create(privateContext) as PrivateContext;
+      Object.assign(shadow, { app: privateApp, req: ctx.req, res: ctx.res, cookies: ctx.cookies, request: ctx.request, response: ctx.response, get: (name: string) => ctx.get(name) });
+      const request = new RequestSession(ctx, layer, shadow);
+      shadow[HANDLE] = request;
+      (ctx.state as WithHandle)[HANDLE] = request;
+      await koaSession(shadow, async () => {
         await next();
         await request.finish();
       });

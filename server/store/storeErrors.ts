@@ -11,6 +11,9 @@ import { errorMessages } from '../../shared/errors.js';
 export class StoreUnavailableError extends TRPCError {
   /** Which store operation failed (`get`, `set`, …), for the logs. */
   readonly operation: string;
+  /** For a host's own Koa routes: Koa's error handler answers 503 with the generic message. */
+  readonly status = 503;
+  readonly expose = true;
   constructor(operation: string, options?: { cause?: unknown }) {
     super({ code: 'SERVICE_UNAVAILABLE', message: errorMessages.storeUnavailable, cause: options?.cause });
     this.operation = operation;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { PasswordHasher } from '../accounts/passwordHasher.js';
 import type { UserDirectory } from '../accounts/userDirectory.js';
 import type { Clock } from '../clock.js';
-import type { SessionHandle, SessionUser } from '../session/sessionLayer.js';
+import type { SessionHandle, SessionUser } from '../session/requestSession.js';
 import type { SessionStore } from '../session/sessionStore.js';
 import type { LoginThrottle } from '../throttle/loginThrottle.js';
 

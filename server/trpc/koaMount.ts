@@ -10,7 +10,7 @@ import { isStoreUnavailable } from '../store/storeErrors.js';
 import { rememberRequestId } from './errorRequestIds.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
-import { readBody } from './requestBody.js';
+import { alreadyReadBody, readBody } from './requestBody.js';
 import { runSingleCall, type SingleCallType, singleCallProcedure } from './singleCall.js';
 import { streamedBody } from './streamedBody.js';
 
@@ -82,7 +82,8 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
     let body: string | null = null;
     let error: TRPCError | null = null;
     if (!BODYLESS.has(ctx.method)) {
-      const read = await readBody(ctx.req, maxBodySize);
+      const parsed = alreadyReadBody(ctx.req, ctx.request as { body?: unknown; rawBody?: unknown });
+      const read = parsed === undefined ? await readBody(ctx.req, maxBodySize) : Buffer.byteLength(parsed) > maxBodySize ? 'too-large' : Buffer.from(parsed);
       if (read === 'incomplete') {
         // A client that hangs up mid-body is no server fault: no stack, no error-level noise.
         logOf(ctx, logger).info({ event: 'request.incomplete', path: ctx.path }, 'client closed the connection before sending the whole body');

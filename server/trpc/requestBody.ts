@@ -28,3 +28,18 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Bod
   }
   return Buffer.concat(chunks, size);
 }
+
+/**
+ * The body of a request whose stream a host's body parser has already read
+ * (`@koa/bodyparser`, `koa-bodyparser`, `koa-body` mounted before
+ * Gatehouse: DESIGN.md trap 11), as text, or `undefined` when the stream
+ * is still unread. The parser's raw text when it kept it, else the parsed
+ * value as JSON again (tRPC parses it once more either way).
+ */
+export function alreadyReadBody(req: IncomingMessage, request: { body?: unknown; rawBody?: unknown }): string | undefined {
+  if (!req.readableEnded) return undefined;
+  if (typeof request.rawBody === 'string') return request.rawBody;
+  if (typeof request.body === 'string') return request.body;
+  if (request.body === undefined || request.body === null) return '';
+  return JSON.stringify(request.body);
+}

@@ -8,22 +8,19 @@
  * account), `index` (a session joining its user's index). Test code only.
  */
 import type { AddressInfo } from 'node:net';
-import { createPasswordHasher } from '../../server/accounts/passwordHasher.js';
-import { createApp } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
-import { createLogger } from '../../server/logger.js';
-import { openStore } from '../../server/store/openStore.js';
+import { createLogger, createPasswordHasher, loadConfig, openStore } from '../../server/index.js';
+import { createReferenceApp } from '../../server/reference/app.js';
 import { Gate, gatedHasher, gatedStore } from './gates.js';
 
 const config = loadConfig();
 const gates: Record<string, Gate> = { hash: new Gate(), verify: new Gate(), write: new Gate(), index: new Gate() };
-const store = gatedStore(await openStore({ url: config.storeUrl, timeoutMs: config.storeTimeoutMs, namespace: config.storeNamespace }), {
+const store = gatedStore(await openStore({ url: config.gatehouse.store, timeoutMs: config.gatehouse.storeTimeout, namespace: config.gatehouse.storeNamespace }), {
   compareAndSet: { gate: gates.write!, key: /^user:id:/ },
   mapSet: { gate: gates.index!, key: /^u:.*:sessions$/ },
 });
 const hasher = gatedHasher(await createPasswordHasher(), { hash: gates.hash!, verify: gates.verify! });
 const logger = createLogger(config.logLevel);
-const { app } = await createApp(config, { store, hasher, logger });
+const { app } = await createReferenceApp(config, { store, hasher, logger });
 app.middleware.unshift(async (ctx, next) => {
   const match = /^\/__gates\/(\w+)\/(arm|held|release|count)$/.exec(ctx.path);
   const gate = match ? gates[match[1]!] : undefined;

@@ -2,10 +2,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AnyRouter } from '@trpc/server';
-import Koa from 'koa';
-import { createApp } from '../../server/app.js';
-import { type GatehouseConfig, loadConfig } from '../../server/config.js';
-import type { Gatehouse, GatehouseDeps } from '../../server/gatehouse.js';
+import { type Gatehouse, type GatehouseOptions, loadConfig, type ReferenceConfig } from '../../server/index.js';
+import { createReferenceApp } from '../../server/reference/app.js';
 import { ManualClock } from './clock.js';
 
 export const TEST_KEY = 'test-key-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -15,19 +13,20 @@ export interface TestServer {
   url: string;
   server: Server;
   gatehouse: Gatehouse;
-  config: GatehouseConfig;
+  config: ReferenceConfig;
   clock: ManualClock;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   env?: Record<string, string>;
-  deps?: GatehouseDeps;
-  /** Build the app yourself (e.g. a host app with extra routes); defaults to the reference app. */
+  /** Options that override what the environment gives (a shared store, a hasher, a logger, a clock). */
+  deps?: Partial<GatehouseOptions>;
+  /** Serve this router (e.g. a host router with extra procedures) instead of the reference one. */
   router?: AnyRouter;
 }
 
-export function testConfig(env: Record<string, string> = {}): GatehouseConfig {
+export function testConfig(env: Record<string, string> = {}): ReferenceConfig {
   return loadConfig({
     NODE_ENV: 'test',
     SESSION_STORE_URL: 'memory://',
@@ -40,21 +39,11 @@ export function testConfig(env: Record<string, string> = {}): GatehouseConfig {
   });
 }
 
-/** Starts the reference server on 127.0.0.1, port 0, with a manual clock. */
+/** Starts the reference server on 127.0.0.1, port 0, with a manual clock (unless `deps.clock` is given). */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const config = testConfig(options.env);
-  const clock = new ManualClock();
-  let app: Koa;
-  let gatehouse: Gatehouse;
-  if (options.router) {
-    const { createGatehouse } = await import('../../server/gatehouse.js');
-    gatehouse = await createGatehouse(config, { clock, ...options.deps });
-    app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
-    app.silent = true;
-    app.use(gatehouse.middleware(app, options.router));
-  } else {
-    ({ app, gatehouse } = await createApp(config, { clock, ...options.deps }));
-  }
+  const clock = (options.deps?.clock as ManualClock | undefined) ?? new ManualClock();
+  const { app, gatehouse } = await createReferenceApp(config, { clock, ...options.deps, ...(options.router ? { router: options.router } : {}) });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

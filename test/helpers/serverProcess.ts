@@ -14,7 +14,7 @@ export interface ServerProcess {
  * Starts `entry` (the reference server by default) as its own Node process
  * and resolves once it logged `server.listening`.
  */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 20_000, entry = 'server/main.ts'): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 20_000, entry = 'server/reference/main.ts'): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

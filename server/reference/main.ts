@@ -1,16 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
-import { loadConfigOrExit } from './config.js';
-import { redactUrl, secretScrubber } from './store/redactUrl.js';
+import { createReferenceApp } from './app.js';
+import { loadConfigOrExit, redactUrl, secretScrubber } from '../index.js';
 
 /** Process entry: parse config once, listen, shut down gracefully. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const scrub = secretScrubber(config.storeUrl);
-  let started: Awaited<ReturnType<typeof createApp>>;
+  const scrub = secretScrubber(config.gatehouse.store);
+  let started: Awaited<ReturnType<typeof createReferenceApp>>;
   try {
-    started = await createApp(config);
+    started = await createReferenceApp(config);
   } catch (error) {
     // One readable line, never the store URL's password (D2).
     console.error(`Gatehouse could not start: ${scrub(error instanceof Error ? error.message : String(error))}`);
@@ -18,18 +17,18 @@ async function main(): Promise<void> {
   }
   const { app, gatehouse } = started;
   const log = gatehouse.logger;
-  if (config.sessionKeysGenerated) {
+  if (config.keysGenerated) {
     log.warn('SESSION_KEYS is not set: generated a random key. Sessions will not survive a restart unless SESSION_KEYS is set.');
   }
   const server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    log.info({ event: 'server.listening', url: base, store: gatehouse.store.kind, storeUrl: redactUrl(config.storeUrl) }, `Gatehouse listening on ${base}`);
+    log.info({ event: 'server.listening', url: base, store: gatehouse.store.kind, storeUrl: redactUrl(config.gatehouse.store) }, `Gatehouse listening on ${base}`);
     if (config.env === 'development') {
       console.log(
         [
           '',
-          `  Gatehouse is running: ${base}/  (store: ${redactUrl(config.storeUrl)})`,
+          `  Gatehouse is running: ${base}/  (store: ${redactUrl(config.gatehouse.store)})`,
           '  Create a user from the demo page, or with curl:',
           `    curl -c jar -H 'content-type: application/json' -d '{"username":"alice","password":"correct horse battery"}' ${base}/trpc/auth.register`,
           `    curl -b jar ${base}/trpc/data`,

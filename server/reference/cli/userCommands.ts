@@ -1,7 +1,4 @@
-import { passwordSchema, usernameSchema } from '../../shared/credentials.js';
-import { roleSchema } from '../../shared/user.js';
-import { type AccountActionDeps, accountActions } from '../accounts/accountActions.js';
-import type { PasswordHasher } from '../accounts/passwordHasher.js';
+import { type AccountActionDeps, accountActions, type PasswordHasher, passwordSchema, roleSchema, usernameSchema } from '../../index.js';
 
 export interface UserCommandDeps extends AccountActionDeps {
   hasher: PasswordHasher;

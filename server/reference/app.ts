@@ -1,0 +1,41 @@
+import type { AnyRouter } from '@trpc/server';
+import Koa from 'koa';
+import { createGatehouse, createLogger, type Gatehouse, type GatehouseOptions, gatehouseRoutes, type ReferenceConfig, router } from '../index.js';
+import { demoPage } from './demoPage.js';
+
+export interface ReferenceApp {
+  app: Koa;
+  gatehouse: Gatehouse;
+}
+
+/** The reference router: Gatehouse's procedures (auth, data, sessions, admin). */
+export const referenceRouter = router(gatehouseRoutes);
+
+/**
+ * The reference server: Gatehouse with every opt-in helper on, plus the
+ * demo page, without listening. Built on the public API only.
+ *
+ * @example
+ * const { app, gatehouse } = await createReferenceApp(loadConfig());
+ * const server = app.listen(3000);
+ */
+export async function createReferenceApp(
+  config: ReferenceConfig,
+  overrides: Partial<GatehouseOptions> & { router?: AnyRouter } = {},
+): Promise<ReferenceApp> {
+  const { router: served = referenceRouter, ...options } = overrides;
+  const gatehouse = await createGatehouse({ ...config.gatehouse, logger: createLogger(config.logLevel), ...options });
+  const app = new Koa();
+  // Koa's default error printer would log to stderr; the error boundary logs structured instead.
+  app.silent = true;
+  app.use(gatehouse.requestId());
+  app.use(gatehouse.securityHeaders());
+  app.use(gatehouse.errorBoundary());
+  app.use(gatehouse.cors());
+  if (gatehouse.options.cookie.secure) app.use(gatehouse.httpsOnly());
+  app.use(gatehouse.healthz());
+  app.use(gatehouse.session());
+  app.use(gatehouse.trpc({ router: served, prefix: '/trpc' }));
+  app.use(demoPage());
+  return { app, gatehouse };
+}
