@@ -123,7 +123,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       session,
       user: userOf(session),
       clock,
-      requestId: ctx.state.requestId as string,
+      requestId: ctx.state['requestId'] as string,
       clientAddress: clientViewOf(ctx, trustProxy).address,
       log: lazyLogOf(ctx, logger),
       services,

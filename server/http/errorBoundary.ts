@@ -29,7 +29,7 @@ export function errorBoundary(logger: Logger): Koa.Middleware {
       if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
         ctx.status = status;
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = { error: { message: (error as Error).message, data: { httpStatus: status, requestId: ctx.state.requestId } } };
+        ctx.body = { error: { message: (error as Error).message, data: { httpStatus: status, requestId: ctx.state['requestId'] } } };
         return;
       }
       log.error({ err: error }, 'unexpected error');

@@ -11,7 +11,7 @@ import type { GatehouseErrorData } from '../../shared/errors.js';
 export function sendError(ctx: Koa.Context, code: TRPC_ERROR_CODE_KEY, message: string, extra: Partial<GatehouseErrorData> = {}): void {
   const httpStatus = getHTTPStatusCodeFromError(new TRPCError({ code }));
   const data: GatehouseErrorData = { code, httpStatus, ...extra };
-  const requestId = ctx.state.requestId as string | undefined;
+  const requestId = ctx.state['requestId'] as string | undefined;
   if (requestId) data.requestId = requestId;
   ctx.status = httpStatus;
   ctx.set('Cache-Control', 'no-store');

@@ -28,9 +28,9 @@ class LazyChildLogger {
  * carry an id even when the host mounts no request-id middleware.
  */
 export function assignRequestId(ctx: Koa.Context, logger: Logger): void {
-  if (typeof ctx.state.requestId === 'string') return;
+  if (typeof ctx.state['requestId'] === 'string') return;
   const id = randomUUID();
-  ctx.state.requestId = id;
+  ctx.state['requestId'] = id;
   (ctx.state as Record<symbol, LazyChildLogger>)[LOG] = new LazyChildLogger(logger, id);
   ctx.set('X-Request-Id', id);
 }

@@ -126,7 +126,7 @@ export class RequestSession implements SessionHandle {
   async rotate(): Promise<void> {
     if (!liveOf(this.state) || !this.#koa.session) throw notSignedIn();
     const session = this.#koa.session;
-    session.lastSeen = this.#layer.clock.now();
+    session['lastSeen'] = this.#layer.clock.now();
     const commit: Commit = { kind: 'create', rotation: true };
     await this.#run(commit, () => session.regenerate());
   }
@@ -152,7 +152,7 @@ export class RequestSession implements SessionHandle {
     const due = now - state.record.lastSeen >= this.#layer.touchIntervalMs;
     if (!due && !state.keyRotated) return;
     const session = this.#koa.session;
-    session.lastSeen = now;
+    session['lastSeen'] = now;
     await this.#run({ kind: 'update' }, () => session.save());
   }
 

@@ -120,7 +120,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
       }
     }
     const request = new NodeRequest(ctx.method, URL_BASE + ctx.originalUrl, ctx.req.headers, body, ctx.res);
-    const requestId = ctx.state.requestId as string | undefined;
+    const requestId = ctx.state['requestId'] as string | undefined;
 
     let trpcContext: GatehouseContext | undefined;
     const failures: TRPCError[] = [];

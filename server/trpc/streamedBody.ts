@@ -27,7 +27,7 @@ function endingOn(body: ReadableStream<Uint8Array>, end: AbortSignal): ReadableS
       else end.addEventListener('abort', stop, { once: true });
     },
     async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch (error) {
