@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { Keyv } from 'keyv';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,9 +22,9 @@ export interface Backend {
   readonly namespace: string;
   /** Opens a store on this backend's isolated key space. */
   open(timeoutMs?: number): Promise<KeyValueStore>;
-  /** Every raw stored value (key → value) of this key space, as a dump of the backend would show it. */
+  /** Every raw stored value (key → value) of this key space, as a dump of the backend would show it (SQL map fields as `key#field`). */
   dump(): Promise<Map<string, string>>;
-  /** How many rows/keys this key space holds (SQL: rows, expired or not; Postgres: both tables). */
+  /** How many rows/keys this key space holds (SQL: rows of the value and map tables, expired or not). */
   count(): Promise<number>;
   /** A store of this kind whose backend fails every call (closed port, closed database, throwing map). */
   openBroken(timeoutMs: number): Promise<KeyValueStore>;
@@ -86,17 +87,17 @@ function sqliteBackend(): Backend {
   const path = join(dir, 'store.sqlite');
   const url = `sqlite://${path}`;
   const namespace = uniqueName();
-  const rows = async (sql: string, params: unknown[]): Promise<{ key: string; value: string }[]> => {
-    const { default: sqlite3 } = await import('sqlite3');
-    const db = new sqlite3.Database(path);
+  /** Reads the file with a connection of its own, as another process would. */
+  const rows = (sql: string, ...params: unknown[]): { key: string; value: string }[] => {
+    const db = new Database(path, { readonly: true });
     try {
-      return await new Promise((resolve, reject) =>
-        db.all(sql, params, (error, result) => (error ? reject(error) : resolve(result as { key: string; value: string }[]))),
-      );
+      return db.prepare<unknown[], { key: string; value: string }>(sql).all(...params);
     } finally {
       db.close();
     }
   };
+  const range = [`${namespace}:`, `${namespace};`];
+  const inNamespace = (table: string, columns: string) => `SELECT ${columns} FROM ${table} WHERE key >= ? AND key < ?`;
   return {
     kind: 'sqlite',
     url,
@@ -109,8 +110,14 @@ function sqliteBackend(): Backend {
       await store.close();
       return store;
     },
-    dump: async () => new Map((await rows('SELECT key, value FROM keyv WHERE key LIKE ?', [`${namespace}:%`])).map((r) => [r.key, r.value])),
-    count: async () => (await rows('SELECT key FROM keyv WHERE key LIKE ?', [`${namespace}:%`])).length,
+    dump: async () =>
+      new Map(
+        [
+          ...rows(inNamespace('gatehouse_values', 'key, value'), ...range),
+          ...rows(inNamespace('gatehouse_maps', "key || '#' || field AS key, value"), ...range),
+        ].map((r) => [r.key, r.value]),
+      ),
+    count: async () => rows(inNamespace('gatehouse_values', 'key'), ...range).length + rows(inNamespace('gatehouse_maps', 'key'), ...range).length,
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
