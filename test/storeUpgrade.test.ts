@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { beforeAll, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId, publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
 import type { SessionRecord } from '../server/session/sessionRecord.js';
@@ -117,4 +118,71 @@ describeEachBackend(
     });
   },
   ['sqlite'],
+);
+
+describeEachBackend(
+  'upgrading PostgreSQL tables the Keyv-based store wrote',
+  (backendOf) => {
+    let backend: Backend;
+    let client: pg.Client;
+    const session = legacySession(Date.now());
+    beforeAll(async () => {
+      backend = backendOf();
+      client = new pg.Client({ connectionString: backend.url });
+      await client.connect();
+      const now = Date.now();
+      const rows = legacyRows(backend.namespace, now);
+      // The previous version's DDL: Keyv's table, and its own maps table (maps were never Keyv values here).
+      await client.query(`CREATE TABLE ${backend.table} (key VARCHAR(255) PRIMARY KEY, value TEXT )`);
+      await client.query(`CREATE TABLE ${backend.table}_maps (
+        key VARCHAR(255) NOT NULL, field VARCHAR(255) NOT NULL, value TEXT NOT NULL, expires BIGINT, PRIMARY KEY (key, field))`);
+      for (const [key, value] of [...rows.values, rows.map]) await client.query(`INSERT INTO ${backend.table} VALUES ($1, $2)`, [key, value]);
+      await client.query(`INSERT INTO ${backend.table} VALUES ($1, $2)`, [
+        `${backend.namespace}:${session.key}`,
+        JSON.stringify({ value: session.sealed, expires: now + HOUR }),
+      ]);
+      await client.query(`INSERT INTO ${backend.table}_maps VALUES ($1, $2, $3, $4), ($1, 'dead', 's:x', $5)`, [
+        `${backend.namespace}:u:u-9:sessions`,
+        publicIdOf(session.id),
+        session.key,
+        now + HOUR,
+        now - 1,
+      ]);
+    });
+    afterAll(() => client.end());
+
+    it('two processes starting together: both read the old values, maps and session, and the rows move once', async () => {
+      const [first, second] = await Promise.all([backend.open(), backend.open()]);
+      try {
+        // Both stores' first operations race to prepare the schema and move the rows.
+        await Promise.all([expectMigrated(first), expectMigrated(second)]);
+        const sessions = session.sessionsOver(second);
+        expect((await sessions.load(session.id))?.record).toEqual(session.record);
+        expect((await sessions.listForUser('u-9')).map((s) => s.publicId)).toEqual([publicIdOf(session.id)]);
+      } finally {
+        await first.close();
+        await second.close();
+      }
+      const left = await client.query(`SELECT key FROM ${backend.table} ORDER BY key`);
+      expect(left.rows.map((row: { key: string }) => row.key)).toEqual(['other_ns:plain']);
+    });
+
+    it('is done once: reopening changes nothing, and a row written since is not overwritten', async () => {
+      const first = await backend.open();
+      await first.set('plain', 'changed after the upgrade', HOUR);
+      await first.close();
+      await client.query(`INSERT INTO ${backend.table} VALUES ($1, $2)`, [
+        `${backend.namespace}:plain`,
+        JSON.stringify({ value: 'stale', expires: Date.now() + HOUR }),
+      ]);
+      const second = await backend.open();
+      try {
+        expect(await second.get('plain')).toBe('changed after the upgrade');
+        expect(await second.get('forever')).toBe('{"id":"u-1"}');
+      } finally {
+        await second.close();
+      }
+    });
+  },
+  ['postgres'],
 );

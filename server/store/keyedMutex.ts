@@ -1,7 +1,8 @@
 /**
- * Serialises async critical sections per key inside one process. Used by
- * stores without a native conditional write (memory, SQLite) so that
- * "write only if absent/present" cannot interleave with a delete.
+ * Serialises async critical sections per key inside one process — and only
+ * there: another process is not held back. Anything that must be atomic
+ * across instances belongs in a store operation (`compareAndSet`,
+ * `addToCounter`), which every backend makes atomic by itself.
  */
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<unknown>>();

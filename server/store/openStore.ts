@@ -9,7 +9,11 @@ export interface OpenStoreOptions {
   onError?: (error: unknown) => void;
   /** Prefix of every key (default `gatehouse`): lets several apps or test runs share one Redis/Postgres. */
   namespace?: string;
-  /** PostgreSQL only: the table (default `keyv`; maps go to `<table>_maps`). */
+  /**
+   * PostgreSQL only: the base table name (default `keyv`, the Keyv table of
+   * earlier versions, whose rows move on first use). Values live in
+   * `<table>_values`, maps in `<table>_maps`.
+   */
   table?: string;
 }
 
