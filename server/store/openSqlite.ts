@@ -7,15 +7,17 @@ import { createSchema, migrateLegacyRows } from './sqliteSchema.js';
 import { importDriver, SQLITE_DRIVER } from './storeDriver.js';
 
 /**
- * How long a statement waits for another process's write lock before it
- * fails (503). better-sqlite3 is synchronous, so this wait blocks the event
- * loop — every request of the process — for its length. Other writers hold
- * the lock for one short statement or transaction (well under 10 ms), so
- * 250 ms covers real contention with a wide margin while a stuck writer
- * stalls the process a quarter of a second at most. Capped by the store
- * timeout when that is shorter.
+ * SQLite's own busy wait, `PRAGMA busy_timeout`: none. better-sqlite3 is
+ * synchronous, so SQLite waiting for another process's write lock would stop
+ * the event loop — every request of the process — for as long as it waits
+ * (its busy handler sleeps in steps of 1 ms and more, so a short wait is no
+ * finer either). A statement that finds the file locked fails at once
+ * instead, having done nothing, and the store tries it again after a short
+ * jittered pause, off the event loop, until the store timeout
+ * (`SESSION_STORE_TIMEOUT`), then answers 503. Other writers hold the lock
+ * for one short statement or transaction, so such waits are rare and brief.
  */
-export const SQLITE_BUSY_TIMEOUT_MS = 250;
+const BUSY_TIMEOUT_MS = 0;
 
 /** Opening (schema, a one-off migration of an old file) may wait longer: nothing is being served yet. */
 const OPEN_BUSY_TIMEOUT_MS = 30_000;
@@ -83,8 +85,8 @@ export async function openSqlite(options: OpenStoreOptions): Promise<KeyValueSto
     createSchema(db);
     const namespace = namespaceOf(options);
     migrateLegacyRows(db, namespace, Date.now());
-    db.pragma(`busy_timeout = ${Math.min(SQLITE_BUSY_TIMEOUT_MS, options.timeoutMs)}`);
-    return new SqliteKeyValueStore(db, namespace);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    return new SqliteKeyValueStore(db, namespace, options.timeoutMs);
   } catch (error) {
     db.close();
     throw error;

@@ -5,6 +5,15 @@ import type { Counter, KeyValueStore } from './keyValueStore.js';
 import { MAPS, VALUES } from './sqliteSchema.js';
 import { StoreUnavailableError } from './storeErrors.js';
 
+/** The longest pause between two tries of a statement that found the database locked. */
+const MAX_RETRY_PAUSE_MS = 20;
+
+/** SQLITE_BUSY and its extended codes: the statement did nothing because another connection held a lock. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 /** A row is live when it never expires or expires after now. */
 const LIVE = '(expires IS NULL OR expires > @now)';
 
@@ -55,8 +64,9 @@ function prepare(db: Database.Database) {
  * IMMEDIATE` transaction), so it is atomic against this process and any
  * other process on the same file (`npm run users`, a second instance): SQLite
  * lets one writer in at a time and each statement takes the write lock
- * before it reads. Failures (a busy database past the busy timeout, a
- * closed or broken file) reject with `StoreUnavailableError`.
+ * before it reads. Failures (a database still locked by another process at
+ * the store timeout, a closed or broken file) reject with
+ * `StoreUnavailableError`.
  */
 export class SqliteKeyValueStore implements KeyValueStore {
   readonly kind = 'sqlite' as const;
@@ -65,11 +75,14 @@ export class SqliteKeyValueStore implements KeyValueStore {
   /** The namespace's key range: every key from `<ns>:` up to, not including, `<ns>;` (";" follows ":"). */
   readonly #range: { from: string; to: string };
   readonly #sql: ReturnType<typeof prepare>;
+  /** How long an operation keeps retrying while another process holds the write lock. */
+  readonly #timeoutMs: number;
   readonly #delete: (key: string, now: number) => boolean;
   readonly #addToCounter: (key: string, delta: number, nowMs: number, windowMs: number) => Counter;
 
-  constructor(db: Database.Database, namespace: string) {
+  constructor(db: Database.Database, namespace: string, timeoutMs: number) {
     this.#db = db;
+    this.#timeoutMs = timeoutMs;
     this.#prefix = `${namespace}:`;
     this.#range = { from: `${namespace}:`, to: `${namespace};` };
     this.#sql = prepare(db);
@@ -88,12 +101,32 @@ export class SqliteKeyValueStore implements KeyValueStore {
     }).immediate;
   }
 
-  /** Runs one synchronous step, turning any failure into `StoreUnavailableError`. */
+  /**
+   * Runs one synchronous step. When another process holds the write lock,
+   * the step fails at once having done nothing (a single statement, or a
+   * transaction rolled back): it is tried again after a short, jittered,
+   * growing pause — off the event loop, which keeps serving — until the store
+   * timeout. Any other failure, or a lock still held then, is a
+   * `StoreUnavailableError`.
+   */
   #run<T>(operation: string, step: () => T): Promise<T> {
     try {
       return Promise.resolve(step());
     } catch (error) {
+      if (isBusy(error)) return this.#retryWhileBusy(operation, step, Date.now() + this.#timeoutMs);
       return Promise.reject(new StoreUnavailableError(operation, { cause: error }));
+    }
+  }
+
+  async #retryWhileBusy<T>(operation: string, step: () => T, deadline: number): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      // Jitter: processes waiting for one lock must not wake up in step and collide again.
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * Math.min(2 ** attempt, MAX_RETRY_PAUSE_MS)));
+      try {
+        return step();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw new StoreUnavailableError(operation, { cause: error });
+      }
     }
   }
 
