@@ -1,3 +1,5 @@
+import { redactUrl } from './redactUrl.js';
+
 /** A store's driver package and the versions Gatehouse is written against. */
 export interface StoreDriver {
   readonly name: 'better-sqlite3' | 'pg' | 'redis';
@@ -28,19 +30,6 @@ export async function importDriver<T>(driver: StoreDriver, url: string, load: ()
 /** `SESSION_STORE_URL is sqlite://…, which needs the better-sqlite3 package: npm install better-sqlite3@^12` */
 export function missingDriverMessage(driver: StoreDriver, url: string): string {
   return `SESSION_STORE_URL is ${redactUrl(url)}, which needs the ${driver.name} package: npm install ${driver.name}@${driver.range}`;
-}
-
-/** The URL with its password replaced, so it can go into an error or a log line (D2). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    // Not parseable as a URL: still hide anything between "://user:" and "@".
-    return url.replace(/(\/\/[^/:@]*:)[^/@]*@/, '$1***@');
-  }
 }
 
 /** The package itself is missing (ESM or CommonJS resolution), not some module it imports. */

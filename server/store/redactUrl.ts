@@ -1,0 +1,42 @@
+const CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)([^/@?#]*)@/i;
+const SECRET_PARAMS = /([?&](?:password|pass|pwd|secret|token|auth)=)([^&#]*)/gi;
+
+/**
+ * A store URL fit for output: the password (and any password-like query
+ * parameter) replaced by `***`, the user name kept so an operator can tell
+ * which account it is (D2). `redis://default:s3cret@cache:6379` →
+ * `redis://default:***@cache:6379`.
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(CREDENTIALS, (_match, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(':');
+      return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
+    })
+    .replace(SECRET_PARAMS, '$1***');
+}
+
+/**
+ * A function that removes the URL's secrets from any text (an error
+ * message that quotes the URL or its password), for process output.
+ */
+export function secretScrubber(url: string): (text: string) => string {
+  const secrets = new Set<string>();
+  const userinfo = CREDENTIALS.exec(url)?.[2];
+  const password = userinfo?.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined;
+  if (password) {
+    secrets.add(password);
+    try {
+      secrets.add(decodeURIComponent(password));
+    } catch {
+      // not percent-encoded
+    }
+  }
+  for (const match of url.matchAll(SECRET_PARAMS)) if (match[2]) secrets.add(match[2]);
+  const redacted = redactUrl(url);
+  return (text) => {
+    let out = text.split(url).join(redacted);
+    for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('***');
+    return out;
+  };
+}
