@@ -11,6 +11,8 @@ import { ManualClock } from './helpers/clock.js';
 import { TEST_KEY } from './helpers/server.js';
 
 const HOUR = 3_600_000;
+/** Not a literal at the call: SessionStore's options are being extended (a per-user cap) on another branch. */
+const LIMITS = { idleMs: HOUR, absoluteMs: 24 * HOUR, maxPerUser: 10 };
 
 /**
  * Rows as the Keyv-based stores of the previous version wrote them — the
@@ -41,7 +43,7 @@ function legacySession(now: number) {
   const id = newSessionId();
   const key = storeKeyOf(id);
   const record: SessionRecord = { v: 1, uid: 'u-9', username: 'upgraded', role: 'user', createdAt: now, lastSeen: now, ua: 'Firefox' };
-  const sessionsOver = (kv: KeyValueStore) => new SessionStore(kv, sealer, clock, { idleMs: HOUR, absoluteMs: 24 * HOUR });
+  const sessionsOver = (kv: KeyValueStore) => new SessionStore(kv, sealer, clock, LIMITS);
   return { id, key, record, sealed: sealer.seal(JSON.stringify(record), key), sessionsOver };
 }
 
