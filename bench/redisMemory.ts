@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { createClient } from '@keyv/redis';
+import { createClient } from 'redis';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId } from '../server/session/sessionId.js';
 import { SessionStore } from '../server/session/sessionStore.js';

@@ -98,6 +98,24 @@ describeEachBackend(
       expect(await store.get('fmt:legacy-expired')).toBeUndefined();
     });
 
+    it("unescapes a leading colon the way Keyv's serializer stored it", async () => {
+      await redis.command(['SET', prefixed('fmt:legacy-colon'), JSON.stringify({ value: '::starts-with-colon' })]);
+      expect(await store.get('fmt:legacy-colon')).toBe(':starts-with-colon');
+    });
+
+    it('compareAndSet matches a value in Keyv\'s wrapper by what get reads from it, so records from before the upgrade can change', async () => {
+      await redis.command(['SET', prefixed('fmt:cas-legacy'), JSON.stringify({ value: '{"id":"u-1","version":1}' })]);
+      expect(await store.compareAndSet('fmt:cas-legacy', JSON.stringify({ value: '{"id":"u-1","version":1}' }), 'x', 60_000)).toBe(false);
+      expect(await store.compareAndSet('fmt:cas-legacy', '{"id":"u-1","version":1}', '{"id":"u-1","version":2}', 0)).toBe(true);
+      expect(await redis.command(['GET', prefixed('fmt:cas-legacy')])).toBe('{"id":"u-1","version":2}');
+
+      await redis.command(['SET', prefixed('fmt:cas-colon'), JSON.stringify({ value: '::x' })]);
+      expect(await store.compareAndSet('fmt:cas-colon', ':x', 'y', 60_000)).toBe(true);
+      // A wrapper whose own expiry has passed is no live value, even before Redis drops the key.
+      await redis.command(['SET', prefixed('fmt:cas-expired'), JSON.stringify({ value: 'old', expires: Date.now() - 1 })]);
+      expect(await store.compareAndSet('fmt:cas-expired', 'old', 'new', 60_000)).toBe(false);
+    });
+
     it('keeps a session index entry within 64 bytes, so Redis keeps small indexes in its compact listpack', async () => {
       const { sessions, record } = sessionsOver(store);
       for (let i = 0; i < 3; i += 1) await sessions.create(newSessionId(), record('u-fmt'));

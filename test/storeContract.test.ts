@@ -97,6 +97,142 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
     });
   });
 
+  describe('compareAndSet (account changes, L10)', () => {
+    it('writes only when the live value is exactly the expected one', async () => {
+      await store.set('cas:a', 'v1', LONG);
+      expect(await store.compareAndSet('cas:a', 'v0', 'v2', LONG)).toBe(false);
+      expect(await store.compareAndSet('cas:a', 'v1 ', 'v2', LONG)).toBe(false);
+      expect(await store.get('cas:a')).toBe('v1');
+      expect(await store.compareAndSet('cas:a', 'v1', 'v2', LONG)).toBe(true);
+      expect(await store.get('cas:a')).toBe('v2');
+      // The swap consumed "v1": repeating it is a lost race, not a second win.
+      expect(await store.compareAndSet('cas:a', 'v1', 'v3', LONG)).toBe(false);
+      expect(await store.get('cas:a')).toBe('v2');
+    });
+
+    it('never creates a key, not even when expected is empty', async () => {
+      expect(await store.compareAndSet('cas:missing', '', 'x', LONG)).toBe(false);
+      expect(await store.compareAndSet('cas:missing', 'anything', 'x', LONG)).toBe(false);
+      expect(await store.get('cas:missing')).toBeUndefined();
+    });
+
+    it('an expired value does not match, and is not brought back', async () => {
+      await store.set('cas:expired', 'old', SHORT);
+      await eventually(async () => (await store.get('cas:expired')) === undefined, 'cas:expired expired');
+      expect(await store.compareAndSet('cas:expired', 'old', 'new', LONG)).toBe(false);
+      expect(await store.get('cas:expired')).toBeUndefined();
+    });
+
+    it('a deleted value does not match', async () => {
+      await store.set('cas:deleted', 'v', LONG);
+      await store.delete('cas:deleted');
+      expect(await store.compareAndSet('cas:deleted', 'v', 'w', LONG)).toBe(false);
+      expect(await store.get('cas:deleted')).toBeUndefined();
+    });
+
+    it('sets the TTL it is given: a short one expires, 0 keeps the value, a negative one expires', async () => {
+      await store.set('cas:ttl', 'a', 0);
+      expect(await store.compareAndSet('cas:ttl', 'a', 'b', SHORT)).toBe(true);
+      await eventually(async () => (await store.get('cas:ttl')) === undefined, 'swapped value expired');
+
+      await store.set('cas:forever', 'a', SHORT);
+      expect(await store.compareAndSet('cas:forever', 'a', 'b', 0)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, SHORT + 100));
+      expect(await store.get('cas:forever')).toBe('b');
+
+      await store.set('cas:negative', 'a', LONG);
+      expect(await store.compareAndSet('cas:negative', 'a', 'b', -5_000)).toBe(true);
+      await eventually(async () => (await store.get('cas:negative')) === undefined, 'negative TTL expired');
+    });
+
+    it('of 20 concurrent swaps from the same value exactly one wins, and its value is stored', async () => {
+      await store.set('cas:race', 'start', LONG);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.compareAndSet('cas:race', 'start', `writer-${i}`, LONG)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.get('cas:race')).toBe(`writer-${results.indexOf(true)}`);
+    });
+
+    it('20 concurrent read-and-swap loops lose no update', async () => {
+      await store.set('cas:chain', '0', LONG);
+      const increment = async () => {
+        for (;;) {
+          const seen = (await store.get('cas:chain'))!;
+          if (await store.compareAndSet('cas:chain', seen, String(Number(seen) + 1), LONG)) return;
+        }
+      };
+      await Promise.all(Array.from({ length: 20 }, increment));
+      expect(await store.get('cas:chain')).toBe('20');
+    });
+  });
+
+  describe('addToCounter (login throttling across instances)', () => {
+    // The caller's clock, far from the real one on purpose: the backend's clock must not decide.
+    const T0 = 1_000_000;
+    const WINDOW = 60_000;
+
+    it('starts at delta with the window from nowMs, adds while the window lasts, and keeps its end', async () => {
+      expect(await store.addToCounter('ctr:a', 1, T0, WINDOW)).toEqual({ count: 1, expiresAt: T0 + WINDOW });
+      expect(await store.addToCounter('ctr:a', 2, T0 + 10, WINDOW)).toEqual({ count: 3, expiresAt: T0 + WINDOW });
+      expect(await store.addToCounter('ctr:a', 1, T0 + WINDOW - 1, 5)).toEqual({ count: 4, expiresAt: T0 + WINDOW });
+    });
+
+    it('restarts when the window has ended at the caller’s nowMs (expiresAt <= nowMs)', async () => {
+      await store.addToCounter('ctr:end', 5, T0, WINDOW);
+      expect(await store.addToCounter('ctr:end', 1, T0 + WINDOW, WINDOW)).toEqual({ count: 1, expiresAt: T0 + 2 * WINDOW });
+    });
+
+    it('goes by the caller’s clock, not the backend’s: a window a year ahead of now is live, one far behind has ended', async () => {
+      const future = Date.now() + 365 * 86_400_000;
+      expect(await store.addToCounter('ctr:future', 1, future, WINDOW)).toEqual({ count: 1, expiresAt: future + WINDOW });
+      expect(await store.addToCounter('ctr:future', 1, future + WINDOW - 1, WINDOW)).toEqual({ count: 2, expiresAt: future + WINDOW });
+      // T0 is in 1970 for the backend, yet the counter lives: only nowMs decides.
+      await store.addToCounter('ctr:past', 1, T0, WINDOW);
+      expect(await store.addToCounter('ctr:past', 1, T0 + 1, WINDOW)).toEqual({ count: 2, expiresAt: T0 + WINDOW });
+    });
+
+    it('a delta <= 0 on a missing or ended counter writes nothing and resolves { count: 0, expiresAt: 0 }', async () => {
+      expect(await store.addToCounter('ctr:none', -1, T0, WINDOW)).toEqual({ count: 0, expiresAt: 0 });
+      expect(await store.addToCounter('ctr:none', 0, T0, WINDOW)).toEqual({ count: 0, expiresAt: 0 });
+      expect(await store.get('ctr:none')).toBeUndefined();
+      await store.addToCounter('ctr:ended', 3, T0, WINDOW);
+      expect(await store.addToCounter('ctr:ended', -1, T0 + WINDOW, WINDOW)).toEqual({ count: 0, expiresAt: 0 });
+    });
+
+    it('a negative delta on a live counter subtracts, below zero too', async () => {
+      await store.addToCounter('ctr:down', 2, T0, WINDOW);
+      expect(await store.addToCounter('ctr:down', -1, T0 + 1, WINDOW)).toEqual({ count: 1, expiresAt: T0 + WINDOW });
+      expect(await store.addToCounter('ctr:down', -3, T0 + 2, WINDOW)).toEqual({ count: -2, expiresAt: T0 + WINDOW });
+      expect(await store.get('ctr:down')).toBe(`-2|${T0 + WINDOW}`);
+    });
+
+    it('window 0 never ends, whatever nowMs says later', async () => {
+      expect(await store.addToCounter('ctr:forever', 1, T0, 0)).toEqual({ count: 1, expiresAt: 0 });
+      expect(await store.addToCounter('ctr:forever', 1, Date.now() + 10 * 365 * 86_400_000, 0)).toEqual({ count: 2, expiresAt: 0 });
+      expect(await store.get('ctr:forever')).toBe('2|0');
+    });
+
+    it('is readable with get as <count>|<expiresAt>, and a value set over it is read back as a counter', async () => {
+      await store.addToCounter('ctr:raw', 7, T0, WINDOW);
+      expect(await store.get('ctr:raw')).toBe(`7|${T0 + WINDOW}`);
+      await store.set('ctr:raw', `40|${T0 + 2 * WINDOW}`, LONG);
+      expect(await store.addToCounter('ctr:raw', 2, T0 + WINDOW, WINDOW)).toEqual({ count: 42, expiresAt: T0 + 2 * WINDOW });
+    });
+
+    it('a value that is not a counter is replaced by a fresh one (positive delta) or left alone (delta <= 0)', async () => {
+      await store.set('ctr:junk', 'not a counter', LONG);
+      expect(await store.addToCounter('ctr:junk', -1, T0, WINDOW)).toEqual({ count: 0, expiresAt: 0 });
+      expect(await store.get('ctr:junk')).toBe('not a counter');
+      expect(await store.addToCounter('ctr:junk', 1, T0, WINDOW)).toEqual({ count: 1, expiresAt: T0 + WINDOW });
+    });
+
+    it('50 concurrent increments each see a different count, and the sum is stored', async () => {
+      const now = Date.now();
+      const counts = await Promise.all(Array.from({ length: 50 }, () => store.addToCounter('ctr:race', 1, now, WINDOW)));
+      expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(await store.get('ctr:race')).toBe(`50|${now + WINDOW}`);
+    });
+  });
+
   describe('maps (the per-user session index)', () => {
     it('keeps fields per key, deletes one field, and answers an empty map for an unknown key', async () => {
       await store.mapSet('u:alice:sessions', 'one', '{"n":1}', LONG);
@@ -155,6 +291,8 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
         ['set', () => broken.set('k', 'v', LONG)],
         ['add', () => broken.add('k', 'v', LONG)],
         ['replace', () => broken.replace('k', 'v', LONG)],
+        ['compareAndSet', () => broken.compareAndSet('k', 'v', 'w', LONG)],
+        ['addToCounter', () => broken.addToCounter('k', 1, Date.now(), LONG)],
         ['delete', () => broken.delete('k')],
         ['mapSet', () => broken.mapSet('m', 'f', 'v', LONG)],
         ['mapDelete', () => broken.mapDelete('m', 'f')],

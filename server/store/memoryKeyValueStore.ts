@@ -1,5 +1,5 @@
 import { type Counter, type KeyValueStore } from './keyValueStore.js';
-import { COUNTER_TTL_SLACK_MS, encodeCounter, parseCounter } from './counter.js';
+import { counterTtlMs, encodeCounter, NO_COUNTER, nextCounter, parseCounter } from './counter.js';
 
 interface Entry {
   value: string;
@@ -58,13 +58,9 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter> {
-    const current = parseCounter(this.#live(key)?.value, nowMs);
-    if (!current && delta <= 0) return Promise.resolve({ count: 0, expiresAt: 0 });
-    const counter: Counter = current
-      ? { count: current.count + delta, expiresAt: current.expiresAt }
-      : { count: delta, expiresAt: windowMs > 0 ? nowMs + windowMs : 0 };
-    const ttl = counter.expiresAt > 0 ? counter.expiresAt - nowMs + COUNTER_TTL_SLACK_MS : 0;
-    this.#values.set(key, { value: encodeCounter(counter), expires: this.#expiry(ttl) });
+    const counter = nextCounter(parseCounter(this.#live(key)?.value, nowMs), delta, nowMs, windowMs);
+    if (!counter) return Promise.resolve(NO_COUNTER);
+    this.#values.set(key, { value: encodeCounter(counter), expires: this.#expiry(counterTtlMs(counter, nowMs)) });
     return Promise.resolve(counter);
   }
 

@@ -1,8 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Keyv } from 'keyv';
 import type { KeyValueStore } from './keyValueStore.js';
-import { KeyvKeyValueStore } from './keyvKeyValueStore.js';
 import { MemoryKeyValueStore } from './memoryKeyValueStore.js';
 
 export interface OpenStoreOptions {
@@ -13,7 +9,11 @@ export interface OpenStoreOptions {
   onError?: (error: unknown) => void;
   /** Prefix of every key (default `gatehouse`): lets several apps or test runs share one Redis/Postgres. */
   namespace?: string;
-  /** PostgreSQL only: the table (default `keyv`; maps go to `<table>_maps`). */
+  /**
+   * PostgreSQL only: the base table name (default `keyv`, the Keyv table of
+   * earlier versions, whose rows move on first use). Values live in
+   * `<table>_values`, maps in `<table>_maps`.
+   */
   table?: string;
 }
 
@@ -26,7 +26,8 @@ export const namespaceOf = (options: { namespace?: string | undefined }) => opti
 export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
 
 /**
- * Opens the store that `SESSION_STORE_URL` names.
+ * Opens the store that `SESSION_STORE_URL` names. Each backend's module,
+ * and its driver package, is loaded only when its URL is used.
  *
  * @example await openStore({ url: 'sqlite://data/gatehouse.sqlite', timeoutMs: 1000 })
  */
@@ -34,9 +35,11 @@ export async function openStore(options: OpenStoreOptions): Promise<KeyValueStor
   const scheme = options.url.slice(0, options.url.indexOf(':'));
   switch (scheme) {
     case 'memory':
-      return openMemory();
-    case 'sqlite':
+      return new MemoryKeyValueStore();
+    case 'sqlite': {
+      const { openSqlite } = await import('./openSqlite.js');
       return openSqlite(options);
+    }
     case 'redis':
     case 'rediss': {
       const { openRedis } = await import('./openRedis.js');
@@ -50,46 +53,4 @@ export async function openStore(options: OpenStoreOptions): Promise<KeyValueStor
     default:
       throw new Error(`unsupported SESSION_STORE_URL scheme "${scheme}"`);
   }
-}
-
-function watchErrors(keyv: Keyv<string>, onError?: (error: unknown) => void): Keyv<string> {
-  // Keyv re-emits backend errors; an unhandled 'error' must never crash the process.
-  keyv.on('error', (error: unknown) => onError?.(error));
-  return keyv;
-}
-
-function openMemory(): KeyValueStore {
-  return new MemoryKeyValueStore();
-}
-
-async function openSqlite(options: OpenStoreOptions): Promise<KeyValueStore> {
-  const { default: KeyvSqlite } = await import('@keyv/sqlite');
-  const path = options.url.replace(/^sqlite:\/\//, '');
-  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
-  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: options.timeoutMs });
-  // WAL lets readers proceed while a write is in progress.
-  await adapter.query('PRAGMA journal_mode = WAL');
-  const namespace = namespaceOf(options);
-  const keyv = watchErrors(new Keyv<string>({ store: adapter, namespace, throwOnErrors: true }), options.onError);
-  return new KeyvKeyValueStore({
-    kind: 'sqlite',
-    keyv,
-    timeoutMs: options.timeoutMs,
-    ping: () => adapter.query('SELECT 1'),
-    // Keyv expires SQL rows only when they are read again; abandoned sessions would pile up.
-    sweep: async (limit) => {
-      const rows = (await adapter.query(
-        `DELETE FROM keyv WHERE key IN (
-           SELECT key FROM keyv
-           WHERE key LIKE ? ESCAPE '\\' AND json_valid(value) AND json_extract(value, '$.expires') <= ?
-           LIMIT ?)
-         RETURNING key`,
-        likePrefix(`${namespace}:`),
-        Date.now(),
-        limit,
-      )) as unknown[];
-      return rows.length;
-    },
-    close: () => adapter.disconnect(),
-  });
 }

@@ -1,26 +1,26 @@
 import { withDeadline } from './deadline.js';
 import { COUNTER_TTL_SLACK_MS } from './counter.js';
 import type { Counter, KeyValueStore } from './keyValueStore.js';
+import { KEYV_WRAPPED, unwrapKeyv } from './legacyKeyv.js';
 import type { RedisClient } from './redisClient.js';
 
 export interface RedisKeyValueStoreOptions {
   client: RedisClient;
-  /** Put before every key (`<namespace>::`, as @keyv/redis does). */
+  /** Put before every key: `<namespace>::`, as @keyv/redis did, so keys written by earlier versions are found. */
   keyPrefix: string;
   timeoutMs: number;
   close: () => Promise<void>;
 }
 
-/** Before this format, values were Keyv's JSON wrapper: `{"value":…,"expires":…}`. Still read. */
-const KEYV_WRAPPED = '{"value":';
-
 /**
  * Redis with native commands, shared safely by any number of processes:
  * plain `GET`/`SET … PX` (values stored as they are, no wrapper: issue 5's
- * bytes per session), `SET … NX`/`SET … XX` for the conditional writes and
- * a hash per map. Every command touches one key, so it runs unchanged on
- * Redis Cluster without hash tags. Values written by earlier versions in
- * Keyv's wrapper are still read (users must survive an upgrade).
+ * bytes per session), `SET … NX`/`SET … XX` for add and replace, a Lua
+ * script (`EVAL`, run by Redis as one step) for compareAndSet and
+ * addToCounter, and a hash per map. Every command and script touches one
+ * key, so it runs unchanged on Redis Cluster without hash tags. Values
+ * written by earlier versions in Keyv's wrapper are still read (users must
+ * survive an upgrade).
  */
 export class RedisKeyValueStore implements KeyValueStore {
   readonly kind = 'redis' as const;
@@ -67,7 +67,10 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
     return this.#op('compareAndSet', async () => {
-      const result = await this.#redis.eval(COMPARE_AND_SET, { keys: [this.#key(key)], arguments: [expected, next, String(ttlMs > 0 ? Math.max(1, ttlMs) : 0)] });
+      const result = await this.#redis.eval(COMPARE_AND_SET, {
+        keys: [this.#key(key)],
+        arguments: [expected, next, String(pxOf(ttlMs)), String(Date.now())],
+      });
       return result === 1;
     });
   }
@@ -89,10 +92,10 @@ export class RedisKeyValueStore implements KeyValueStore {
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
     return this.#op('mapSet', async () => {
       const redisKey = this.#key(key);
-      const multi = this.#redis.multi().hSet(redisKey, field, encodeField(value, ttlMs !== 0 ? Date.now() + Math.max(1, ttlMs) : 0));
-      if (ttlMs !== 0) {
+      const ttl = pxOf(ttlMs);
+      const multi = this.#redis.multi().hSet(redisKey, field, encodeField(value, ttl !== 0 ? Date.now() + ttl : 0));
+      if (ttl !== 0) {
         // NX gives a new hash its TTL; GT only ever extends an existing one. Atomic in MULTI (Redis ≥ 7.0).
-        const ttl = Math.max(1, ttlMs);
         multi.pExpire(redisKey, ttl, 'NX').pExpire(redisKey, ttl, 'GT');
       } else {
         multi.persist(redisKey);
@@ -135,11 +138,29 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 }
 
-/** SET only if the value is exactly ARGV[1] (a TTL of 0 keeps no expiry). One key: Cluster routes it to its slot. */
+/**
+ * SET only if the live value is exactly ARGV[1]. A value an earlier version
+ * stored in Keyv's wrapper is compared by what `get` reads from it (its
+ * inner value, if its own `expires` has not passed at ARGV[4]), so an
+ * account written before the upgrade can still be changed. ARGV[3] is the
+ * TTL in ms (0: no expiry). One key: Cluster routes it to its slot.
+ */
 const COMPARE_AND_SET = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl) else redis.call('SET', KEYS[1], ARGV[2]) end
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local live = raw
+if string.sub(raw, 1, ${KEYV_WRAPPED.length}) == '${KEYV_WRAPPED}' then
+  local ok, wrapped = pcall(cjson.decode, raw)
+  live = nil
+  if ok and type(wrapped) == 'table' and type(wrapped.value) == 'string'
+    and not (type(wrapped.expires) == 'number' and wrapped.expires <= tonumber(ARGV[4])) then
+    live = wrapped.value
+    if string.sub(live, 1, 1) == ':' then live = string.sub(live, 2) end
+  end
+end
+if live ~= ARGV[1] then return 0 end
+local px = tonumber(ARGV[3])
+if px > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', px) else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
 
 /** The counter semantics of KeyValueStore.addToCounter, in one step. Values are '<count>|<expiresAt>'. */
@@ -162,21 +183,20 @@ else
   count = count + delta
 end
 local value = string.format('%d|%d', count, expires)
-if expires > 0 then redis.call('SET', KEYS[1], value, 'PX', math.max(1, expires - now + slack)) else redis.call('SET', KEYS[1], value) end
+if expires > 0 then redis.call('SET', KEYS[1], value, 'PX', math.max(1, math.floor(expires - now + slack))) else redis.call('SET', KEYS[1], value) end
 return {count, expires}`;
 
-const expiryOf = (ttlMs: number) => (ttlMs !== 0 ? { expiration: { type: 'PX' as const, value: Math.max(1, ttlMs) } } : {});
+/** A TTL for `SET … PX`: 0 means none (kept until deleted); any other is at least 1 ms, so a negative one expires at once. */
+const pxOf = (ttlMs: number) => (ttlMs === 0 ? 0 : Math.max(1, Math.ceil(ttlMs)));
+
+const expiryOf = (ttlMs: number) => (ttlMs !== 0 ? { expiration: { type: 'PX' as const, value: pxOf(ttlMs) } } : {});
 
 function unwrap(raw: string | null): string | undefined {
   if (raw === null) return undefined;
   if (!raw.startsWith(KEYV_WRAPPED)) return raw;
-  try {
-    const { value, expires } = JSON.parse(raw) as { value?: unknown; expires?: unknown };
-    if (typeof value !== 'string') return undefined;
-    return typeof expires === 'number' && expires <= Date.now() ? undefined : value;
-  } catch {
-    return undefined;
-  }
+  const entry = unwrapKeyv(raw);
+  if (!entry) return undefined;
+  return entry.expires !== undefined && entry.expires <= Date.now() ? undefined : entry.value;
 }
 
 /**

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
-import { Keyv } from 'keyv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KeyvKeyValueStore } from '../../server/store/keyvKeyValueStore.js';
 import type { KeyValueStore, StoreKind } from '../../server/store/keyValueStore.js';
 import { openStore } from '../../server/store/openStore.js';
+import { StoreUnavailableError } from '../../server/store/storeErrors.js';
 import { freePort } from './freePort.js';
 import { rawRedis } from './rawRedis.js';
 
@@ -19,11 +19,13 @@ export interface Backend {
   /** Env for `startServer`/a child process: URL plus this run's namespace. */
   readonly env: Record<string, string>;
   readonly namespace: string;
+  /** PostgreSQL: the base table name this backend opens with (`openStore({ table })`). */
+  readonly table?: string;
   /** Opens a store on this backend's isolated key space. */
   open(timeoutMs?: number): Promise<KeyValueStore>;
-  /** Every raw stored value (key → value) of this key space, as a dump of the backend would show it. */
+  /** Every raw stored value (key → value) of this key space, as a dump of the backend would show it (SQL map fields as `key#field`). */
   dump(): Promise<Map<string, string>>;
-  /** How many rows/keys this key space holds (SQL: rows, expired or not; Postgres: both tables). */
+  /** How many rows/keys this key space holds (SQL: rows of the value and map tables, expired or not). */
   count(): Promise<number>;
   /** A store of this kind whose backend fails every call (closed port, closed database, throwing map). */
   openBroken(timeoutMs: number): Promise<KeyValueStore>;
@@ -51,28 +53,8 @@ function memoryBackend(): Backend {
       last = await openStore({ url: 'memory://', timeoutMs, namespace });
       return last;
     },
-    openBroken: async (timeoutMs) => {
-      const failing = new (class extends Map<string, unknown> {
-        override get(): never {
-          throw new Error('memory backend failure');
-        }
-        override set(): never {
-          throw new Error('memory backend failure');
-        }
-        override delete(): never {
-          throw new Error('memory backend failure');
-        }
-      })();
-      const keyv = new Keyv<string>({ store: failing, throwOnErrors: true, serialize: undefined, deserialize: undefined });
-      keyv.on('error', () => undefined);
-      return new KeyvKeyValueStore({
-        kind: 'memory',
-        keyv,
-        timeoutMs,
-        ping: () => Promise.reject(new Error('memory backend failure')),
-        close: () => Promise.resolve(),
-      });
-    },
+    // Memory cannot fail; this stand-in keeps the failure suite's shape (every call rejects as a failing backend's would).
+    openBroken: () => Promise.resolve(failingStore('memory')),
     dump: () => Promise.reject(new Error('memory has no raw dump')),
     count: () => Promise.reject(new Error('memory has no raw count')),
     cleanup: async () => {
@@ -86,17 +68,17 @@ function sqliteBackend(): Backend {
   const path = join(dir, 'store.sqlite');
   const url = `sqlite://${path}`;
   const namespace = uniqueName();
-  const rows = async (sql: string, params: unknown[]): Promise<{ key: string; value: string }[]> => {
-    const { default: sqlite3 } = await import('sqlite3');
-    const db = new sqlite3.Database(path);
+  /** Reads the file with a connection of its own, as another process would. */
+  const rows = (sql: string, ...params: unknown[]): { key: string; value: string }[] => {
+    const db = new Database(path, { readonly: true });
     try {
-      return await new Promise((resolve, reject) =>
-        db.all(sql, params, (error, result) => (error ? reject(error) : resolve(result as { key: string; value: string }[]))),
-      );
+      return db.prepare<unknown[], { key: string; value: string }>(sql).all(...params);
     } finally {
       db.close();
     }
   };
+  const range = [`${namespace}:`, `${namespace};`];
+  const inNamespace = (table: string, columns: string) => `SELECT ${columns} FROM ${table} WHERE key >= ? AND key < ?`;
   return {
     kind: 'sqlite',
     url,
@@ -109,8 +91,14 @@ function sqliteBackend(): Backend {
       await store.close();
       return store;
     },
-    dump: async () => new Map((await rows('SELECT key, value FROM keyv WHERE key LIKE ?', [`${namespace}:%`])).map((r) => [r.key, r.value])),
-    count: async () => (await rows('SELECT key FROM keyv WHERE key LIKE ?', [`${namespace}:%`])).length,
+    dump: async () =>
+      new Map(
+        [
+          ...rows(inNamespace('gatehouse_values', 'key, value'), ...range),
+          ...rows(inNamespace('gatehouse_maps', "key || '#' || field AS key, value"), ...range),
+        ].map((r) => [r.key, r.value]),
+      ),
+    count: async () => rows(inNamespace('gatehouse_values', 'key'), ...range).length + rows(inNamespace('gatehouse_maps', 'key'), ...range).length,
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -171,7 +159,7 @@ function redisBackend(url: string): Backend {
 }
 
 function postgresBackend(url: string): Backend {
-  // Its own table per run: never the shared `keyv` table, and dropped afterwards.
+  // Its own tables per run (`<table>_values`, `<table>_maps`, and a legacy `<table>` if a test writes one): never the shared ones, and dropped afterwards.
   const table = uniqueName();
   const namespace = uniqueName();
   const query = async (sql: string, params: unknown[] = []) => {
@@ -187,6 +175,7 @@ function postgresBackend(url: string): Backend {
     kind: 'postgres',
     url,
     namespace,
+    table,
     env: { SESSION_STORE_URL: url, SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
     open: (timeoutMs = DEFAULT_TIMEOUT_MS) => openStore({ url, timeoutMs, namespace, table }),
     openBroken: async (timeoutMs) => {
@@ -195,17 +184,37 @@ function postgresBackend(url: string): Backend {
       return openStore({ url: closed.toString(), timeoutMs, namespace, table });
     },
     dump: async () => {
-      const main = await query(`SELECT key, value FROM ${table} WHERE key LIKE $1`, [`${namespace}:%`]);
+      const main = await query(`SELECT key, value FROM ${table}_values WHERE key LIKE $1`, [`${namespace}:%`]);
       const maps = await query(`SELECT key || '#' || field AS key, value FROM ${table}_maps WHERE key LIKE $1`, [`${namespace}:%`]);
       return new Map([...main, ...maps].map((r) => [r.key, r.value]));
     },
     count: async () =>
-      (await query(`SELECT key FROM ${table} WHERE key LIKE $1`, [`${namespace}:%`])).length +
+      (await query(`SELECT key FROM ${table}_values WHERE key LIKE $1`, [`${namespace}:%`])).length +
       (await query(`SELECT key FROM ${table}_maps WHERE key LIKE $1`, [`${namespace}:%`])).length,
     cleanup: async () => {
-      await query(`DROP TABLE IF EXISTS ${table}`);
-      await query(`DROP TABLE IF EXISTS ${table}_maps`);
+      await query(`DROP TABLE IF EXISTS ${table}, ${table}_values, ${table}_maps`);
     },
+  };
+}
+
+/** A store whose every call rejects with `StoreUnavailableError`, as a failing backend's do. */
+function failingStore(kind: StoreKind): KeyValueStore {
+  const fail = (operation: string) => () => Promise.reject(new StoreUnavailableError(operation, { cause: new Error(`${kind} backend failure`) }));
+  return {
+    kind,
+    get: fail('get'),
+    set: fail('set'),
+    add: fail('add'),
+    replace: fail('replace'),
+    compareAndSet: fail('compareAndSet'),
+    delete: fail('delete'),
+    addToCounter: fail('addToCounter'),
+    mapSet: fail('mapSet'),
+    mapDelete: fail('mapDelete'),
+    mapGetAll: fail('mapGetAll'),
+    ping: fail('ping'),
+    sweepExpired: fail('sweep'),
+    close: () => Promise.resolve(),
   };
 }
 

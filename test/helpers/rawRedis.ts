@@ -1,4 +1,4 @@
-import { createClient } from '@keyv/redis';
+import { createClient } from 'redis';
 
 /** A bare Redis connection for tests that must look at what is really stored. */
 export interface RawRedis {

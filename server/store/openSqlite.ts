@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { KeyValueStore } from './keyValueStore.js';
+import { namespaceOf, type OpenStoreOptions } from './openStore.js';
+import { SqliteKeyValueStore } from './sqliteKeyValueStore.js';
+import { createSchema, migrateLegacyRows } from './sqliteSchema.js';
+import { importDriver, SQLITE_DRIVER } from './storeDriver.js';
+
+/**
+ * SQLite's own busy wait, `PRAGMA busy_timeout`: none. better-sqlite3 is
+ * synchronous, so SQLite waiting for another process's write lock would stop
+ * the event loop — every request of the process — for as long as it waits
+ * (its busy handler sleeps in steps of 1 ms and more, so a short wait is no
+ * finer either). A statement that finds the file locked fails at once
+ * instead, having done nothing, and the store tries it again after a short
+ * jittered pause, off the event loop, until the store timeout
+ * (`SESSION_STORE_TIMEOUT`), then answers 503. Other writers hold the lock
+ * for one short statement or transaction, so such waits are rare and brief.
+ */
+const BUSY_TIMEOUT_MS = 0;
+
+/** Opening (schema, a one-off migration of an old file) may wait longer: nothing is being served yet. */
+const OPEN_BUSY_TIMEOUT_MS = 30_000;
+
+/**
+ * `PRAGMA synchronous` in WAL mode. `full` (default) syncs the WAL on every
+ * commit: a commit survives a power cut or an OS crash, at one fsync per
+ * write (about 0.1 ms on the CI machine's disk; reads cost nothing). The
+ * writes of a session store are its security events — a logout, a
+ * revocation, a password change, a disabled account — and `normal` may lose
+ * the last of them on a power cut or OS crash (everything since the last
+ * checkpoint; the file stays consistent, and a crash of the process alone
+ * loses nothing), silently bringing an ended session back. `normal` is
+ * there for write-heavy deployments that accept that. `off` (corruption on
+ * power loss) is refused, and so is `extra` (in WAL mode it is `full`).
+ */
+export const SQLITE_SYNCHRONOUS = ['full', 'normal'] as const;
+export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS)[number];
+
+export interface SqliteUrl {
+  /** File path; `:memory:` or empty for a private in-memory database. */
+  readonly path: string;
+  readonly synchronous: SqliteSynchronous;
+}
+
+/**
+ * Reads `sqlite://<path>[?synchronous=full|normal]`. The path is taken
+ * as written (no percent-decoding) and is relative to the working directory
+ * unless it starts with "/" (`sqlite:///var/lib/gatehouse.sqlite`).
+ */
+export function parseSqliteUrl(url: string): SqliteUrl {
+  const rest = url.replace(/^sqlite:\/\//, '');
+  const query = rest.indexOf('?');
+  const path = query === -1 ? rest : rest.slice(0, query);
+  const params = new URLSearchParams(query === -1 ? '' : rest.slice(query + 1));
+  let synchronous: SqliteSynchronous = 'full';
+  for (const [name, value] of params) {
+    if (name !== 'synchronous') {
+      throw new Error(`SESSION_STORE_URL: unknown sqlite:// parameter "${name}" (the only one is synchronous=full|normal)`);
+    }
+    const wanted = value.toLowerCase();
+    if (!SQLITE_SYNCHRONOUS.includes(wanted as SqliteSynchronous)) {
+      throw new Error(`SESSION_STORE_URL: sqlite:// synchronous must be full or normal, not "${value}"`);
+    }
+    synchronous = wanted as SqliteSynchronous;
+  }
+  return { path, synchronous };
+}
+
+/**
+ * SQLite (the embedded default): a file in WAL mode (readers never wait for
+ * the writer), created with its directory on first start. Rows the
+ * Keyv-based store of earlier versions wrote to the same file are moved to
+ * the native tables on open, once.
+ */
+export async function openSqlite(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const { path, synchronous } = parseSqliteUrl(options.url);
+  const { default: Database } = await importDriver(SQLITE_DRIVER, options.url, () => import('better-sqlite3'));
+  const inMemory = path === '' || path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+    createSchema(db);
+    const namespace = namespaceOf(options);
+    migrateLegacyRows(db, namespace, Date.now());
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    return new SqliteKeyValueStore(db, namespace, options.timeoutMs);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,40 @@
+import { redactUrl } from './redactUrl.js';
+
+/** A store's driver package and the versions Gatehouse is written against. */
+export interface StoreDriver {
+  readonly name: 'better-sqlite3' | 'pg' | 'redis';
+  readonly range: string;
+}
+
+export const SQLITE_DRIVER: StoreDriver = { name: 'better-sqlite3', range: '^12' };
+export const POSTGRES_DRIVER: StoreDriver = { name: 'pg', range: '^8' };
+export const REDIS_DRIVER: StoreDriver = { name: 'redis', range: '^5' };
+
+/**
+ * Loads a store's driver when its URL is used (so a deployment on Redis
+ * never loads SQLite's native module, and one without `pg` installed still
+ * starts on SQLite). A driver that is not installed is one readable error
+ * naming the package to install, instead of Node's resolver trace.
+ *
+ * @example const { default: pg } = await importDriver(POSTGRES_DRIVER, url, () => import('pg'));
+ */
+export async function importDriver<T>(driver: StoreDriver, url: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (isMissingPackage(error, driver.name)) throw new Error(missingDriverMessage(driver, url), { cause: error });
+    throw error;
+  }
+}
+
+/** `SESSION_STORE_URL is sqlite://…, which needs the better-sqlite3 package: npm install better-sqlite3@^12` */
+export function missingDriverMessage(driver: StoreDriver, url: string): string {
+  return `SESSION_STORE_URL is ${redactUrl(url)}, which needs the ${driver.name} package: npm install ${driver.name}@${driver.range}`;
+}
+
+/** The package itself is missing (ESM or CommonJS resolution), not some module it imports. */
+function isMissingPackage(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  return typeof message === 'string' && (message.includes(`'${name}'`) || message.includes(`"${name}"`));
+}

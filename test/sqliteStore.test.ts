@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../server/store/openStore.js';
+import { parseSqliteUrl } from '../server/store/openSqlite.js';
+import { StoreUnavailableError } from '../server/store/storeErrors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the sqlite:// URL', () => {
+  it('is a path as written, durable commits (synchronous=full) unless it says otherwise', () => {
+    expect(parseSqliteUrl('sqlite://data/gatehouse.sqlite')).toEqual({ path: 'data/gatehouse.sqlite', synchronous: 'full' });
+    expect(parseSqliteUrl('sqlite:///var/lib/g.sqlite?synchronous=normal')).toEqual({ path: '/var/lib/g.sqlite', synchronous: 'normal' });
+  });
+
+  it.each(['full', 'normal', 'NORMAL'])('accepts synchronous=%s', async (synchronous) => {
+    const store = await openStore({ url: `sqlite://${join(dir, `sync-${synchronous}.sqlite`)}?synchronous=${synchronous}`, timeoutMs: 1_000 });
+    await store.set('k', 'v', 60_000);
+    expect(await store.get('k')).toBe('v');
+    await store.close();
+  });
+
+  it('refuses synchronous=off (a power cut could corrupt the file) and unknown values, naming the choices', async () => {
+    await expect(openStore({ url: `sqlite://${join(dir, 'x.sqlite')}?synchronous=off`, timeoutMs: 1_000 })).rejects.toThrow(
+      'SESSION_STORE_URL: sqlite:// synchronous must be full or normal, not "off"',
+    );
+  });
+
+  it('refuses an unknown parameter instead of ignoring it', async () => {
+    await expect(openStore({ url: `sqlite://${join(dir, 'x.sqlite')}?journal=delete`, timeoutMs: 1_000 })).rejects.toThrow(
+      'SESSION_STORE_URL: unknown sqlite:// parameter "journal" (the only one is synchronous=full|normal)',
+    );
+  });
+});
+
+describe('another process holding the write lock', () => {
+  /** The write lock, held the way a second process's transaction holds it. */
+  function holdWriteLock(path: string) {
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    return () => {
+      other.exec('ROLLBACK');
+      other.close();
+    };
+  }
+
+  async function timeOf(step: () => Promise<unknown>): Promise<number> {
+    const started = performance.now();
+    await step().catch(() => undefined);
+    return performance.now() - started;
+  }
+
+  it('a write waits for it without stopping the process (timers fire, reads answer), then goes through', async () => {
+    const path = join(dir, 'busy.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 5_000 });
+    await store.set('k', 'before', 60_000);
+    const release = holdWriteLock(path);
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    const writes = Promise.all([store.set('k', 'during', 60_000), store.addToCounter('c', 1, Date.now(), 60_000)]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // WAL: readers never wait for the writer; and the event loop was free while the writes waited.
+      expect(await store.get('k')).toBe('before');
+      expect(ticks).toBeGreaterThan(10);
+    } finally {
+      clearInterval(ticker);
+      release();
+    }
+    await writes;
+    expect(await store.get('k')).toBe('during');
+    expect(await store.get('c')).toMatch(/^1\|/);
+    await store.close();
+  });
+
+  it('a lock still held at the store timeout is a StoreUnavailableError (503), not a hang', async () => {
+    const path = join(dir, 'busy-timeout.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 300 });
+    await store.set('k', 'v', 60_000);
+    const release = holdWriteLock(path);
+    try {
+      const waited = await timeOf(() => expect(store.compareAndSet('k', 'v', 'w', 60_000)).rejects.toBeInstanceOf(StoreUnavailableError));
+      expect(waited).toBeGreaterThanOrEqual(300);
+      expect(waited).toBeLessThan(300 + 1_000);
+      await expect(store.addToCounter('c', 1, Date.now(), 60_000)).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      release();
+    }
+    expect(await store.get('k')).toBe('v');
+    await store.close();
+  });
+});
