@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { gatehouseRoutes } from '../server/routers/appRouter.js';
+import { referenceRoutes as gatehouseRoutes } from '../server/reference/router.js';
 import { publicProcedure, router } from '../server/trpc/init.js';
 import { benchUser } from './stacks/announce.js';
 

@@ -15,6 +15,9 @@ import { createServer } from 'node:net';
 import { createClient } from 'redis';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId } from '../server/session/sessionId.js';
+import { z } from 'zod';
+import { userSchema } from '../shared/user.js';
+import { SessionCodec } from '../server/session/sessionCodec.js';
 import { SessionStore } from '../server/session/sessionStore.js';
 import { openStore } from '../server/store/openStore.js';
 
@@ -55,11 +58,13 @@ const usedMemory = async () => {
 
 try {
   const store = await openStore({ url, timeoutMs: 5_000 });
-  const sessions = new SessionStore(store, new Sealer(['bench-key-0123456789-abcdefghijklmnopqrstuvwxyz']), { now: () => Date.now() }, {
-    idleMs: 30 * 60_000,
-    absoluteMs: 12 * 3_600_000,
-    maxPerUser: 1_000,
-  });
+  const sessions = new SessionStore(
+    store,
+    new Sealer(['bench-key-0123456789-abcdefghijklmnopqrstuvwxyz']),
+    { now: () => Date.now() },
+    { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000, maxPerUser: 1_000 },
+    new SessionCodec(userSchema, z.object({})),
+  );
   const before = await usedMemory();
   const started = Date.now();
   let next = 0;
@@ -68,12 +73,12 @@ try {
       const now = Date.now();
       const user = Math.floor(i / PER_USER);
       await sessions.create(newSessionId(), {
-        v: 1,
-        uid: `7c1e4f0a-5b2d-4c8e-9f3a-${String(user).padStart(12, '0')}`,
-        username: `user${user}`,
-        role: 'user',
+        v: 2,
+        user: { id: `7c1e4f0a-5b2d-4c8e-9f3a-${String(user).padStart(12, '0')}`, username: `user${user}`, role: 'user' },
+        data: {},
         createdAt: now,
         lastSeen: now,
+        authAt: now,
         ua: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
       });
     }

@@ -39,12 +39,12 @@ export function seedEndpoint(gatehouse: Gatehouse): Koa.Middleware {
           const username = `seed-${seeded + i}`;
           batch.push(
             gatehouse.services.sessions.create(newSessionId(), {
-              v: 1,
-              uid: `u-${username}`,
-              username,
-              role: 'user',
+              v: 2,
+              user: { id: `u-${username}`, username, role: 'user' },
+              data: {},
               createdAt: now,
               lastSeen: now,
+              authAt: now,
               ua: 'autocannon',
             }),
           );

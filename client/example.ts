@@ -2,11 +2,12 @@
  * `npm run example`: register (or log in), call `data`, log out, and show
  * that `data` then fails. Against GATEHOUSE_URL (default http://127.0.0.1:3000).
  */
+import type { AppRouter } from '../server/reference/router.js';
 import { TRPCClientError, createNodeClient } from './node.js';
 
 const url = process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:3000';
 const credentials = { username: process.env.EXAMPLE_USER ?? 'example-user', password: 'example password 123' };
-const { api } = createNodeClient({ url });
+const { api } = createNodeClient<AppRouter>({ url });
 
 try {
   try {

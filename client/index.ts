@@ -1,8 +1,5 @@
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
-import type { AppRouter } from '../server/routers/appRouter.js';
-
-export type { AppRouter } from '../server/routers/appRouter.js';
 export * from '../shared/index.js';
 export { TRPCClientError } from '@trpc/client';
 
@@ -27,11 +24,12 @@ export interface GatehouseClientOptions {
  * origin listed in the server's ALLOWED_ORIGINS works too).
  *
  * @example
- * const api = createGatehouseClient({ url: 'http://127.0.0.1:3000' });
+ * import type { AppRouter } from '../server/router.js'; // your router's type: types only, no server code
+ * const api = createGatehouseClient<AppRouter>({ url: 'http://127.0.0.1:3000' });
  * await api.auth.login.mutate({ username: 'alice', password: 'correct horse battery' });
  * const { message } = await api.data.query();
  */
-export function createGatehouseClient<TRouter extends AnyRouter = AppRouter>(
+export function createGatehouseClient<TRouter extends AnyRouter>(
   options: GatehouseClientOptions = {},
 ): TRPCClient<TRouter> {
   const base = (options.url ?? '').replace(/\/$/, '');

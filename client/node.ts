@@ -1,7 +1,6 @@
 import type { AnyRouter } from '@trpc/server';
 import makeFetchCookie from 'fetch-cookie';
 import { CookieJar } from 'tough-cookie';
-import type { AppRouter } from '../server/routers/appRouter.js';
 import { createGatehouseClient, type GatehouseClientOptions } from './index.js';
 
 export * from './index.js';
@@ -13,9 +12,9 @@ export { CookieJar } from 'tough-cookie';
  * (honouring Secure, HttpOnly, Path and expiry).
  *
  * @example
- * const { api, jar } = createNodeClient({ url: 'http://127.0.0.1:3000' });
+ * const { api, jar } = createNodeClient<AppRouter>({ url: 'http://127.0.0.1:3000' });
  */
-export function createNodeClient<TRouter extends AnyRouter = AppRouter>(
+export function createNodeClient<TRouter extends AnyRouter>(
   options: Omit<GatehouseClientOptions, 'fetch'> & { url: string; jar?: CookieJar },
 ) {
   const jar = options.jar ?? new CookieJar();

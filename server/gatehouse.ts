@@ -4,7 +4,9 @@ import type Koa from 'koa';
 import compose from 'koa-compose';
 import type { Logger } from 'pino';
 import { errorMessages } from '../shared/errors.js';
+import type { User } from '../shared/user.js';
 import { type Clock, systemClock } from './clock.js';
+import { type GatehouseDefinition, internalsOf, isGatehouseDefinition, type NoSessionData } from './definition.js';
 import { contentTypeGuard } from './http/contentTypeGuard.js';
 import { errorBoundary } from './http/errorBoundary.js';
 import { sendError } from './http/errorResponse.js';
@@ -15,17 +17,22 @@ import { originGuard } from './http/originGuard.js';
 import { assignRequestId, lazyLogOf, logOf, requestId } from './http/requestId.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
-import { type GatehouseOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type GatehouseOptions, GatehouseOptionsError, type ResolvedOptions, resolveOptions } from './options.js';
 import { CookieSigner } from './session/cookieSigner.js';
 import type { SessionHandle } from './session/requestSession.js';
+import { SessionCodec } from './session/sessionCodec.js';
+import { sessionEventSink } from './session/sessionEvents.js';
 import { SessionLayer, sessionHandleOf, sessionHandleOrNone } from './session/sessionLayer.js';
+import { liveOf } from './session/sessionState.js';
+import { SessionWatch } from './session/sessionWatch.js';
 import { createServices } from './services.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
 import { secretScrubber } from './store/redactUrl.js';
 import { isStoreUnavailable } from './store/storeErrors.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
-import { type GatehouseContext, type Services, userOf } from './trpc/context.js';
+import { type GatehouseBaseContext, RESERVED_CONTEXT_KEYS, type Services } from './trpc/context.js';
+import { defaultGatehouse } from './trpc/init.js';
 import { koaTrpcMount } from './trpc/koaMount.js';
 
 export interface TrpcOptions<TRouter extends AnyRouter> {
@@ -49,13 +56,13 @@ export interface TrpcOptions<TRouter extends AnyRouter> {
  * app.use(gatehouse.trpc({ router, prefix: '/api/trpc' })); // guards, no-store, limits: this prefix only
  * router.get('/account', (ctx) => { ctx.body = gatehouse.sessionOf(ctx).current?.record.username ?? 'anonymous'; });
  */
-export interface Gatehouse {
-  readonly options: ResolvedOptions;
+export interface Gatehouse<TUser extends { id: string } = User, TData extends object = NoSessionData, TDataInput = TData> {
+  readonly options: ResolvedOptions<TUser>;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly store: KeyValueStore;
-  /** The procedures' collaborators: accounts, sessions, password hashing, throttling. */
-  readonly services: Services;
+  /** The procedures' collaborators: your accounts adapter (or the built-in directory), sessions, throttling. */
+  readonly services: Services<TUser>;
   /** Removes expired rows in the background (SQL stores); `sweepNow()` runs one pass. */
   readonly sweeper: Sweeper;
   /** The session middleware: signed cookie → server-side session, for tRPC and your own routes. Mount it before `trpc()`. */
@@ -67,8 +74,8 @@ export interface Gatehouse {
    * `session()` mounted before it.
    */
   trpc<TRouter extends AnyRouter>(options: TrpcOptions<TRouter>): Koa.Middleware;
-  /** The session of a request, for your own Koa routes (after `session()`). */
-  sessionOf(ctx: Koa.Context): SessionHandle;
+  /** The session of a request, typed by your definition, for your own Koa routes (after `session()`). */
+  sessionOf(ctx: Koa.Context): SessionHandle<TUser, TData, TDataInput>;
   /** Opt-in: an id per request (`X-Request-Id`) and a logger carrying it, app-wide. */
   requestId(): Koa.Middleware;
   /** Opt-in: strict security headers (CSP, frame denial, HSTS when cookies are Secure, …) on every answer. */
@@ -87,18 +94,49 @@ export interface Gatehouse {
 
 /**
  * Opens the store, prepares password hashing, and returns Gatehouse's
- * middleware for one app. Bad options are one `GatehouseOptionsError`
- * naming each and its fix.
+ * middleware for one app. With a definition from `initGatehouse`, your
+ * users, session data and context are Gatehouse's types; without one,
+ * the built-in user. Bad options are one `GatehouseOptionsError` naming
+ * each and its fix.
  *
  * @example
- * const gatehouse = await createGatehouse({ keys: [process.env.SESSION_KEY!], store: 'redis://cache:6379' });
+ * const gatehouse = await createGatehouse(gh, { keys: [process.env.SESSION_KEY!], store: 'redis://cache:6379', accounts: myAccounts });
  */
-export async function createGatehouse(options: GatehouseOptions): Promise<Gatehouse> {
-  const resolved = resolveOptions(options);
+export async function createGatehouse(options: GatehouseOptions<User>): Promise<Gatehouse>;
+export async function createGatehouse<TUser extends { id: string }, TData extends object, TExtra extends object, TDataInput, TCredentialsIn>(
+  definition: GatehouseDefinition<TUser, TData, TExtra, TDataInput, TCredentialsIn>,
+  options: GatehouseOptions<TUser>,
+): Promise<Gatehouse<TUser, TData, TDataInput>>;
+export async function createGatehouse(first: unknown, second?: unknown): Promise<Gatehouse<{ id: string }, object, unknown>> {
+  const definition = isGatehouseDefinition(first) ? first : defaultGatehouse;
+  const internals = internalsOf(definition as unknown as Parameters<typeof internalsOf>[0]);
+  const resolved = resolveOptions((isGatehouseDefinition(first) ? second : first) as GatehouseOptions<{ id: string }>);
+  if (!internals.builtInUser && !resolved.accounts) {
+    throw new GatehouseOptionsError(
+      'Invalid Gatehouse options:\n  - options.accounts is required: your initGatehouse() defines your own user, so Gatehouse needs your user table (an AccountsAdapter: authenticate, findById, …)',
+    );
+  }
   const logger = resolved.logger ?? createLogger('info');
   const clock = resolved.clock ?? systemClock;
-  const store = await storeOf(resolved, logger);
-  const services = await createServices(resolved, store, clock, resolved.hasher);
+  const store = await storeOf(resolved as ResolvedOptions, logger);
+  const codec = new SessionCodec(internals.userSchema, internals.dataSchema, internals.migrate);
+  const teamHook = sessionEventSink(resolved.onSessionEvent, logger);
+  // Session events go to the open-stream watch (built on the session store, so known only after it) and the team's hook.
+  const listeners: { watch?: SessionWatch } = {};
+  const services = await createServices(
+    resolved,
+    store,
+    clock,
+    codec,
+    (event) => {
+      listeners.watch?.onEvent(event);
+      teamHook(event);
+    },
+    resolved.accounts,
+    resolved.hasher,
+  );
+  const sessionWatch = new SessionWatch(services.sessions, resolved.streamCheckIntervalMs);
+  listeners.watch = sessionWatch;
   const { cookie, trustProxy } = resolved;
   const sessionLayer = new SessionLayer({
     cookieName: cookie.name,
@@ -117,17 +155,34 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const trpcPrefixes = new Set<string>();
   const withinTrpc = (path: string) => [...trpcPrefixes].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
-  const createContext = (ctx: Koa.Context): GatehouseContext => {
-    const session = sessionHandleOf(ctx);
-    return {
+  const teamContext = internals.context;
+  const createContext = async (ctx: Koa.Context): Promise<GatehouseBaseContext<{ id: string }, object, unknown>> => {
+    const session = sessionHandleOf(ctx) as unknown as SessionHandle<{ id: string }, object, unknown>;
+    const base = {
       session,
-      user: userOf(session),
+      user: session.current?.user ?? null,
       clock,
       requestId: ctx.state['requestId'] as string,
       clientAddress: clientViewOf(ctx, trustProxy).address,
       log: lazyLogOf(ctx, logger),
       services,
     };
+    if (!teamContext) return base;
+    const own = await teamContext(ctx);
+    for (const key of RESERVED_CONTEXT_KEYS) {
+      if (own !== null && typeof own === 'object' && key in own) {
+        throw new Error(`initGatehouse({ context }) returned a field named "${key}", which is Gatehouse's own: rename it (Gatehouse's are ${RESERVED_CONTEXT_KEYS.join(', ')}).`);
+      }
+    }
+    return { ...own, ...base };
+  };
+  /** A streamed answer (an SSE subscription) ends when its session ends, here or on another instance. */
+  const streamSignal = (ctx: Koa.Context): AbortSignal | undefined => {
+    const live = liveOf(sessionHandleOf(ctx).state);
+    if (!live) return undefined;
+    const watched = sessionWatch.watch(live.id);
+    ctx.res.once('close', watched.release);
+    return watched.signal;
   };
 
   const sessionMiddleware = sessionLayer.middleware();
@@ -167,8 +222,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
           prefix,
           ...(maxBodySize === undefined ? {} : { maxBodySize }),
           ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
-          createContext,
+          createContext: createContext as never,
           logger,
+          streamSignal,
         }),
       ]);
       return function gatehouseTrpc(ctx, next) {
@@ -180,7 +236,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         return guarded(ctx, next);
       };
     },
-    sessionOf: sessionHandleOf,
+    sessionOf: (ctx) => sessionHandleOf(ctx) as unknown as SessionHandle<{ id: string }, object, unknown>,
     requestId: () => requestId(logger),
     securityHeaders: () => securityHeaders({ production: cookie.secure }),
     cors() {
@@ -198,6 +254,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     errorBoundary: () => errorBoundary(logger),
     async close() {
       sweeper.stop();
+      sessionWatch.close();
       await store.close();
     },
   };

@@ -4,21 +4,45 @@
  * exactly this.
  */
 export { createGatehouse, type Gatehouse, type TrpcOptions } from './gatehouse.js';
+export {
+  initGatehouse,
+  isGatehouseDefinition,
+  type AccountActionView,
+  type BuiltInRoutes,
+  type ContextOf,
+  type GatehouseDefinition,
+  type GatehouseDefinitionOptions,
+  type GatehouseRoot,
+  type NoContext,
+  type NoSessionData,
+} from './definition.js';
 export { GatehouseOptionsError, type Duration, type GatehouseOptions, type ResolvedOptions, type StoreOption } from './options.js';
 export { ConfigError, loadConfig, loadConfigOrExit, type LogLevel, type ReferenceConfig, type RuntimeEnv } from './config.js';
-export { appRouter, gatehouseRoutes, type AppRouter } from './routers/appRouter.js';
 export {
   adminProcedure,
   createCallerFactory,
+  defaultGatehouse,
+  freshAdminProcedure,
+  freshProcedure,
+  gatehouseRoutes,
   mergeRouters,
   middleware,
   protectedProcedure,
   publicProcedure,
   router,
 } from './trpc/init.js';
-export type { GatehouseContext, Services } from './trpc/context.js';
-export type { ActiveSession, SessionHandle, SessionUser } from './session/requestSession.js';
+export type { SignedInSession } from './trpc/builders.js';
+export type { GatehouseBaseContext, GatehouseContext, Services } from './trpc/context.js';
+export type { ActiveSession, EndReason, SessionHandle, StartData } from './session/requestSession.js';
+export { MAX_SESSION_DATA_BYTES, MAX_SESSION_USER_BYTES, SessionDataError, SessionUserError, type MigrateSessionData } from './session/sessionCodec.js';
+export type { SessionEndReason, SessionEvent, SessionEventHook } from './session/sessionEvents.js';
 export type { SessionStore, ListedSession } from './session/sessionStore.js';
+export type { Account, AccountsAdapter } from './accounts/accountsAdapter.js';
+export { builtInAccounts, type BuiltInAccounts } from './accounts/builtInAccounts.js';
+export { accountActions, AccountActionUnsupportedError, type AccountActionDeps, type AccountActionResult } from './accounts/accountActions.js';
+export type { AccountChange, UserDirectory, UserRecord } from './accounts/userDirectory.js';
+export { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
+export type { LoginThrottle } from './throttle/loginThrottle.js';
 export type { Clock } from './clock.js';
 export { createLogger } from './logger.js';
 export { openStore, type OpenStoreOptions } from './store/openStore.js';
@@ -26,7 +50,3 @@ export type { Counter, KeyValueStore, StoreKind } from './store/keyValueStore.js
 export { StoreUnavailableError } from './store/storeErrors.js';
 export { redactUrl, secretScrubber } from './store/redactUrl.js';
 export * from '../shared/index.js';
-export { accountActions, type AccountActionDeps, type AccountActionResult } from './accounts/accountActions.js';
-export type { AccountChange, UserDirectory, UserRecord } from './accounts/userDirectory.js';
-export { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
-export type { LoginThrottle } from './throttle/loginThrottle.js';

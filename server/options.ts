@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { User } from '../shared/user.js';
+import type { AccountsAdapter } from './accounts/accountsAdapter.js';
 import type { PasswordHasher } from './accounts/passwordHasher.js';
+import type { SessionEventHook } from './session/sessionEvents.js';
 import type { Clock } from './clock.js';
 import { parseDurationOption } from './duration.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
@@ -16,7 +19,7 @@ export type StoreOption = string | KeyValueStore;
  * other option has a secure default, listed on it. A bad value is one
  * `GatehouseOptionsError` naming the option and the fix.
  */
-export interface GatehouseOptions {
+export interface GatehouseOptions<TUser extends { id: string } = User> {
   /**
    * Secrets, newest first, each at least 32 characters: the first signs
    * cookies and seals stored records, all of them verify and open (key
@@ -38,6 +41,27 @@ export interface GatehouseOptions {
   absoluteTimeout?: Duration;
   /** Live sessions per user (default 10); a login beyond it ends that user's least recently used session. */
   maxSessionsPerUser?: number;
+  /**
+   * How recent a login `freshProcedure` (password change, ending sessions,
+   * admin actions) asks for (default `'10m'`; ASVS 7.5.1, 7.5.3). Older
+   * than that, the call is refused with 412 and the client re-authenticates.
+   */
+  freshLoginWindow?: Duration;
+  /**
+   * Your user table, for the built-in `auth.*`, `sessions.*` and `admin.*`
+   * procedures (see `AccountsAdapter`). Default: Gatehouse's argon2id
+   * directory in the store, for the built-in user. Required when
+   * `initGatehouse` defines your own user.
+   */
+  accounts?: AccountsAdapter<TUser>;
+  /**
+   * Receives created, rotated, refreshed and ended session events (with
+   * the reason), for audit logs. Runs after the request's work; a slow or
+   * failing hook never blocks or breaks a request (failures are logged).
+   */
+  onSessionEvent?: SessionEventHook;
+  /** How often an open stream (SSE subscription) checks that its session still exists (default `'2s'`). */
+  streamCheckInterval?: Duration;
   cookie?: {
     /** Default `__Host-sid` when `secure`, else `sid`. */
     name?: string;
@@ -84,7 +108,7 @@ export class GatehouseOptionsError extends Error {
 }
 
 /** The options after validation, defaults applied, durations in ms. Frozen. */
-export interface ResolvedOptions {
+export interface ResolvedOptions<TUser extends { id: string } = User> {
   readonly keys: readonly string[];
   readonly store: StoreOption;
   readonly storeNamespace: string;
@@ -92,6 +116,10 @@ export interface ResolvedOptions {
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
   readonly maxSessionsPerUser: number;
+  readonly freshLoginWindowMs: number;
+  readonly streamCheckIntervalMs: number;
+  readonly accounts: AccountsAdapter<TUser> | undefined;
+  readonly onSessionEvent: SessionEventHook | undefined;
   readonly cookie: { readonly name: string; readonly sameSite: 'lax' | 'strict'; readonly secure: boolean };
   readonly trustProxy: boolean;
   readonly allowedOrigins: readonly string[];
@@ -155,6 +183,15 @@ const optionsSchema = z
     idleTimeout: duration('30m'),
     absoluteTimeout: duration('12h'),
     maxSessionsPerUser: count(10, 1000),
+    freshLoginWindow: duration('10m'),
+    streamCheckInterval: duration('2s'),
+    accounts: z
+      .custom<AccountsAdapter<{ id: string }>>(
+        (v) => v === undefined || (typeof v === 'object' && v !== null && ['authenticate', 'findById'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function')),
+        { error: 'must be an accounts adapter with at least authenticate() and findById()' },
+      )
+      .optional(),
+    onSessionEvent: z.custom<SessionEventHook>((v) => v === undefined || typeof v === 'function', { error: 'must be a function' }).optional(),
     cookie: z
       .object({
         name: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { error: 'must be a cookie name (1–64 token characters)' }).optional(),
@@ -190,7 +227,7 @@ const optionsSchema = z
  * Validates `createGatehouse`'s options once and applies the defaults.
  * Throws one `GatehouseOptionsError` listing every bad option by its path.
  */
-export function resolveOptions(options: GatehouseOptions): ResolvedOptions {
+export function resolveOptions<TUser extends { id: string }>(options: GatehouseOptions<TUser>): ResolvedOptions<TUser> {
   if (typeof options !== 'object' || options === null) throw new GatehouseOptionsError('createGatehouse needs an options object, e.g. createGatehouse({ keys: [process.env.SESSION_KEY] })');
   const parsed = optionsSchema.safeParse(options);
   const problems: string[] = [];
@@ -213,6 +250,10 @@ export function resolveOptions(options: GatehouseOptions): ResolvedOptions {
     idleTimeoutMs: o.idleTimeout,
     absoluteTimeoutMs: o.absoluteTimeout,
     maxSessionsPerUser: o.maxSessionsPerUser,
+    freshLoginWindowMs: o.freshLoginWindow,
+    streamCheckIntervalMs: o.streamCheckInterval,
+    accounts: o.accounts as AccountsAdapter<TUser> | undefined,
+    onSessionEvent: o.onSessionEvent,
     cookie: Object.freeze({ name, sameSite: o.cookie.sameSite, secure: o.cookie.secure }),
     trustProxy: o.trustProxy,
     allowedOrigins: Object.freeze(o.allowedOrigins.map((origin) => new URL(origin).origin)),
@@ -229,11 +270,12 @@ export function resolveOptions(options: GatehouseOptions): ResolvedOptions {
 }
 
 const KNOWN = [
-  'keys', 'store', 'storeNamespace', 'storeTimeout', 'idleTimeout', 'absoluteTimeout', 'maxSessionsPerUser', 'cookie', 'trustProxy',
+  'keys', 'store', 'storeNamespace', 'storeTimeout', 'idleTimeout', 'absoluteTimeout', 'maxSessionsPerUser', 'freshLoginWindow', 'accounts',
+  'onSessionEvent', 'streamCheckInterval', 'cookie', 'trustProxy',
   'allowedOrigins', 'throttle', 'logger', 'clock', 'hasher', 'name', 'sameSite', 'secure', 'perAccount', 'perAddress', 'registerPerAddress', 'window',
 ];
 
-function describeIssue(issue: z.core.$ZodIssue, options: GatehouseOptions): string {
+function describeIssue(issue: z.core.$ZodIssue, options: object): string {
   const path = ['options', ...issue.path.map(String)].join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys

@@ -1,115 +1,98 @@
+import { randomBytes } from 'node:crypto';
 import type { AnyRouter } from '@trpc/server';
 import { pino } from 'pino';
+import type { User } from '../shared/user.js';
+import type { AccountsAdapter } from './accounts/accountsAdapter.js';
 import type { PasswordHasher } from './accounts/passwordHasher.js';
 import { type Clock, systemClock } from './clock.js';
-import { randomBytes } from 'node:crypto';
-import { resolveOptions } from './options.js';
-import { appRouter } from './routers/appRouter.js';
-import type { ActiveSession, SessionHandle, SessionUser } from './session/requestSession.js';
-import { logTagOf } from './session/requestSession.js';
-import { newSessionId, publicIdOf } from './session/sessionId.js';
-import type { SessionRecord } from './session/sessionRecord.js';
-import type { SessionStore } from './session/sessionStore.js';
+import { type GatehouseDefinition, internalsOf, type NoContext, type NoSessionData } from './definition.js';
+import { type GatehouseOptions, resolveOptions } from './options.js';
+import { DirectSession } from './session/directSession.js';
+import type { SessionHandle } from './session/requestSession.js';
+import { SessionCodec } from './session/sessionCodec.js';
+import { createServices } from './services.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
-import { createServices } from './services.js';
-import { type GatehouseContext, type Services, userOf } from './trpc/context.js';
-import { createCallerFactory } from './trpc/init.js';
+import type { GatehouseContext, Services } from './trpc/context.js';
+import { defaultGatehouse } from './trpc/init.js';
 
-/**
- * A session handle without HTTP: it keeps the session in memory and in the
- * given `SessionStore`, so procedures that start, rotate or end sessions
- * behave as they do behind the real middleware.
- */
-class InMemorySessionHandle implements SessionHandle {
-  #id: string | undefined;
-  #record: SessionRecord | undefined;
+type DefinitionOf<TUser extends { id: string }, TData extends object, TExtra extends object, TDataInput> = GatehouseDefinition<TUser, TData, TExtra, TDataInput, never>;
 
-  constructor(
-    private readonly sessions: SessionStore,
-    private readonly clock: Clock,
-  ) {}
-
-  get current(): ActiveSession | null {
-    if (!this.#id || !this.#record) return null;
-    const publicId = publicIdOf(this.#id);
-    return { publicId, logTag: logTagOf(publicId), record: this.#record, expiresAt: this.sessions.expiresAt(this.#record) };
-  }
-
-  async start(user: SessionUser): Promise<void> {
-    await this.end();
-    const now = this.clock.now();
-    this.#id = newSessionId();
-    this.#record = { v: 1, uid: user.id, username: user.username, role: user.role, createdAt: now, lastSeen: now, ua: 'test' };
-    await this.sessions.create(this.#id, this.#record);
-  }
-
-  async rotate(): Promise<void> {
-    if (!this.#id || !this.#record) throw new Error('rotate() needs a session');
-    const record = { ...this.#record, lastSeen: this.clock.now() };
-    await this.sessions.remove(this.#id, record.uid);
-    this.#id = newSessionId();
-    this.#record = record;
-    await this.sessions.create(this.#id, record);
-  }
-
-  async end(): Promise<boolean> {
-    const had = this.#id !== undefined;
-    if (this.#id && this.#record) await this.sessions.remove(this.#id, this.#record.uid);
-    this.#id = undefined;
-    this.#record = undefined;
-    return had;
-  }
-}
-
-export interface TestCallerOptions<TRouter extends AnyRouter> {
-  /** Sign the caller in as this user (a session is created in the store); omit for anonymous. */
-  user?: SessionUser;
-  router?: TRouter;
+export type TestCallerOptions<
+  TRouter extends AnyRouter,
+  TUser extends { id: string } = User,
+  TData extends object = NoSessionData,
+  TExtra extends object = NoContext,
+  TDataInput = TData,
+> = {
+  /** Your router. */
+  router: TRouter;
+  /** Your definition (`initGatehouse`); default: the built-in user, no data, no context. */
+  gatehouse?: GatehouseDefinition<TUser, TData, TExtra, TDataInput, unknown>;
+  /** Sign the caller in as this user — validated by your user schema, exactly as `session.start()` does in production. Omit for anonymous. */
+  user?: TUser;
+  /** The session's data at start (validated; your schema's defaults apply). */
+  data?: TDataInput;
+  /** Your accounts adapter, for the built-in procedures (default: the built-in directory, for the built-in user). */
+  accounts?: AccountsAdapter<TUser>;
   clock?: Clock;
   /** Defaults to a fresh `memory://` store. */
   store?: KeyValueStore;
   hasher?: PasswordHasher;
-}
+  /** Options as `createGatehouse` takes them (timeouts, fresh-login window, session cap, throttle); keys are generated. */
+  options?: Omit<GatehouseOptions<TUser>, 'keys' | 'store' | 'accounts' | 'clock' | 'hasher' | 'logger'>;
+} & (NoContext extends TExtra ? { context?: TExtra } : { /** Your own context fields (your context factory needs a Koa context; tests give the fields). */ context: TExtra });
 
-export interface TestCaller<TRouter extends AnyRouter> {
+export interface TestCaller<TRouter extends AnyRouter, TUser extends { id: string }, TData extends object, TExtra extends object, TDataInput> {
   caller: ReturnType<TRouter['createCaller']>;
-  ctx: GatehouseContext;
-  services: Services;
+  ctx: GatehouseContext<TUser, TData, TExtra, TDataInput>;
+  /** The session behind the caller (start, update, end it between calls). */
+  session: SessionHandle<TUser, TData, TDataInput>;
+  services: Services<TUser>;
   close(): Promise<void>;
 }
 
 /**
  * Calls procedures directly (no HTTP) as a given user or anonymously: for
- * unit-testing procedure logic, including your own protected procedures.
+ * unit-testing procedure logic, your own protected procedures included.
+ * Sessions go through the same validation and store code as production:
+ * a user or data your schemas refuse is refused here too.
  *
  * @example
- * const { caller, close } = await createTestCaller({ user: { id: 'u1', username: 'alice', role: 'user' } });
- * expect((await caller.data()).user.username).toBe('alice');
+ * const { caller, close } = await createTestCaller({ gatehouse: gh, router: appRouter, user: { id: 'u1', email: 'a@example.com', role: 'staff' } });
+ * expect(await caller.orders.list()).toEqual([]);
  * await close();
  */
-export async function createTestCaller<TRouter extends AnyRouter = typeof appRouter>(
-  options: TestCallerOptions<TRouter> = {},
-): Promise<TestCaller<TRouter>> {
-  // The same validated defaults as createGatehouse (timeouts, session cap, throttle limits).
-  const resolved = resolveOptions({ keys: [randomBytes(32).toString('base64url')] });
+export async function createTestCaller<
+  TRouter extends AnyRouter,
+  TUser extends { id: string } = User,
+  TData extends object = NoSessionData,
+  TExtra extends object = NoContext,
+  TDataInput = TData,
+>(options: TestCallerOptions<TRouter, TUser, TData, TExtra, TDataInput>): Promise<TestCaller<TRouter, TUser, TData, TExtra, TDataInput>> {
+  const definition = (options.gatehouse ?? defaultGatehouse) as unknown as DefinitionOf<TUser, TData, TExtra, TDataInput>;
+  const internals = internalsOf(definition);
+  // The same validated defaults as createGatehouse (timeouts, session cap, throttle limits, fresh-login window).
+  const resolved = resolveOptions<TUser>({ ...options.options, keys: [randomBytes(32).toString('base64url')] });
   const clock = options.clock ?? systemClock;
   const store = options.store ?? (await openStore({ url: 'memory://', timeoutMs: resolved.storeTimeoutMs }));
-  const services = await createServices(resolved, store, clock, options.hasher);
-  const session = new InMemorySessionHandle(services.sessions, clock);
-  if (options.user) await session.start(options.user);
-  const ctx: GatehouseContext = {
-    session,
+  const codec = new SessionCodec(internals.userSchema, internals.dataSchema, internals.migrate);
+  const services = await createServices<TUser>(resolved, store, clock, codec, () => undefined, options.accounts, options.hasher);
+  const session = new DirectSession(services.sessions, clock);
+  if (options.user) await session.start(options.user, options.data);
+  const typed = session as unknown as SessionHandle<TUser, TData, TDataInput>;
+  const ctx = {
+    ...(options.context ?? {}),
+    session: typed,
     get user() {
-      return userOf(session);
+      return typed.current?.user ?? null;
     },
     clock,
     requestId: 'test-request',
     clientAddress: '127.0.0.1',
     log: pino({ level: 'silent' }),
     services,
-  };
-  const router = (options.router ?? appRouter) as TRouter;
-  const caller = createCallerFactory(router)(ctx) as ReturnType<TRouter['createCaller']>;
-  return { caller, ctx, services, close: () => store.close() };
+  } as unknown as GatehouseContext<TUser, TData, TExtra, TDataInput>;
+  const caller = definition.createCallerFactory(options.router)(ctx as never) as ReturnType<TRouter['createCaller']>;
+  return { caller, ctx, session: typed, services, close: () => store.close() };
 }

@@ -9,6 +9,8 @@ export interface GatehouseErrorData {
   requestId?: string;
   fieldErrors?: Record<string, string[]>;
   retryAfterSeconds?: number;
+  /** Why, where Gatehouse says more than the code: `FRESH_LOGIN_REQUIRED` (confirm the password, then retry). */
+  reason?: string;
 }
 
 /** Messages the server uses for its closed set of expected failures. */
@@ -20,6 +22,9 @@ export const errorMessages = {
   tooManyAttempts: 'Too many attempts. Wait and try again.',
   forbidden: 'You are not allowed to do that.',
   wrongCurrentPassword: 'The current password is wrong.',
+  wrongPassword: 'That password is wrong.',
+  freshLoginRequired: 'Confirm your password to continue: this action needs a recent sign-in.',
+  notImplemented: 'This server does not offer that.',
   accountChanged: 'Your account was changed by another request at the same moment, so nothing was changed. Sign in again and retry.',
   internal: 'Something went wrong on our side.',
 } as const;

@@ -10,6 +10,8 @@ export const sessionViewSchema = z.object({
   createdAt: z.iso.datetime(),
   lastSeenAt: z.iso.datetime(),
   expiresAt: z.iso.datetime(),
+  /** When the user last proved who they are in this session (login, re-authentication, password change). */
+  authenticatedAt: z.iso.datetime(),
   userAgent: z.string().nullable(),
   current: z.boolean(),
 });
@@ -34,6 +36,11 @@ export type AuthResult = z.infer<typeof authResultSchema>;
 
 export const logoutResultSchema = z.object({ loggedOut: z.boolean() });
 export type LogoutResult = z.infer<typeof logoutResultSchema>;
+
+export const reauthenticateSchema = z.object({ password: z.string({ error: 'password must be a string' }).min(1).max(128) });
+export type ReauthenticateInput = z.input<typeof reauthenticateSchema>;
+
+export const reauthenticatedSchema = z.object({ authenticatedAt: z.iso.datetime() });
 
 export const endedSessionsSchema = z.object({ endedSessions: z.number().int().nonnegative() });
 export type EndedSessions = z.infer<typeof endedSessionsSchema>;

@@ -1,3 +1,4 @@
+import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordHasher, type PasswordHasher } from '../server/accounts/passwordHasher.js';
 import { describeEachBackend } from './helpers/backends.js';
@@ -29,10 +30,9 @@ describeEachBackend('account changes that race', (backendOf) => {
       // Just before a new session joins its user's index.
       mapSet: { gate: gates.index, key: /^u:.*:sessions$/ },
     });
-    srv = await startBackendServer(backend, { store });
     // The server's hasher is gated too (after the account is read, before the password is checked or hashed).
-    (srv.gatehouse.services as { hasher: PasswordHasher }).hasher = gatedHasher(hasher, { hash: gates.hash, verify: gates.verify });
-    await srv.gatehouse.services.users.create('race-admin', await hasher.hash(oldPassword), 'admin');
+    srv = await startBackendServer(backend, { store, deps: { hasher: gatedHasher(hasher, { hash: gates.hash, verify: gates.verify }) } });
+    await directoryOf(srv.gatehouse).create('race-admin', await hasher.hash(oldPassword), 'admin');
     adminCookie = sessionCookie(await login('race-admin', oldPassword));
   });
   afterAll(async () => {
@@ -48,9 +48,9 @@ describeEachBackend('account changes that race', (backendOf) => {
   const admin = (path: string, body: unknown) => request(`${srv.url}/trpc/admin.${path}`, { cookie: adminCookie, body });
   const data = (cookie: string) => request(`${srv.url}/trpc/data`, { cookie });
   const cookiesOf = (res: RawResponse) => res.setCookies.map((line) => line.split(';')[0]!).filter((pair) => !pair.endsWith('='));
-  const roleOf = async (username: string) => (await srv.gatehouse.services.users.findByUsername(username))?.role;
+  const roleOf = async (username: string) => (await directoryOf(srv.gatehouse).findByUsername(username))?.role;
   const liveSessions = async (username: string) => {
-    const account = await srv.gatehouse.services.users.findByUsername(username);
+    const account = await directoryOf(srv.gatehouse).findByUsername(username);
     return account ? (await srv.gatehouse.services.sessions.listForUser(account.id)).length : 0;
   };
 
@@ -70,7 +70,26 @@ describeEachBackend('account changes that race', (backendOf) => {
   }
 
   describe('two password changes of one user at the same moment', () => {
-    it('A held after its checks (hashing its new password) while B runs: B is 200 and in effect; A is 401 and changes nothing', async () => {
+    it('A held inside its current-password check (before rotating) while B runs: B is 200 and in effect; A is 401 and changes nothing', async () => {
+      const { username, a, b } = await twoDevices('pw-verify');
+      gates.verify.arm();
+      const pendingA = change(a, passwordA);
+      await gates.verify.held();
+      const resB = await change(b, passwordB);
+      gates.verify.release();
+      const resA = await pendingA;
+
+      expect(resB.status).toBe(200);
+      // B ended every other session, A's included, before A's rotation: A finds no session to rotate.
+      expect(resA.status).toBe(401);
+      expect(errorCode(resA)).toBe('UNAUTHORIZED');
+      expect((await data(sessionCookie(resB))).status).toBe(200);
+      for (const cookie of [a, b, ...cookiesOf(resA)]) expect((await data(cookie)).status).toBe(401);
+      expect(await liveSessions(username)).toBe(1);
+      await expectOnlyPassword(username, passwordB);
+    });
+
+    it('A held while hashing its new password (after rotating its session) while B runs: B is 200 and in effect; A is 409 and changes nothing', async () => {
       const { username, a, b } = await twoDevices('pw-hash');
       gates.hash.arm();
       const pendingA = change(a, passwordA);
@@ -80,8 +99,8 @@ describeEachBackend('account changes that race', (backendOf) => {
       const resA = await pendingA;
 
       expect(resB.status).toBe(200);
-      expect(resA.status).toBe(401);
-      expect(errorCode(resA)).toBe('UNAUTHORIZED');
+      expect(resA.status).toBe(409);
+      expect(errorCode(resA)).toBe('CONFLICT');
       const rotatedB = sessionCookie(resB);
       expect((await data(rotatedB)).status).toBe(200);
       for (const cookie of [a, b, ...cookiesOf(resA)]) expect((await data(cookie)).status).toBe(401);
@@ -89,7 +108,7 @@ describeEachBackend('account changes that race', (backendOf) => {
       await expectOnlyPassword(username, passwordB);
     });
 
-    it('A held between rotating its session and writing the hash while B runs: A is 409 CONFLICT, ends the session it rotated, writes nothing', async () => {
+    it('A held between rotating its session and writing the new password while B runs: A is 409 CONFLICT, ends the session it rotated, writes nothing', async () => {
       const { username, a, b } = await twoDevices('pw-write');
       gates.write.arm();
       const pendingA = change(a, passwordA);
@@ -209,7 +228,7 @@ describeEachBackend('account changes that race', (backendOf) => {
       gates.write.release();
       const res = await pending;
       expect(res.status).toBe(409);
-      expect(await srv.gatehouse.services.users.findByUsername(username)).toBeUndefined();
+      expect(await directoryOf(srv.gatehouse).findByUsername(username)).toBeUndefined();
       for (const cookie of [a, b, ...cookiesOf(res)]) expect((await data(cookie)).status).toBe(401);
       for (const candidate of [oldPassword, passwordA]) expect((await login(username, candidate)).status).toBe(401);
     });

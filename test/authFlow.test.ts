@@ -1,3 +1,4 @@
+import type { AppRouter } from '../server/reference/router.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError, createNodeClient } from '../client/node.js';
 import { parseSetCookie, request, sessionCookie } from './helpers/http.js';
@@ -23,7 +24,7 @@ async function statusOf(promise: Promise<unknown>): Promise<number | undefined> 
 
 describe('the typed client over real HTTP', () => {
   it('registers, logs out, logs in, reads me and data, logs out, and is then refused with 401', async () => {
-    const { api } = createNodeClient({ url: srv.url });
+    const { api } = createNodeClient<AppRouter>({ url: srv.url });
     const registered = await api.auth.register.mutate({ username: 'Flow.User', password });
     expect(registered.user).toMatchObject({ username: 'flow.user', role: 'user' });
     expect(await api.auth.logout.mutate()).toEqual({ loggedOut: true });
@@ -47,7 +48,7 @@ describe('the typed client over real HTTP', () => {
   });
 
   it('answers a wrong password and an unknown user with the same 401 body', async () => {
-    const { api } = createNodeClient({ url: srv.url });
+    const { api } = createNodeClient<AppRouter>({ url: srv.url });
     await api.auth.register.mutate({ username: 'same-answer', password });
     const wrong = await request(`${srv.url}/trpc/auth.login`, { body: { username: 'same-answer', password: 'not the password' } });
     const unknown = await request(`${srv.url}/trpc/auth.login`, { body: { username: 'nobody-here', password: 'not the password' } });
@@ -63,7 +64,7 @@ describe('the typed client over real HTTP', () => {
   });
 
   it('refuses a second account with the same name in any case with 409 CONFLICT', async () => {
-    const { api } = createNodeClient({ url: srv.url });
+    const { api } = createNodeClient<AppRouter>({ url: srv.url });
     await api.auth.register.mutate({ username: 'taken', password });
     const again = await request(`${srv.url}/trpc/auth.register`, { body: { username: 'TAKEN', password } });
     expect(again.status).toBe(409);

@@ -1,3 +1,4 @@
+import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, request } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -17,7 +18,7 @@ async function register(body: unknown, headers?: Record<string, string>) {
 }
 
 async function expectNoUser(username: string) {
-  expect(await srv.gatehouse.services.users.findByUsername(username)).toBeUndefined();
+  expect(await directoryOf(srv.gatehouse).findByUsername(username)).toBeUndefined();
 }
 
 describe('bad input to register: a clear 4xx, field errors, nothing stored, no cookie', () => {

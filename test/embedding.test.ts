@@ -6,7 +6,7 @@ import Koa from 'koa';
 import legacyBodyParser from 'koa-bodyparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeClient } from '../client/node.js';
-import { createGatehouse, type Gatehouse, gatehouseRoutes, protectedProcedure, publicProcedure, router } from '../server/index.js';
+import { createGatehouse, createLogger, type Gatehouse, gatehouseRoutes, protectedProcedure, publicProcedure, router } from '../server/index.js';
 import { createTestCaller } from '../server/testing.js';
 import { request } from './helpers/http.js';
 import { TEST_KEY } from './helpers/server.js';
@@ -29,7 +29,7 @@ interface Hosted {
 
 /** A team's app: its own error handler, body parser, routes; Gatehouse's session and tRPC under /api/trpc. */
 async function hostApp(options: { parser?: 'koa-bodyparser' | '@koa/bodyparser' | 'none'; parserAfter?: boolean } = {}): Promise<Hosted> {
-  const gatehouse = await createGatehouse({ keys: [TEST_KEY], cookie: { secure: false } });
+  const gatehouse = await createGatehouse({ keys: [TEST_KEY], cookie: { secure: false }, logger: createLogger('silent') });
   const app = new Koa();
   app.silent = true;
   const errors: Error[] = [];
@@ -57,7 +57,7 @@ async function hostApp(options: { parser?: 'koa-bodyparser' | '@koa/bodyparser' 
   });
   routes.get('/account', (ctx) => {
     const session = gatehouse.sessionOf(ctx).current;
-    ctx.body = { signedIn: session !== null, username: session?.record.username ?? null };
+    ctx.body = { signedIn: session !== null, username: session?.user.username ?? null };
   });
   routes.post('/api/orders', (ctx) => {
     ctx.body = { ordered: (ctx.request as { body?: unknown }).body ?? null };
@@ -187,7 +187,7 @@ describe.each([
 
 describe('misuse fails at the first request with a message naming the fix', () => {
   it('sessionOf() in a route mounted before gatehouse.session()', async () => {
-    const gatehouse = await createGatehouse({ keys: [TEST_KEY], cookie: { secure: false } });
+    const gatehouse = await createGatehouse({ keys: [TEST_KEY], cookie: { secure: false }, logger: createLogger('silent') });
     const app = new Koa();
     app.silent = true;
     const errors: Error[] = [];
@@ -211,7 +211,7 @@ describe('misuse fails at the first request with a message naming the fix', () =
   });
 
   it('gatehouse.trpc() without gatehouse.session() before it', async () => {
-    const gatehouse = await createGatehouse({ keys: [TEST_KEY], cookie: { secure: false } });
+    const gatehouse = await createGatehouse({ keys: [TEST_KEY], cookie: { secure: false }, logger: createLogger('silent') });
     const app = new Koa();
     app.silent = true;
     const errors: Error[] = [];
@@ -234,7 +234,7 @@ describe('misuse fails at the first request with a message naming the fix', () =
   });
 
   it('a prefix without a leading slash is refused when the middleware is built', async () => {
-    const gatehouse = await createGatehouse({ keys: [TEST_KEY] });
+    const gatehouse = await createGatehouse({ keys: [TEST_KEY], logger: createLogger('silent') });
     expect(() => gatehouse.trpc({ router: teamRouter, prefix: 'api/trpc' })).toThrow('prefix must start with "/"');
     await gatehouse.close();
   });
@@ -242,7 +242,7 @@ describe('misuse fails at the first request with a message naming the fix', () =
 
 describe('a Secure-cookie Gatehouse reached over plain HTTP (no TLS proxy, no httpsOnly helper)', () => {
   it('refuses to start a session with a 403 that names the fix, sets no cookie, and never answers 500', async () => {
-    const gatehouse = await createGatehouse({ keys: [TEST_KEY] });
+    const gatehouse = await createGatehouse({ keys: [TEST_KEY], logger: createLogger('silent') });
     const app = new Koa();
     app.silent = true;
     app.use(gatehouse.session());

@@ -1,3 +1,4 @@
+import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CookieSigner } from '../server/session/cookieSigner.js';
 import { Sealer } from '../server/session/sealer.js';
@@ -25,7 +26,7 @@ describeEachBackend(
       const srv = await startBackendServer(backend);
       try {
         const cookie = await signUp(srv.url, 'plaintext-hunter');
-        const user = await srv.gatehouse.services.users.findByUsername('plaintext-hunter');
+        const user = await directoryOf(srv.gatehouse).findByUsername('plaintext-hunter');
         const dump = await backend.dump();
         const sessionKey = [...dump.keys()].find((key) => key.endsWith(storeKeyOf(idOfCookie(cookie))));
         expect(sessionKey).toBeDefined();
@@ -48,7 +49,7 @@ describeEachBackend(
       const srv = await startBackendServer(backend);
       try {
         const cookie = await signUp(srv.url, 'ciphertext-check');
-        const user = (await srv.gatehouse.services.users.findByUsername('ciphertext-check'))!;
+        const user = (await directoryOf(srv.gatehouse).findByUsername('ciphertext-check'))!;
         const key = storeKeyOf(idOfCookie(cookie));
         const sealedNow = async () => {
           const dump = await backend.dump();

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { errorMessages } from '../shared/errors.js';
-import { gatehouseRoutes } from '../server/routers/appRouter.js';
+import { referenceRoutes as gatehouseRoutes } from '../server/reference/router.js';
 import { publicProcedure, router } from '../server/trpc/init.js';
 import { transportMessages } from '../server/trpc/publicMessage.js';
 import { captureLogs } from './helpers/logCapture.js';

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OpenedRecords } from '../server/session/openedRecords.js';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId, storeKeyOf } from '../server/session/sessionId.js';
-import type { SessionRecord } from '../server/session/sessionRecord.js';
-import { SessionStore } from '../server/session/sessionStore.js';
+import { recordFor, sessionStoreOver } from './helpers/sessionStores.js';
 import { MemoryKeyValueStore } from '../server/store/memoryKeyValueStore.js';
 import { ManualClock } from './helpers/clock.js';
 import { TEST_KEY } from './helpers/server.js';
@@ -21,8 +20,8 @@ function setup() {
   const clock = new ManualClock();
   const kv = new MemoryKeyValueStore();
   const sealer = new CountingSealer([TEST_KEY]);
-  const sessions = new SessionStore(kv, sealer, clock, { idleMs: 30 * 60_000, absoluteMs: 24 * 3_600_000, maxPerUser: 10 });
-  const record = (uid: string): SessionRecord => ({ v: 1, uid, username: uid, role: 'user', createdAt: clock.now(), lastSeen: clock.now(), ua: null });
+  const sessions = sessionStoreOver(kv, sealer, clock);
+  const record = (uid: string) => recordFor(uid, clock);
   return { clock, kv, sealer, sessions, record };
 }
 
@@ -36,7 +35,7 @@ describe('opened-record memo (reads of an unchanged record skip AES-GCM and vali
     expect(sealer.opens).toBe(1);
     expect(second?.record).toBe(first?.record);
     expect(Object.isFrozen(second?.record)).toBe(true);
-    expect(second?.record.uid).toBe('u-1');
+    expect(second?.record.user.id).toBe('u-1');
   });
 
   it('an update is read back at once: new sealed text, so the memo misses and the new lastSeen shows', async () => {
@@ -58,7 +57,7 @@ describe('opened-record memo (reads of an unchanged record skip AES-GCM and vali
     const attacker = newSessionId();
     await sessions.create(victim, record('u-victim'));
     await sessions.create(attacker, record('u-attacker'));
-    expect((await sessions.load(victim))?.record.uid).toBe('u-victim'); // now memoized
+    expect((await sessions.load(victim))?.record.user.id).toBe('u-victim'); // now memoized
     await kv.set(storeKeyOf(attacker), (await kv.get(storeKeyOf(victim)))!, 60_000);
     expect(await sessions.load(attacker)).toBeUndefined();
     expect(await kv.get(storeKeyOf(attacker))).toBeUndefined(); // dropped as unreadable
@@ -84,13 +83,14 @@ describe('opened-record memo (reads of an unchanged record skip AES-GCM and vali
 
   it('is bounded: past its capacity the oldest entry goes first', () => {
     const memo = new OpenedRecords(2);
-    const opened = (uid: string) => ({ record: { v: 1 as const, uid, username: uid, role: 'user' as const, createdAt: 0, lastSeen: 0, ua: null }, rotated: false });
+    const clock = new ManualClock(0);
+    const opened = (uid: string) => ({ record: recordFor(uid, clock), rotated: false });
     memo.remember('k1', 'sealed-1', opened('a'));
     memo.remember('k2', 'sealed-2', opened('b'));
     memo.remember('k3', 'sealed-3', opened('c'));
     expect(memo.get('k1', 'sealed-1')).toBeUndefined();
-    expect(memo.get('k2', 'sealed-2')?.record.uid).toBe('b');
-    expect(memo.get('k3', 'sealed-3')?.record.uid).toBe('c');
+    expect(memo.get('k2', 'sealed-2')?.record.user.id).toBe('b');
+    expect(memo.get('k3', 'sealed-3')?.record.user.id).toBe('c');
     expect(memo.get('k2', 'sealed-3')).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -13,7 +14,7 @@ describe('password storage', () => {
   it('the account record holds an argon2id hash (19 MiB, 2 passes, 1 lane, 16-byte salt), never the password', async () => {
     const password = 'A1-plaintext-must-not-be-stored';
     expect((await request(`${srv.url}/trpc/auth.register`, { body: { username: 'hash-check', password } })).status).toBe(200);
-    const record = await srv.gatehouse.services.users.findByUsername('hash-check');
+    const record = await directoryOf(srv.gatehouse).findByUsername('hash-check');
     expect(record?.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
     expect(JSON.stringify(record)).not.toContain(password);
   });
@@ -23,8 +24,8 @@ describe('password storage', () => {
     for (const username of ['salt-one', 'salt-two']) {
       expect((await request(`${srv.url}/trpc/auth.register`, { body: { username, password } })).status).toBe(200);
     }
-    const one = await srv.gatehouse.services.users.findByUsername('salt-one');
-    const two = await srv.gatehouse.services.users.findByUsername('salt-two');
+    const one = await directoryOf(srv.gatehouse).findByUsername('salt-one');
+    const two = await directoryOf(srv.gatehouse).findByUsername('salt-two');
     expect(one?.passwordHash).not.toBe(two?.passwordHash);
   });
 });

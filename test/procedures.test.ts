@@ -1,17 +1,20 @@
 import { TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppRouter } from '../server/routers/appRouter.js';
+import type { BuiltInAccounts, User } from '../server/index.js';
+import { type AppRouter, referenceRouter } from '../server/reference/router.js';
 import { createTestCaller, type TestCaller, type TestCallerOptions } from '../server/testing.js';
 
 const alice = { id: 'user-alice', username: 'alice', role: 'user' as const };
 const admin = { id: 'user-admin', username: 'root', role: 'admin' as const };
 
-let open: TestCaller<AppRouter>[] = [];
-async function callerFor(options: TestCallerOptions<AppRouter> = {}) {
-  const created = await createTestCaller<AppRouter>(options);
+type Caller = TestCaller<AppRouter, User, Record<never, never>, Record<never, never>, Record<never, never>>;
+let open: Caller[] = [];
+async function callerFor(options: Omit<TestCallerOptions<AppRouter>, 'router'> = {}) {
+  const created = await createTestCaller({ router: referenceRouter, ...options });
   open.push(created);
   return created;
 }
+const directoryOf = (services: Caller['services']) => (services.accounts as BuiltInAccounts).directory;
 afterEach(async () => {
   await Promise.all(open.map((c) => c.close()));
   open = [];
@@ -46,8 +49,8 @@ describe('procedures through createCaller (no HTTP)', () => {
     const { caller, ctx, services } = await callerFor();
     const { user } = await caller.auth.register({ username: 'Bob', password: 'bob password 1' });
     expect(user.username).toBe('bob');
-    expect(ctx.session.current?.record.uid).toBe(user.id);
-    expect((await services.users.findByUsername('BOB'))?.id).toBe(user.id);
+    expect(ctx.session.current?.user.id).toBe(user.id);
+    expect((await directoryOf(services).findByUsername('BOB'))?.id).toBe(user.id);
     expect(await codeOf(caller.auth.register({ username: 'bob', password: 'another password' }))).toBe('CONFLICT');
     await caller.auth.logout();
     expect(await codeOf(caller.auth.login({ username: 'bob', password: 'wrong password' }))).toBe('UNAUTHORIZED');
@@ -74,6 +77,11 @@ describe('procedures through createCaller (no HTTP)', () => {
     const { caller } = await callerFor({ user: admin });
     expect(await codeOf(caller.admin.revokeUserSessions({ username: 'no-such-user' }))).toBe('NOT_FOUND');
   });
+
+  it('a user the user schema refuses (a role it does not know) is refused here exactly as in production', async () => {
+    const staff = { id: 'user-staff', username: 'staff-member', role: 'staff' } as unknown as User;
+    await expect(callerFor({ user: staff })).rejects.toThrow('session.start() got a user that does not match the user schema: role:');
+  });
 });
 
 describe('a login racing a password change', () => {
@@ -96,8 +104,8 @@ describe('a login racing a password change', () => {
     await caller.auth.logout();
     during = async () => {
       const passwordHash = await real.hash('new password 2');
-      await services.users.updateLatest(user.id, () => ({ passwordHash }));
-      await services.sessions.removeAllForUser(user.id);
+      await directoryOf(services).updateLatest(user.id, () => ({ passwordHash }));
+      await services.sessions.removeAllForUser(user.id, undefined, 'password-change');
     };
     expect(await codeOf(caller.auth.login({ username: 'racer', password: 'old password 1' }))).toBe('UNAUTHORIZED');
     expect(ctx.session.current).toBeNull();
@@ -111,9 +119,9 @@ describe('ending all of a user’s sessions', () => {
     const { newSessionId, storeKeyOf } = await import('../server/session/sessionId.js');
     const store = await openStore({ url: 'memory://', timeoutMs: 1000 });
     const { caller, services } = await callerFor({ user: admin, store });
-    const bob = await services.users.create('bob', await services.hasher.hash('bob password 1'));
+    const bob = await directoryOf(services).create('bob', 'not-a-real-hash');
     const now = Date.now();
-    const record = { v: 1 as const, uid: bob!.id, username: 'bob', role: 'user' as const, createdAt: now, lastSeen: now, ua: null };
+    const record = { v: 2 as const, user: { id: bob!.id, username: 'bob', role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: null };
     const [live, gone] = [newSessionId(), newSessionId()];
     await services.sessions.create(live, record);
     await services.sessions.create(gone, record);

@@ -1,3 +1,4 @@
+import { directoryOf } from './helpers/server.js';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.js';
@@ -121,7 +122,7 @@ describe('in production over plain HTTP', () => {
       expect(res.status).toBe(403);
       expect((res.json as { error: { message: string } }).error.message).toContain('HTTPS is required');
       expect(res.setCookies).toEqual([]);
-      expect(await srv.gatehouse.services.users.findByUsername('plain-http')).toBeUndefined();
+      expect(await directoryOf(srv.gatehouse).findByUsername('plain-http')).toBeUndefined();
       // Health checks from a load balancer still work over plain HTTP.
       expect((await request(`${srv.url}/healthz`)).status).toBe(200);
     } finally {

@@ -4,7 +4,7 @@ import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorMessages } from '../shared/errors.js';
 import { createGatehouse } from '../server/gatehouse.js';
-import { gatehouseRoutes } from '../server/routers/appRouter.js';
+import { referenceRoutes as gatehouseRoutes } from '../server/reference/router.js';
 import { publicProcedure, router } from '../server/trpc/init.js';
 import { captureLogs } from './helpers/logCapture.js';
 import { request, type RawResponse } from './helpers/http.js';

@@ -6,16 +6,16 @@ import { startServer, type TestServer } from './helpers/server.js';
 const password = 'correct horse battery';
 const newPassword = 'a brand new password';
 
-/** A real argon2 hasher whose next `hash()` first runs `during` (to play a race deterministically). */
+/** A real argon2 hasher whose next `verify()` first runs `during` (to play a race deterministically). */
 function hookedHasher(real: PasswordHasher) {
   let during: (() => Promise<void>) | undefined;
   const hasher: PasswordHasher = {
     ...real,
-    async hash(plain) {
+    async verify(hash, plain) {
       const hook = during;
       during = undefined;
       await hook?.();
-      return real.hash(plain);
+      return real.verify(hash, plain);
     },
   };
   return { hasher, next: (hook: () => Promise<void>) => (during = hook) };
@@ -50,7 +50,7 @@ describe('a password change that races the end of its own session', () => {
     expect(await loginStatus('batch-racer', newPassword)).toBe(401);
   });
 
-  it('logged out while the new password is being hashed: the rotation does not bring the session back', async () => {
+  it('logged out while its current password is being checked: 401, the rotation does not bring the session back, the password is unchanged', async () => {
     const cookie = await signUp(srv.url, 'rotation-racer');
     hook.next(async () => {
       const logout = await request(`${srv.url}/trpc/auth.logout`, { cookie, body: {} });
@@ -63,6 +63,8 @@ describe('a password change that races the end of its own session', () => {
       expect(await meOf(pair)).toEqual({ result: { data: null } });
     }
     expect(await meOf(cookie)).toEqual({ result: { data: null } });
+    expect(await loginStatus('rotation-racer', password)).toBe(200);
+    expect(await loginStatus('rotation-racer', newPassword)).toBe(401);
   });
 });
 

@@ -1,3 +1,4 @@
+import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
 import { describeEachBackend } from './helpers/backends.js';
@@ -57,7 +58,7 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
           expect(view.id).not.toBe(value);
           expect(value).not.toContain(view.id);
           expect(storeKeyOf(id)).not.toContain(view.id);
-          expect(Object.keys(view).sort()).toEqual(['createdAt', 'current', 'expiresAt', 'id', 'lastSeenAt', 'userAgent']);
+          expect(Object.keys(view).sort()).toEqual(['authenticatedAt', 'createdAt', 'current', 'expiresAt', 'id', 'lastSeenAt', 'userAgent']);
           expect(new Date(view.createdAt).toISOString()).toBe(view.createdAt);
         }
       }
@@ -74,7 +75,7 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
     it('an index entry pointing at another user’s session is not listed (and is pruned); revoking it is 404 and revoking all others leaves it alive', async () => {
       const victim = await signUp(srv.url, 'index-victim');
       const attacker = await signUp(srv.url, 'index-planter');
-      const attackerUser = (await srv.gatehouse.services.users.findByUsername('index-planter'))!;
+      const attackerUser = (await directoryOf(srv.gatehouse).findByUsername('index-planter'))!;
       // Plant the victim's record in the attacker's index, as a corrupted store or a bug elsewhere might.
       const planted = 'planted-public-id-0000';
       await srv.gatehouse.store.mapSet(`u:${attackerUser.id}:sessions`, planted, storeKeyOf(idOfCookie(victim)), 60_000);
@@ -205,8 +206,8 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
 
     it('lets an admin end every session of a user, and is 404 for an unknown user', async () => {
       await signUp(srv.url, 'the-admin');
-      const admin = await srv.gatehouse.services.users.findByUsername('the-admin');
-      await srv.gatehouse.services.users.updateLatest(admin!.id, () => ({ role: 'admin' }));
+      const admin = await directoryOf(srv.gatehouse).findByUsername('the-admin');
+      await directoryOf(srv.gatehouse).updateLatest(admin!.id, () => ({ role: 'admin' }));
       // The role is read at login: sign in again to get an admin session.
       const adminCookie = await login('the-admin', 'admin console');
       const target = [await signUp(srv.url, 'target-user'), await login('target-user', 'second')];

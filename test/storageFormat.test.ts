@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId, publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
-import type { SessionRecord } from '../server/session/sessionRecord.js';
-import { SessionStore } from '../server/session/sessionStore.js';
+import { formatOneRecord, recordFor, sessionStoreOver } from './helpers/sessionStores.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { MemoryKeyValueStore } from '../server/store/memoryKeyValueStore.js';
 import { describeEachBackend } from './helpers/backends.js';
@@ -10,18 +9,16 @@ import { ManualClock } from './helpers/clock.js';
 import { rawRedis } from './helpers/rawRedis.js';
 import { TEST_KEY } from './helpers/server.js';
 
-const TIMEOUTS = { idleMs: 30 * 60_000, absoluteMs: 24 * 3_600_000, maxPerUser: 10 };
-
 function sessionsOver(kv: KeyValueStore) {
   const clock = new ManualClock();
   const sealer = new Sealer([TEST_KEY]);
-  const sessions = new SessionStore(kv, sealer, clock, TIMEOUTS);
-  const record = (uid: string): SessionRecord => ({ v: 1, uid, username: `name-${uid}`, role: 'user', createdAt: clock.now(), lastSeen: clock.now(), ua: 'Firefox' });
+  const sessions = sessionStoreOver(kv, sealer, clock);
+  const record = (uid: string) => recordFor(uid, clock);
   return { clock, sealer, sessions, record };
 }
 
 describe('session records at rest: compact, and earlier formats still read', () => {
-  it('the sealed plaintext is a bare JSON array: format version, then the six fields, no field names', async () => {
+  it('the sealed plaintext is a bare JSON array: format version 2, then user, data and four fields, no record field names', async () => {
     const kv = new MemoryKeyValueStore();
     const { sealer, sessions, record } = sessionsOver(kv);
     const id = newSessionId();
@@ -29,32 +26,47 @@ describe('session records at rest: compact, and earlier formats still read', () 
     await sessions.create(id, created);
     const key = storeKeyOf(id);
     const plaintext = sealer.open((await kv.get(key))!, key)!.plaintext;
-    expect(JSON.parse(plaintext)).toEqual([1, 'u-1', 'name-u-1', 'user', created.createdAt, created.lastSeen, 'Firefox']);
+    expect(JSON.parse(plaintext)).toEqual([2, { id: 'u-1', username: 'name-u-1', role: 'user' }, {}, created.createdAt, created.lastSeen, created.authAt, 'Firefox']);
     // The index holds only the store key.
     expect(await kv.mapGetAll('u:u-1:sessions')).toEqual(new Map([[publicIdOf(id), key]]));
   });
 
   it('a record and an index entry written as JSON objects by an earlier version still load, list and revoke', async () => {
     const kv = new MemoryKeyValueStore();
-    const { sealer, sessions, record } = sessionsOver(kv);
+    const { sealer, sessions } = sessionsOver(kv);
     const id = newSessionId();
     const key = storeKeyOf(id);
-    const old = record('u-old');
+    const old = formatOneRecord('u-old', new ManualClock());
     await kv.set(key, sealer.seal(JSON.stringify(old), key), 60_000);
     await kv.mapSet('u:u-old:sessions', publicIdOf(id), JSON.stringify({ key, createdAt: old.createdAt, ua: old.ua }), 60_000);
-    expect((await sessions.load(id))?.record).toEqual(old);
+    const loaded = await sessions.load(id);
+    // Format 1 reads as format 2: the built-in user, no data, the login as the last authentication; rewritten on this request.
+    expect(loaded?.record).toEqual({ v: 2, user: { id: 'u-old', username: 'name-u-old', role: 'user' }, data: {}, createdAt: old.createdAt, lastSeen: old.lastSeen, authAt: old.createdAt, ua: 'Firefox' });
+    expect(loaded?.rotated).toBe(true);
     expect((await sessions.listForUser('u-old')).map((s) => s.publicId)).toEqual([publicIdOf(id)]);
     expect(await sessions.removeByPublicId('u-old', publicIdOf(id))).toBe(true);
     expect(await sessions.load(id)).toBeUndefined();
   });
 
+  it('a record format 1 wrote as a bare array still loads', async () => {
+    const kv = new MemoryKeyValueStore();
+    const { clock, sealer, sessions } = sessionsOver(kv);
+    const id = newSessionId();
+    const key = storeKeyOf(id);
+    const [created, seen] = [clock.now() - 2_000, clock.now() - 1_000];
+    await kv.set(key, sealer.seal(`[1,"u-1","alice","admin",${created},${seen},null]`, key), 60_000);
+    expect((await sessions.load(id))?.record).toEqual({ v: 2, user: { id: 'u-1', username: 'alice', role: 'admin' }, data: {}, createdAt: created, lastSeen: seen, authAt: created, ua: null });
+  });
+
   it.each([
-    ['an extra field', '[1,"u-1","n","user",1,1,null,"extra"]'],
-    ['a missing field', '[1,"u-1","n","user",1,1]'],
-    ['an unknown format version', '[2,"u-1","n","user",1,1,null]'],
-    ['a wrong role', '[1,"u-1","n","root",1,1,null]'],
-    ['a string timestamp', '[1,"u-1","n","user","1",1,null]'],
-    ['an empty uid', '[1,"","n","user",1,1,null]'],
+    ['an extra field', '[2,{"id":"u-1","username":"n","role":"user"},{},1,1,1,null,"extra"]'],
+    ['a missing field', '[2,{"id":"u-1","username":"n","role":"user"},{},1,1,1]'],
+    ['an unknown format version', '[3,{"id":"u-1","username":"n","role":"user"},{},1,1,1,null]'],
+    ['a role the user schema does not know', '[2,{"id":"u-1","username":"n","role":"root"},{},1,1,1,null]'],
+    ['a format-1 record with a role the user schema does not know', '[1,"u-1","n","root",1,1,null]'],
+    ['a string timestamp', '[2,{"id":"u-1","username":"n","role":"user"},{},"1",1,1,null]'],
+    ['an empty user id', '[2,{"id":"","username":"n","role":"user"},{},1,1,1,null]'],
+    ['data that is not an object', '[2,{"id":"u-1","username":"n","role":"user"},[],1,1,1,null]'],
   ])('a record with %s is no session and is dropped', async (_label, plaintext) => {
     const kv = new MemoryKeyValueStore();
     const { sealer, sessions } = sessionsOver(kv);

@@ -3,8 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId, publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
-import type { SessionRecord } from '../server/session/sessionRecord.js';
-import { SessionStore } from '../server/session/sessionStore.js';
+import { sessionStoreOver } from './helpers/sessionStores.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { type Backend, describeEachBackend } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
@@ -42,9 +41,11 @@ function legacySession(now: number) {
   const sealer = new Sealer([TEST_KEY]);
   const id = newSessionId();
   const key = storeKeyOf(id);
-  const record: SessionRecord = { v: 1, uid: 'u-9', username: 'upgraded', role: 'user', createdAt: now, lastSeen: now, ua: 'Firefox' };
-  const sessionsOver = (kv: KeyValueStore) => new SessionStore(kv, sealer, clock, LIMITS);
-  return { id, key, record, sealed: sealer.seal(JSON.stringify(record), key), sessionsOver };
+  const written = { v: 1, uid: 'u-9', username: 'upgraded', role: 'user', createdAt: now, lastSeen: now, ua: 'Firefox' };
+  // What it reads as now: format 2, the built-in user, no data, the login as the last authentication.
+  const record = { v: 2, user: { id: 'u-9', username: 'upgraded', role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: 'Firefox' };
+  const sessionsOver = (kv: KeyValueStore) => sessionStoreOver(kv, sealer, clock, LIMITS);
+  return { id, key, record, sealed: sealer.seal(JSON.stringify(written), key), sessionsOver };
 }
 
 async function expectMigrated(store: KeyValueStore): Promise<void> {

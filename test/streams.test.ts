@@ -10,7 +10,7 @@ import Koa from 'koa';
 import { CookieJar } from 'tough-cookie';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../server/logger.js';
-import { gatehouseRoutes } from '../server/routers/appRouter.js';
+import { referenceRoutes as gatehouseRoutes } from '../server/reference/router.js';
 import type { GatehouseContext } from '../server/trpc/context.js';
 import { protectedProcedure, publicProcedure, router } from '../server/trpc/init.js';
 import { koaTrpcMount } from '../server/trpc/koaMount.js';

@@ -1,3 +1,4 @@
+import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from './helpers/backends.js';
 import { startBackendServer } from './helpers/backendServer.js';
@@ -80,7 +81,7 @@ describeEachBackend(
       expect(deleted.stdout.trim()).toBe('deleted cli-deleted; ended 1 session(s)');
       expect((await data(cookie)).status).toBe(401);
       expect((await login('cli-deleted', 'correct horse battery')).status).toBe(401);
-      expect(await srv.gatehouse.services.users.findByUsername('cli-deleted')).toBeUndefined();
+      expect(await directoryOf(srv.gatehouse).findByUsername('cli-deleted')).toBeUndefined();
       const again = await users(['delete', 'cli-deleted']);
       expect(again.code).toBe(1);
       expect(again.stderr).toContain('no user "cli-deleted"');

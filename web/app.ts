@@ -3,11 +3,12 @@
  * and revoke sessions, change the password, sign out — all through the
  * typed client, with the browser keeping the HttpOnly session cookie.
  */
+import type { AppRouter } from '../server/reference/router.js';
 import { createGatehouseClient, TRPCClientError, type Me, type SessionView } from '../client/index.js';
 import { busy, h } from './dom.js';
 import { describeError } from './errorMessage.js';
 
-const api = createGatehouseClient();
+const api = createGatehouseClient<AppRouter>();
 const root = document.getElementById('app')!;
 const notice = h('p', { id: 'notice', class: 'notice', role: 'alert' });
 

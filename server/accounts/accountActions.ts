@@ -1,65 +1,71 @@
-import type { Role } from '../../shared/user.js';
 import type { SessionStore } from '../session/sessionStore.js';
 import type { LoginThrottle } from '../throttle/loginThrottle.js';
-import type { UserDirectory, UserRecord } from './userDirectory.js';
+import type { Account, AccountsAdapter } from './accountsAdapter.js';
 
 /** What an administrator's action on an account needs. */
-export interface AccountActionDeps {
-  users: UserDirectory;
+export interface AccountActionDeps<TUser extends { id: string }> {
+  accounts: AccountsAdapter<TUser>;
   sessions: SessionStore;
   throttle: LoginThrottle;
 }
 
-export interface AccountActionResult {
-  user: UserRecord;
+export interface AccountActionResult<TUser extends { id: string }> {
+  account: Account<TUser>;
   /** Live sessions of the user this action ended. */
   endedSessions: number;
 }
 
+/** The adapter has no method for this action. */
+export class AccountActionUnsupportedError extends Error {
+  override readonly name = 'AccountActionUnsupportedError';
+  constructor(method: string) {
+    super(`the accounts adapter has no ${method}() method`);
+  }
+}
+
+function need<T>(method: T | undefined, name: string): T {
+  if (!method) throw new AccountActionUnsupportedError(name);
+  return method;
+}
+
 /**
  * Administrator actions on an account (ASVS 7.4.2, 7.4.5). Each is one
- * conditional write that holds whatever ran meanwhile (a password change,
- * another administrator), then ends every session of the user: sessions
- * carry the role and state they were started with, and a login that raced
- * the change re-reads the account and gives its session up (authRouter).
- * Used by the admin procedures and `npm run users` alike.
+ * change through the accounts adapter that holds whatever ran meanwhile
+ * (the built-in directory retries its conditional write on the latest
+ * version), then ends every session of the user: sessions carry the user
+ * they were started with, and a login that raced the change re-reads the
+ * account once its session is indexed and gives it up. Used by the admin
+ * procedures and `npm run users` alike. `undefined`: no such account.
  */
 export const accountActions = {
-  async setRole(deps: AccountActionDeps, user: UserRecord, role: Role): Promise<AccountActionResult | undefined> {
-    return changeThenEndSessions(deps, user.id, () => ({ role }));
+  async setRole<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>, role: string) {
+    const updated = await need(deps.accounts.setRole, 'setRole').call(deps.accounts, account.user.id, role);
+    if (updated === 'invalid-role' || updated === undefined) return updated;
+    return { account: updated, endedSessions: await deps.sessions.removeAllForUser(account.user.id, undefined, 'role-change') };
   },
 
   /** A disabled account cannot log in (answered like a wrong password) and keeps no session. */
-  async disable(deps: AccountActionDeps, user: UserRecord): Promise<AccountActionResult | undefined> {
-    return changeThenEndSessions(deps, user.id, () => ({ disabled: true }));
+  async disable<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>): Promise<AccountActionResult<TUser> | undefined> {
+    const updated = await need(deps.accounts.setDisabled, 'setDisabled').call(deps.accounts, account.user.id, true);
+    if (!updated) return undefined;
+    return { account: updated, endedSessions: await deps.sessions.removeAllForUser(account.user.id, undefined, 'disabled') };
   },
 
-  async enable(deps: AccountActionDeps, user: UserRecord): Promise<AccountActionResult | undefined> {
-    const updated = await deps.users.updateLatest(user.id, () => ({ disabled: false }));
-    return updated ? { user: updated, endedSessions: 0 } : undefined;
+  async enable<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>): Promise<AccountActionResult<TUser> | undefined> {
+    const updated = await need(deps.accounts.setDisabled, 'setDisabled').call(deps.accounts, account.user.id, false);
+    return updated ? { account: updated, endedSessions: 0 } : undefined;
   },
 
-  /** Removes the account, every session of it and its login counters from the store. */
-  async delete(deps: AccountActionDeps, user: UserRecord): Promise<AccountActionResult | undefined> {
+  /** Removes the account, every session of it and its login counters (`login`: the name it logged in with). */
+  async delete<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>, login: string): Promise<AccountActionResult<TUser> | undefined> {
     // The account first: a login or password change racing the deletion then finds nothing to act on.
-    if (!(await deps.users.delete(user.id))) return undefined;
-    const endedSessions = await deps.sessions.removeAllForUser(user.id);
-    await deps.throttle.forgetAccount(user.username);
-    return { user, endedSessions };
+    if (!(await need(deps.accounts.delete, 'delete').call(deps.accounts, account.user.id))) return undefined;
+    const endedSessions = await deps.sessions.removeAllForUser(account.user.id, undefined, 'deleted');
+    await deps.throttle.forgetAccount(login);
+    return { account, endedSessions };
   },
 
-  async revokeSessions(deps: AccountActionDeps, user: UserRecord): Promise<AccountActionResult> {
-    return { user, endedSessions: await deps.sessions.removeAllForUser(user.id) };
+  async revokeSessions<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>): Promise<AccountActionResult<TUser>> {
+    return { account, endedSessions: await deps.sessions.removeAllForUser(account.user.id, undefined, 'revoked') };
   },
 };
-
-async function changeThenEndSessions(
-  deps: AccountActionDeps,
-  id: string,
-  change: Parameters<UserDirectory['updateLatest']>[1],
-): Promise<AccountActionResult | undefined> {
-  const updated = await deps.users.updateLatest(id, change);
-  if (!updated) return undefined;
-  // After the write: a session started before it (even by a login still in flight) is in the index by now.
-  return { user: updated, endedSessions: await deps.sessions.removeAllForUser(id) };
-}

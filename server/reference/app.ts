@@ -1,15 +1,13 @@
 import type { AnyRouter } from '@trpc/server';
 import Koa from 'koa';
-import { createGatehouse, createLogger, type Gatehouse, type GatehouseOptions, gatehouseRoutes, type ReferenceConfig, router } from '../index.js';
+import { createGatehouse, createLogger, type Gatehouse, type GatehouseOptions, type ReferenceConfig } from '../index.js';
 import { demoPage } from './demoPage.js';
+import { referenceRouter } from './router.js';
 
 export interface ReferenceApp {
   app: Koa;
   gatehouse: Gatehouse;
 }
-
-/** The reference router: Gatehouse's procedures (auth, data, sessions, admin). */
-export const referenceRouter = router(gatehouseRoutes);
 
 /**
  * The reference server: Gatehouse with every opt-in helper on, plus the

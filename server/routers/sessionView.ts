@@ -1,14 +1,22 @@
 import type { SessionView } from '../../shared/session.js';
-import type { SessionRecord } from '../session/sessionRecord.js';
+
+/** The parts of a session its owner may see. */
+export interface ViewableSession {
+  readonly createdAt: number;
+  readonly lastSeen: number;
+  readonly authAt: number;
+  readonly userAgent: string | null;
+}
 
 /** How a stored session is shown to its owner (ISO dates, opaque id). */
-export function toSessionView(publicId: string, record: SessionRecord, expiresAt: number, current: boolean): SessionView {
+export function toSessionView(publicId: string, session: ViewableSession, expiresAt: number, current: boolean): SessionView {
   return {
     id: publicId,
-    createdAt: new Date(record.createdAt).toISOString(),
-    lastSeenAt: new Date(record.lastSeen).toISOString(),
+    createdAt: new Date(session.createdAt).toISOString(),
+    lastSeenAt: new Date(session.lastSeen).toISOString(),
     expiresAt: new Date(expiresAt).toISOString(),
-    userAgent: record.ua,
+    authenticatedAt: new Date(session.authAt).toISOString(),
+    userAgent: session.userAgent,
     current,
   };
 }

@@ -2,44 +2,47 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { endedSessionsSchema, sessionViewSchema } from '../../shared/session.js';
 import { logTagOf } from '../session/requestSession.js';
-import { protectedProcedure, router } from '../trpc/init.js';
+import type { RouteBuilders } from './routeBuilders.js';
 import { toSessionView } from './sessionView.js';
 
 const sessionIdInput = z.object({ id: z.string().min(1).max(64) });
 
-export const sessionsRouter = router({
-  /** The caller's live sessions, newest activity first; `current` marks this one. */
-  list: protectedProcedure.output(z.array(sessionViewSchema)).query(async ({ ctx }) => {
-    const { sessions } = ctx.services;
-    const currentId = ctx.session.current?.publicId;
-    const listed = await sessions.listForUser(ctx.user.id);
-    return listed.map(({ publicId, record }) =>
-      toSessionView(publicId, record, sessions.expiresAt(record), publicId === currentId),
-    );
-  }),
-
-  /** Ends one of the caller's sessions. Another user's id is a 404, like one that never existed. */
-  revoke: protectedProcedure
-    .input(sessionIdInput)
-    .output(endedSessionsSchema)
-    .mutation(async ({ ctx, input }) => {
-      const tag = ctx.session.current?.logTag;
-      if (input.id === ctx.session.current?.publicId) {
-        await ctx.session.end();
-        ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: tag }, 'session revoked');
-        return { endedSessions: 1 };
-      }
-      if (!(await ctx.services.sessions.removeByPublicId(ctx.user.id, input.id))) {
-        throw new TRPCError({ code: 'NOT_FOUND', message: 'No such session.' });
-      }
-      ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: logTagOf(input.id) }, 'session revoked');
-      return { endedSessions: 1 };
+/** `sessions.*`: the caller's own sessions (ASVS 7.5.2). Ending one needs a fresh login. */
+export function sessionsRoutes(b: RouteBuilders) {
+  return b.router({
+    /** The caller's live sessions, newest activity first; `current` marks this one. */
+    list: b.protectedProcedure.output(z.array(sessionViewSchema)).query(async ({ ctx }) => {
+      const { sessions } = ctx.services;
+      const currentId = ctx.session.current.publicId;
+      const listed = await sessions.listForUser(ctx.user.id);
+      return listed.map(({ publicId, record }) =>
+        toSessionView(publicId, { ...record, userAgent: record.ua }, sessions.expiresAt(record), publicId === currentId),
+      );
     }),
 
-  /** Ends every session of the caller except this one. */
-  revokeOthers: protectedProcedure.output(endedSessionsSchema).mutation(async ({ ctx }) => {
-    const endedSessions = await ctx.services.sessions.removeAllForUser(ctx.user.id, ctx.session.current?.publicId);
-    ctx.log.info({ event: 'sessions.revoke_others', userId: ctx.user.id, endedSessions }, 'other sessions revoked');
-    return { endedSessions };
-  }),
-});
+    /** Ends one of the caller's sessions. Another user's id is a 404, like one that never existed. */
+    revoke: b.freshProcedure
+      .input(sessionIdInput)
+      .output(endedSessionsSchema)
+      .mutation(async ({ ctx, input }) => {
+        const tag = ctx.session.current.logTag;
+        if (input.id === ctx.session.current.publicId) {
+          await ctx.session.end('logout');
+          ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: tag }, 'session revoked');
+          return { endedSessions: 1 };
+        }
+        if (!(await ctx.services.sessions.removeByPublicId(ctx.user.id, input.id, 'revoked'))) {
+          throw new TRPCError({ code: 'NOT_FOUND', message: 'No such session.' });
+        }
+        ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: logTagOf(input.id) }, 'session revoked');
+        return { endedSessions: 1 };
+      }),
+
+    /** Ends every session of the caller except this one. */
+    revokeOthers: b.freshProcedure.output(endedSessionsSchema).mutation(async ({ ctx }) => {
+      const endedSessions = await ctx.services.sessions.removeAllForUser(ctx.user.id, ctx.session.current.publicId, 'revoked');
+      ctx.log.info({ event: 'sessions.revoke_others', userId: ctx.user.id, endedSessions }, 'other sessions revoked');
+      return { endedSessions };
+    }),
+  });
+}

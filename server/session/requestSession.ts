@@ -1,36 +1,59 @@
 import { TRPCError } from '@trpc/server';
 import type Koa from 'koa';
 import { errorMessages } from '../../shared/errors.js';
-import type { Role } from '../../shared/user.js';
+import type { User } from '../../shared/user.js';
 import type { Clock } from '../clock.js';
+import type { SessionCodec } from './sessionCodec.js';
+import type { SessionEndReason, SessionEventSink } from './sessionEvents.js';
 import { publicIdOf } from './sessionId.js';
-import type { SessionRecord } from './sessionRecord.js';
+import type { SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
 import { ANONYMOUS, ENDED, type LiveState, liveOf, type SessionState, VANISHED } from './sessionState.js';
 
-/** The current session as procedures see it. */
-export interface ActiveSession {
+/** The current session as procedures and host routes see it. */
+export interface ActiveSession<TUser = StoredUser, TData = StoredData> {
+  /** Opaque id, as `sessions.list` shows it (never the cookie, never the store key). */
   readonly publicId: string;
   /** Short, non-reversible tag for logs. */
   readonly logTag: string;
-  readonly record: Readonly<SessionRecord>;
+  readonly user: TUser;
+  readonly data: TData;
+  readonly createdAt: number;
+  readonly lastSeen: number;
+  /** When the user last proved who they are (login, re-authentication, password change). */
+  readonly authAt: number;
   readonly expiresAt: number;
+  readonly userAgent: string | null;
 }
 
-export interface SessionUser {
-  id: string;
-  username: string;
-  role: Role;
-}
+/** `start`'s data argument: optional when the data schema accepts `{}` (every field optional or defaulted). */
+export type StartData<TDataInput> = Record<never, never> extends TDataInput ? [data?: TDataInput] : [data: TDataInput];
+
+/** How a procedure or host route may end its session (reported to the session-events hook). */
+export type EndReason = Extract<SessionEndReason, 'logout' | 'revoked' | 'conflict'>;
 
 /** The typed session API that procedures and host routes get instead of `ctx.session`. */
-export interface SessionHandle {
-  readonly current: ActiveSession | null;
-  /** Starts a fresh session for `user`: new id, the old session destroyed, nothing carried over. */
-  start(user: SessionUser): Promise<void>;
-  /** Gives the current session a new id (password change); the old id dies. */
+export interface SessionHandle<TUser = User, TData = Record<never, never>, TDataInput = TData> {
+  readonly current: ActiveSession<TUser, TData> | null;
+  /**
+   * Starts a fresh session for `user`: a new id, the old session destroyed,
+   * nothing carried over (L1); `data` starts from your schema's defaults.
+   * The user and the data are validated first (a user that does not match
+   * the user schema throws `SessionUserError`; bad data `SessionDataError`).
+   */
+  start(user: TUser, ...data: StartData<TDataInput>): Promise<void>;
+  /** Gives the current session a new id, keeping its user and data; the old id dies. */
   rotate(): Promise<void>;
+  /** The user just proved who they are again (re-authentication, a password change): a new id, and a fresh login for `freshProcedure`. */
+  refresh(): Promise<void>;
+  /**
+   * Changes the session's data: a patch merged into it, or a function of
+   * it. Validated before anything is written (`SessionDataError`, a 400,
+   * when it does not match the schema or is too large); written at once,
+   * only if the session still exists. Resolves the new data.
+   */
+  update(change: Partial<TData> | ((data: TData) => TDataInput)): Promise<TData>;
   /** Ends the session server-side and clears the cookie. Resolves whether there was one. */
-  end(): Promise<boolean>;
+  end(reason?: EndReason): Promise<boolean>;
 }
 
 /** koa-session's session object, on Gatehouse's own context (never the host's `ctx.session`). */
@@ -45,21 +68,23 @@ export interface KoaSessionLike extends Record<string, unknown> {
 export interface RequestSessionLayer {
   readonly clock: Clock;
   readonly touchIntervalMs: number;
+  readonly codec: SessionCodec;
+  readonly emit: SessionEventSink;
   expiresAt(record: SessionRecord): number;
 }
 
 /**
  * The koa-session commit this request is running: koa-session calls the
  * store adapter back without saying why, so the transition in progress
- * says it. `create` writes a new id (start, rotate); `update` extends or
- * re-seals the loaded one. A rotation learns whether the old record was
- * still there when it was destroyed.
+ * says it. `create` writes a new id (start, rotate, refresh); `update`
+ * rewrites the live one (touch, data); `end` destroys `live`. A rotation
+ * learns whether the old record was still there when it was destroyed.
  */
 export type Commit =
   | { kind: 'create'; rotation: boolean; oldRemoved?: boolean }
   | { kind: 'update' }
   /** Ending `live`: the state already says `ended` (for the rest of a batch) while the store write runs. */
-  | { kind: 'end'; live: LiveState | undefined };
+  | { kind: 'end'; live: LiveState | undefined; reason: EndReason };
 
 const LOG_TAG_LENGTH = 10;
 export const logTagOf = (publicId: string) => publicId.slice(0, LOG_TAG_LENGTH);
@@ -72,7 +97,7 @@ export const notSignedIn = () => new TRPCError({ code: 'UNAUTHORIZED', message: 
  * that touches koa-session's session object, which lives on Gatehouse's
  * own context, so a host's koa-session never sees Gatehouse's state.
  */
-export class RequestSession implements SessionHandle {
+export class RequestSession implements SessionHandle<StoredUser, StoredData, unknown> {
   state: SessionState = ANONYMOUS;
   /** The commit in progress, read by the store adapter (sessionLayer.ts). */
   commit: Commit | undefined;
@@ -103,35 +128,43 @@ export class RequestSession implements SessionHandle {
     return active;
   }
 
-  async start(user: SessionUser): Promise<void> {
+  async start(user: StoredUser, data?: unknown): Promise<void> {
     if (this.#refusal) throw this.#refusal;
+    const codec = this.#layer.codec;
+    // Validated before anything is written; nothing of an earlier (or anonymous) session carries over (L1).
+    const record: SessionRecord = this.#fresh(codec.user(user), codec.data(data ?? {}));
     const session = this.#sessionForWriting();
-    // Nothing of an earlier (or anonymous) session carries over (L1).
     for (const key of Object.keys(session.toJSON())) Reflect.deleteProperty(session, key);
-    const now = this.#layer.clock.now();
-    const record: SessionRecord = {
-      v: 1,
-      uid: user.id,
-      username: user.username,
-      role: user.role,
-      createdAt: now,
-      lastSeen: now,
-      ua: this.#ctx.get('user-agent').slice(0, 512) || null,
-    };
     Object.assign(session, record);
-    // Trap: `ctx.session = {}` keeps the id; regenerate() destroys the old one and issues a new one.
+    // Trap: `ctx.session = {}` keeps the id; regenerate() destroys the old one (reported as ended) and issues a new one.
     await this.#run({ kind: 'create', rotation: false }, () => session.regenerate());
+    const started = liveOf(this.state);
+    if (started) this.#layer.emit({ type: 'created', userId: started.record.user.id, sessionId: publicIdOf(started.id), at: started.record.createdAt });
   }
 
-  async rotate(): Promise<void> {
-    if (!liveOf(this.state) || !this.#koa.session) throw notSignedIn();
+  rotate(): Promise<void> {
+    return this.#rotate('rotated');
+  }
+
+  refresh(): Promise<void> {
+    return this.#rotate('refreshed');
+  }
+
+  async update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
+    const live = liveOf(this.state);
     const session = this.#koa.session;
+    if (!live || !session) throw notSignedIn();
+    const next = typeof change === 'function' ? change(live.record.data) : { ...live.record.data, ...change };
+    const data = this.#layer.codec.data(next);
+    session['data'] = data;
     session['lastSeen'] = this.#layer.clock.now();
-    const commit: Commit = { kind: 'create', rotation: true };
-    await this.#run(commit, () => session.regenerate());
+    await this.#run({ kind: 'update' }, () => session.save());
+    // Ended elsewhere while this request ran: the write found nothing, and nothing was revived.
+    if (!liveOf(this.state)) throw notSignedIn();
+    return data;
   }
 
-  async end(): Promise<boolean> {
+  async end(reason: EndReason = 'logout'): Promise<boolean> {
     const live = liveOf(this.state);
     const session = this.#koa.session;
     // Ended for every other call of this request (a batch) from now on, even while the store write runs.
@@ -139,12 +172,12 @@ export class RequestSession implements SessionHandle {
     if (!session) return live !== undefined;
     // koa-session: with the session set to null, commit() destroys it in the store and clears the cookie.
     this.#koa.session = null;
-    await this.#run({ kind: 'end', live }, () => session.manuallyCommit());
+    await this.#run({ kind: 'end', live, reason }, () => session.manuallyCommit());
     this.#ctx.set('Clear-Site-Data', '"cookies"');
     return live !== undefined;
   }
 
-  /** After the handlers ran: extend the idle window or re-sign and re-seal under the first key, if due. */
+  /** After the handlers ran: extend the idle window, or rewrite under the first key and the current format, if due. */
   async finish(): Promise<void> {
     const state = this.state;
     if (state.kind !== 'loaded' || !this.#koa.session) return;
@@ -164,12 +197,35 @@ export class RequestSession implements SessionHandle {
   /** The session store adapter reports an `update` and whether the record was still there. */
   updated(record: SessionRecord, stillThere: boolean): void {
     const state = this.state;
-    this.state = stillThere && state.kind === 'loaded' ? Object.freeze({ ...state, record, keyRotated: false }) : VANISHED;
+    if (!stillThere) this.state = VANISHED;
+    else if (state.kind === 'loaded') this.state = Object.freeze({ ...state, record, keyRotated: false });
+    else if (state.kind === 'started') this.state = Object.freeze({ ...state, record });
   }
 
   /** A rotation whose old session was ended meanwhile (logout, revocation): it must not revive it. */
   rotationLost(): void {
     this.state = ENDED;
+  }
+
+  async #rotate(kind: 'rotated' | 'refreshed'): Promise<void> {
+    if (this.#refusal) throw this.#refusal;
+    const previous = liveOf(this.state);
+    const session = this.#koa.session;
+    if (!previous || !session) throw notSignedIn();
+    const now = this.#layer.clock.now();
+    session['lastSeen'] = now;
+    // A re-authentication (or a password change, which checks the current password) is a fresh login.
+    if (kind === 'refreshed') session['authAt'] = now;
+    await this.#run({ kind: 'create', rotation: true }, () => session.regenerate());
+    const current = liveOf(this.state);
+    if (current) {
+      this.#layer.emit({ type: kind, userId: current.record.user.id, sessionId: publicIdOf(current.id), previousSessionId: publicIdOf(previous.id), at: now });
+    }
+  }
+
+  #fresh(user: StoredUser, data: StoredData): SessionRecord {
+    const now = this.#layer.clock.now();
+    return { v: 2, user, data, createdAt: now, lastSeen: now, authAt: now, ua: this.#ctx.get('user-agent').slice(0, 512) || null };
   }
 
   async #run(commit: Commit, run: () => Promise<void>): Promise<void> {
@@ -189,17 +245,19 @@ export class RequestSession implements SessionHandle {
 }
 
 /** `current`: the public id (a SHA-256) is worked out only if a procedure asks for it. */
-class DescribedSession implements ActiveSession {
+export class DescribedSession implements ActiveSession {
   /** Private: the raw id must never show up when a procedure logs or returns `current`. */
   readonly #id: string;
+  readonly #record: SessionRecord;
   #publicId: string | undefined;
 
   constructor(
     id: string,
-    readonly record: SessionRecord,
+    record: SessionRecord,
     readonly expiresAt: number,
   ) {
     this.#id = id;
+    this.#record = record;
   }
 
   get publicId(): string {
@@ -209,5 +267,34 @@ class DescribedSession implements ActiveSession {
 
   get logTag(): string {
     return logTagOf(this.publicId);
+  }
+
+  get user(): StoredUser {
+    return this.#record.user;
+  }
+
+  get data(): StoredData {
+    return this.#record.data;
+  }
+
+  get createdAt(): number {
+    return this.#record.createdAt;
+  }
+
+  get lastSeen(): number {
+    return this.#record.lastSeen;
+  }
+
+  get authAt(): number {
+    return this.#record.authAt;
+  }
+
+  get userAgent(): string | null {
+    return this.#record.ua;
+  }
+
+  /** What logging or returning `current` shows: never the raw id. */
+  toJSON() {
+    return { publicId: this.publicId, user: this.user, data: this.data, createdAt: this.createdAt, lastSeen: this.lastSeen, authAt: this.authAt, expiresAt: this.expiresAt };
   }
 }

@@ -7,10 +7,12 @@ import type { Clock } from '../clock.js';
 import { clientViewOf } from '../http/forwarded.js';
 import { cookieValues } from './cookieHeader.js';
 import type { CookieSigner } from './cookieSigner.js';
-import { type KoaSessionLike, notSignedIn, RequestSession, type SessionHandle } from './requestSession.js';
+import { type KoaSessionLike, notSignedIn, RequestSession } from './requestSession.js';
 import { isWellFormedSessionId, newSessionId } from './sessionId.js';
 import { liveOf } from './sessionState.js';
-import { type SessionRecord, sessionRecordSchema } from './sessionRecord.js';
+import type { SessionCodec } from './sessionCodec.js';
+import type { SessionEventSink } from './sessionEvents.js';
+import { type SessionRecord, sessionRecordShape } from './sessionRecord.js';
 import type { SessionStore } from './sessionStore.js';
 
 export interface SessionLayerOptions {
@@ -43,7 +45,7 @@ interface PrivateContext {
 }
 
 /** The session of a request, or a clear programming error when the session middleware has not run for it. */
-export function sessionHandleOf(ctx: Koa.Context): SessionHandle {
+export function sessionHandleOf(ctx: Koa.Context): RequestSession {
   const handle = (ctx.state as WithHandle)[HANDLE];
   if (!handle) {
     throw new Error(
@@ -68,12 +70,16 @@ export const sessionHandleOrNone = (ctx: Koa.Context): RequestSession | undefine
 export class SessionLayer {
   readonly clock: Clock;
   readonly touchIntervalMs: number;
+  readonly codec: SessionCodec;
+  readonly emit: SessionEventSink;
   readonly #options: SessionLayerOptions;
   readonly #cookieAttributes: { httpOnly: true; sameSite: 'lax' | 'strict'; secure: boolean; path: '/'; overwrite: true };
 
   constructor(options: SessionLayerOptions) {
     this.#options = options;
     this.clock = options.clock;
+    this.codec = options.store.codec;
+    this.emit = (event) => options.store.emit(event);
     // Extending the idle window costs a write at most this often per session.
     this.touchIntervalMs = Math.min(60_000, Math.max(1_000, Math.floor(options.idleTimeoutMs / 10)));
     this.#cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure: options.secure, path: '/', overwrite: true };
@@ -145,7 +151,8 @@ export class SessionLayer {
           set: async (id: string, data: unknown, _maxAge: number, { ctx: shadow }: { ctx: PrivateContext }) => {
             if (!isWellFormedSessionId(id)) throw new Error('refusing to store a session under an unissued id');
             const request = requestOf(shadow);
-            const record = sessionRecordSchema.parse(data);
+            // The user and data were validated by the codec when set; this checks koa-session's copy is whole.
+            const record = sessionRecordShape.parse(data) as SessionRecord;
             const commit = request.commit;
             if (commit?.kind === 'create') {
               // A rotation whose old session was ended meanwhile (logout, revocation) must not revive it.
@@ -165,7 +172,9 @@ export class SessionLayer {
             // Only a session this request loaded or wrote exists in the store; fresh anonymous ids never do.
             const candidate = commit?.kind === 'end' ? commit.live : liveOf(request.state);
             const live = candidate?.id === id ? candidate : undefined;
-            const removed = live ? await store.remove(id, live.record.uid) : false;
+            // A rotation reports itself (rotated/refreshed); a start ends the session it replaces; an end says why.
+            const reason = commit?.kind === 'end' ? commit.reason : commit?.kind === 'create' && !commit.rotation ? 'logout' : undefined;
+            const removed = live ? await store.remove(id, live.record.user.id, reason) : false;
             if (commit?.kind === 'create' && commit.rotation) commit.oldRemoved = removed;
           },
         },

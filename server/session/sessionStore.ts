@@ -2,8 +2,10 @@ import type { Clock } from '../clock.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
 import { type OpenedRecord, OpenedRecords } from './openedRecords.js';
 import type { Sealer } from './sealer.js';
+import type { SessionCodec } from './sessionCodec.js';
+import type { SessionEndReason, SessionEventSink } from './sessionEvents.js';
 import { publicIdOf, storeKeyOf } from './sessionId.js';
-import { type SessionRecord, sessionRecordSchema } from './sessionRecord.js';
+import type { SessionRecord } from './sessionRecord.js';
 
 export interface SessionTimeouts {
   readonly idleMs: number;
@@ -17,7 +19,7 @@ export interface SessionLimits extends SessionTimeouts {
 
 export interface LoadedRecord {
   record: Readonly<SessionRecord>;
-  /** Encrypted under an older key: re-seal on this request. */
+  /** Sealed under an older key, or in an older format: rewrite on this request. */
   rotated: boolean;
 }
 
@@ -42,14 +44,28 @@ export class SessionStore {
   readonly #sealer: Sealer;
   readonly #clock: Clock;
   readonly #timeouts: SessionLimits;
+  readonly #codec: SessionCodec;
+  readonly #emit: SessionEventSink;
   /** Reads of an unchanged record skip AES-GCM and validation (issue 5). */
   readonly #opened = new OpenedRecords();
 
-  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, timeouts: SessionLimits) {
+  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, timeouts: SessionLimits, codec: SessionCodec, emit: SessionEventSink = () => undefined) {
     this.#kv = kv;
     this.#sealer = sealer;
     this.#clock = clock;
     this.#timeouts = timeouts;
+    this.#codec = codec;
+    this.#emit = emit;
+  }
+
+  /** What may be stored, by the team's schemas. */
+  get codec(): SessionCodec {
+    return this.#codec;
+  }
+
+  /** Reports a session event (the session layer's starts and rotations go through here too). */
+  emit(event: Parameters<SessionEventSink>[0]): void {
+    this.#emit(event);
   }
 
   /** When the session ends if nothing else happens: the earlier of the idle and absolute deadlines. */
@@ -72,7 +88,7 @@ export class SessionStore {
     }
     const { record } = opened;
     if (this.#clock.now() >= this.expiresAt(record)) {
-      await this.#removeByKey(key, record.uid, undefined);
+      await this.#removeByKey(key, record.user.id, undefined, 'expired');
       return undefined;
     }
     return { record, rotated: opened.rotated };
@@ -80,9 +96,9 @@ export class SessionStore {
 
   #open(key: string, sealed: string): OpenedRecord | undefined {
     const opened = this.#sealer.open(sealed, key);
-    const record = opened ? parseRecord(opened.plaintext) : undefined;
-    if (!opened || !record) return undefined;
-    const result = { record, rotated: opened.rotated };
+    const decoded = opened ? this.#codec.decode(opened.plaintext) : undefined;
+    if (!opened || !decoded) return undefined;
+    const result = { record: decoded.record, rotated: opened.rotated || decoded.migrated };
     this.#opened.remember(key, sealed, result);
     return result;
   }
@@ -99,8 +115,8 @@ export class SessionStore {
     const lifetime = record.createdAt + this.#timeouts.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
     // The index holds only where the record lives; listing reads the record itself for the rest.
     const publicId = publicIdOf(id);
-    await this.#kv.mapSet(indexKeyOf(record.uid), publicId, key, lifetime);
-    return this.#enforceCap(record.uid, publicId);
+    await this.#kv.mapSet(indexKeyOf(record.user.id), publicId, key, lifetime);
+    return this.#enforceCap(record.user.id, publicId);
   }
 
   /** Ends the least recently used sessions beyond the cap, never the one just created. */
@@ -114,7 +130,7 @@ export class SessionStore {
     const leastRecent = live.sort((a, b) => a.record.lastSeen - b.record.lastSeen).slice(0, excess);
     const ended: string[] = [];
     for (const session of leastRecent) {
-      if (await this.removeByPublicId(userId, session.publicId)) ended.push(session.publicId);
+      if (await this.removeByPublicId(userId, session.publicId, 'cap')) ended.push(session.publicId);
     }
     return ended;
   }
@@ -134,21 +150,27 @@ export class SessionStore {
    * logout, a revocation and a rotation racing for one session, exactly one
    * sees true, so only that one may go on (e.g. issue a rotated id).
    */
-  async remove(id: string, userId: string | undefined): Promise<boolean> {
-    return this.#removeByKey(storeKeyOf(id), userId, publicIdOf(id));
+  async remove(id: string, userId: string | undefined, reason?: SessionEndReason): Promise<boolean> {
+    return this.#removeByKey(storeKeyOf(id), userId, publicIdOf(id), reason);
   }
 
-  async #removeByKey(key: string, userId: string | undefined, publicId: string | undefined): Promise<boolean> {
+  /** Deletes a record and its index entry; reports the end (with `reason`) when this call removed it. */
+  async #removeByKey(key: string, userId: string | undefined, publicId: string | undefined, reason?: SessionEndReason): Promise<boolean> {
     const removed = await this.#kv.delete(key);
     if (userId === undefined) return removed;
-    if (publicId !== undefined) {
-      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-      return removed;
+    let field = publicId;
+    if (field !== undefined) {
+      await this.#kv.mapDelete(indexKeyOf(userId), field);
+    } else {
+      // Called without the raw id (expired on read): find the index entry by its store key.
+      for (const [name, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+        if (indexedKeyOf(raw) === key) {
+          field = name;
+          await this.#kv.mapDelete(indexKeyOf(userId), name);
+        }
+      }
     }
-    // Called without the raw id (expired on read): find the index entry by its store key.
-    for (const [field, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
-      if (indexedKeyOf(raw) === key) await this.#kv.mapDelete(indexKeyOf(userId), field);
-    }
+    if (removed && reason && field !== undefined) this.#emit({ type: 'ended', userId, sessionId: field, reason, at: this.#clock.now() });
     return removed;
   }
 
@@ -159,7 +181,7 @@ export class SessionStore {
     for (const [publicId, raw] of index) {
       const indexed = indexedKeyOf(raw);
       const loaded = indexed ? await this.#loadByKey(indexed) : undefined;
-      if (loaded && loaded.record.uid === userId) {
+      if (loaded && loaded.record.user.id === userId) {
         listed.push({ publicId, record: loaded.record });
       } else {
         await this.#kv.mapDelete(indexKeyOf(userId), publicId);
@@ -173,17 +195,16 @@ export class SessionStore {
    * theirs or not live. An index entry whose record belongs to someone else
    * (a corrupted or planted index) is dropped, never followed.
    */
-  async removeByPublicId(userId: string, publicId: string): Promise<boolean> {
+  async removeByPublicId(userId: string, publicId: string, reason: SessionEndReason = 'revoked'): Promise<boolean> {
     const raw = (await this.#kv.mapGetAll(indexKeyOf(userId))).get(publicId);
     const indexed = raw === undefined ? undefined : indexedKeyOf(raw);
     if (!indexed) return false;
     const live = await this.#loadByKey(indexed);
-    if (live?.record.uid !== userId) {
+    if (live?.record.user.id !== userId) {
       await this.#kv.mapDelete(indexKeyOf(userId), publicId);
       return false;
     }
-    await this.#removeByKey(indexed, userId, publicId);
-    return true;
+    return this.#removeByKey(indexed, userId, publicId, reason);
   }
 
   /**
@@ -191,49 +212,28 @@ export class SessionStore {
    * live records it removed. Each record is checked to be the user's before
    * it goes, as in `removeByPublicId`.
    */
-  async removeAllForUser(userId: string, keepPublicId?: string): Promise<number> {
+  async removeAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<number> {
     let ended = 0;
     for (const [publicId, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
       if (publicId === keepPublicId) continue;
       const indexed = indexedKeyOf(raw);
       const live = indexed ? await this.#loadByKey(indexed) : undefined;
+      if (!indexed || live?.record.user.id !== userId) {
+        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+        continue;
+      }
       // Count only sessions this call really ended, not index entries whose session had expired or ended meanwhile.
-      if (indexed && live?.record.uid === userId && (await this.#kv.delete(indexed))) ended += 1;
-      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      if (await this.#removeByKey(indexed, userId, publicId, reason)) ended += 1;
     }
     return ended;
   }
 
   #seal(key: string, record: SessionRecord): string {
-    return this.#sealer.seal(encodeRecord(record), key);
+    return this.#sealer.seal(this.#codec.encode(record), key);
   }
 
   #ttl(record: SessionRecord): number {
     return Math.max(1, this.expiresAt(record) - this.#clock.now() + STORE_TTL_SLACK_MS);
-  }
-}
-
-/**
- * A record's plaintext: its format version, then its fields as a JSON array
- * in a fixed order, not an object with names (about 40 % fewer bytes at
- * rest, issue 5). Records written as objects by earlier versions are still
- * read; a later format bumps the leading version.
- */
-function encodeRecord(record: SessionRecord): string {
-  return JSON.stringify([record.v, record.uid, record.username, record.role, record.createdAt, record.lastSeen, record.ua]);
-}
-
-function parseRecord(plaintext: string): SessionRecord | undefined {
-  try {
-    const parsed: unknown = JSON.parse(plaintext);
-    if (Array.isArray(parsed) && parsed.length !== 7) return undefined;
-    const fields = Array.isArray(parsed)
-      ? { v: parsed[0], uid: parsed[1], username: parsed[2], role: parsed[3], createdAt: parsed[4], lastSeen: parsed[5], ua: parsed[6] }
-      : parsed;
-    const result = sessionRecordSchema.safeParse(fields);
-    return result.success ? result.data : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { AnyRouter } from '@trpc/server';
-import type { KeyValueStore } from '../../server/store/keyValueStore.js';
+import type { GatehouseOptions, KeyValueStore } from '../../server/index.js';
 import type { Backend } from './backends.js';
 import { startServer, type TestServer } from './server.js';
 
@@ -8,6 +8,8 @@ export interface BackendServerOptions {
   router?: AnyRouter;
   /** Use this already open store (shared by several servers) instead of opening one. */
   store?: KeyValueStore;
+  /** Other options for createGatehouse (a hasher, an events hook, …). */
+  deps?: Partial<GatehouseOptions>;
 }
 
 /** The reference server (or a host router) on one backend's isolated key space. */
@@ -15,7 +17,7 @@ export async function startBackendServer(backend: Backend, options: BackendServe
   const store = options.store ?? (await backend.open());
   return startServer({
     env: { ...backend.env, ...options.env },
-    deps: { store },
+    deps: { ...options.deps, store },
     ...(options.router ? { router: options.router } : {}),
   });
 }

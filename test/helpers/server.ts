@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AnyRouter } from '@trpc/server';
-import { type Gatehouse, type GatehouseOptions, loadConfig, type ReferenceConfig } from '../../server/index.js';
+import { type BuiltInAccounts, type Gatehouse, type GatehouseOptions, loadConfig, type ReferenceConfig, type UserDirectory } from '../../server/index.js';
 import { createReferenceApp } from '../../server/reference/app.js';
 import { ManualClock } from './clock.js';
 
@@ -15,8 +15,13 @@ export interface TestServer {
   gatehouse: Gatehouse;
   config: ReferenceConfig;
   clock: ManualClock;
+  /** The built-in accounts directory behind the server (the reference server keeps the built-in user). */
+  users: UserDirectory;
   close(): Promise<void>;
 }
+
+/** The built-in accounts directory of a Gatehouse that keeps the built-in user. */
+export const directoryOf = (gatehouse: Gatehouse): UserDirectory => (gatehouse.services.accounts as BuiltInAccounts).directory;
 
 export interface StartOptions {
   env?: Record<string, string>;
@@ -53,6 +58,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     gatehouse,
     config,
     clock,
+    users: directoryOf(gatehouse),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,7 +1,8 @@
-import { type AccountActionDeps, accountActions, type PasswordHasher, passwordSchema, roleSchema, usernameSchema } from '../../index.js';
+import { type AccountActionDeps, accountActions, type BuiltInAccounts, passwordSchema, roleSchema, type User, usernameSchema } from '../../index.js';
 
-export interface UserCommandDeps extends AccountActionDeps {
-  hasher: PasswordHasher;
+export interface UserCommandDeps extends AccountActionDeps<User> {
+  /** The reference server's accounts: Gatehouse's built-in directory. */
+  accounts: BuiltInAccounts;
   /** The new user's password (read from stdin by the entry, never from argv where `ps` shows it). */
   readPassword: () => Promise<string>;
 }
@@ -35,33 +36,36 @@ export async function runUserCommand(argv: readonly string[], deps: UserCommandD
   switch (command) {
     case 'create': {
       const username = parse(usernameSchema, args[0]);
-      const role = args.includes('--admin') ? 'admin' : 'user';
       const password = parse(passwordSchema, await deps.readPassword());
-      const created = await deps.users.create(username, await deps.hasher.hash(password), role);
-      if (!created) throw new UsageError(`user "${username}" already exists`);
-      return `created user ${created.username} (${created.role})`;
+      const created = await deps.accounts.register(username, password);
+      if (created === 'taken') throw new UsageError(`user "${username}" already exists`);
+      const account = args.includes('--admin') ? await deps.accounts.setRole(created.user.id, 'admin') : created;
+      if (!account || account === 'invalid-role') throw new UsageError(`user "${username}" went away while being created`);
+      return `created user ${account.user.username} (${account.user.role})`;
     }
     case 'set-role': {
-      const user = await existing(deps, args[0]);
+      const account = await existing(deps, args[0]);
       const role = parse(roleSchema, args[1]);
-      const result = mustExist(await accountActions.setRole(deps, user, role), user.username);
-      return `${result.user.username} is now ${result.user.role}; ended ${result.endedSessions} session(s)`;
+      const result = await accountActions.setRole(deps, account, role);
+      if (result === 'invalid-role' || !result) throw new UsageError(`no user "${account.user.username}"`);
+      return `${result.account.user.username} is now ${result.account.user.role}; ended ${result.endedSessions} session(s)`;
     }
     case 'disable': {
       const result = mustExist(await accountActions.disable(deps, await existing(deps, args[0])), args[0]);
-      return `${result.user.username} is disabled; ended ${result.endedSessions} session(s)`;
+      return `${result.account.user.username} is disabled; ended ${result.endedSessions} session(s)`;
     }
     case 'enable': {
       const result = mustExist(await accountActions.enable(deps, await existing(deps, args[0])), args[0]);
-      return `${result.user.username} is enabled`;
+      return `${result.account.user.username} is enabled`;
     }
     case 'delete': {
-      const result = mustExist(await accountActions.delete(deps, await existing(deps, args[0])), args[0]);
-      return `deleted ${result.user.username}; ended ${result.endedSessions} session(s)`;
+      const account = await existing(deps, args[0]);
+      const result = mustExist(await accountActions.delete(deps, account, account.user.username), args[0]);
+      return `deleted ${result.account.user.username}; ended ${result.endedSessions} session(s)`;
     }
     case 'revoke-sessions': {
       const result = await accountActions.revokeSessions(deps, await existing(deps, args[0]));
-      return `ended ${result.endedSessions} session(s) of ${result.user.username}`;
+      return `ended ${result.endedSessions} session(s) of ${result.account.user.username}`;
     }
     default:
       throw new UsageError(command ? `unknown command "${command}"\n\n${USAGE}` : USAGE);
@@ -70,9 +74,9 @@ export async function runUserCommand(argv: readonly string[], deps: UserCommandD
 
 async function existing(deps: UserCommandDeps, name: string | undefined) {
   const username = parse(usernameSchema, name);
-  const user = await deps.users.findByUsername(username);
-  if (!user) throw new UsageError(`no user "${username}"`);
-  return user;
+  const account = await deps.accounts.findByLogin(username);
+  if (!account) throw new UsageError(`no user "${username}"`);
+  return account;
 }
 
 /** The account went between reading it and acting on it (deleted by someone else meanwhile). */

@@ -1,5 +1,5 @@
 import { text } from 'node:stream/consumers';
-import { createGatehouse, createLogger, type Gatehouse, loadConfigOrExit, secretScrubber } from '../../index.js';
+import { type BuiltInAccounts, createGatehouse, createLogger, type Gatehouse, loadConfigOrExit, secretScrubber } from '../../index.js';
 import { runUserCommand, UsageError } from './userCommands.js';
 
 /** `npm run users -- …`: user administration against the configured store. Only wires. */
@@ -10,8 +10,12 @@ async function main(): Promise<number> {
   let gatehouse: Gatehouse | undefined;
   try {
     gatehouse = await createGatehouse({ ...config.gatehouse, logger: createLogger('silent') });
+    const { accounts, sessions, throttle } = gatehouse.services;
     const output = await runUserCommand(process.argv.slice(2), {
-      ...gatehouse.services,
+      // The reference server keeps the built-in user, so its accounts are the built-in directory.
+      accounts: accounts as BuiltInAccounts,
+      sessions,
+      throttle,
       readPassword: async () => (await text(process.stdin)).split(/\r?\n/)[0] ?? '',
     });
     console.log(output);

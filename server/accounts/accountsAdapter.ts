@@ -1,0 +1,47 @@
+/**
+ * An account as Gatehouse's built-in procedures see it: your user (what a
+ * session holds, validated by your user schema), a version that changes
+ * with every change to the account, and whether it is disabled.
+ */
+export interface Account<TUser extends { id: string }> {
+  readonly user: TUser;
+  /** Changes whenever the account changes (compared with `===`): a login that raced a change notices. */
+  readonly version: string | number;
+  readonly disabled?: boolean;
+}
+
+/**
+ * Your user table, for Gatehouse's built-in `auth.*`, `sessions.*` and
+ * `admin.*` procedures. Only `authenticate` and `findById` are required;
+ * a built-in procedure whose method is missing answers 501
+ * NOT_IMPLEMENTED. Gatehouse's own argon2id directory (`builtInAccounts`)
+ * is the default and implements all of it.
+ */
+export interface AccountsAdapter<TUser extends { id: string }> {
+  /**
+   * Checks a login and its password: the account, or `undefined` for an
+   * unknown login, a wrong password or a disabled account — in the same
+   * time for each (verify against a dummy hash for unknown logins), so
+   * neither answer nor timing tells which accounts exist.
+   */
+  authenticate(login: string, password: string): Promise<Account<TUser> | undefined>;
+  /** The account of a user id, or `undefined` when it is gone. Read again after a login, to catch a change that raced it. */
+  findById(id: string): Promise<Account<TUser> | undefined>;
+  /** Creates an account (`auth.register`); `'taken'` when the login is in use. */
+  register?(login: string, password: string): Promise<Account<TUser> | 'taken'>;
+  /** Checks the password of a signed-in user (`auth.reauthenticate`, `auth.changePassword`). */
+  verifyPassword?(account: Account<TUser>, password: string): Promise<boolean>;
+  /**
+   * Sets a new password only if the account is still at `account.version`
+   * (one conditional write); `'conflict'`, with nothing written, if not.
+   */
+  changePassword?(account: Account<TUser>, newPassword: string): Promise<Account<TUser> | 'conflict'>;
+  /** An account by its login, for `admin.*`. */
+  findByLogin?(login: string): Promise<Account<TUser> | undefined>;
+  /** Disables or enables the account, whatever changed meanwhile; `undefined` when it is gone. */
+  setDisabled?(id: string, disabled: boolean): Promise<Account<TUser> | undefined>;
+  /** Gives the account a role, whatever changed meanwhile; `undefined` when it is gone, `'invalid-role'` for a role you do not have. */
+  setRole?(id: string, role: string): Promise<Account<TUser> | 'invalid-role' | undefined>;
+  /** Removes the account; resolves whether it existed. */
+  delete?(id: string): Promise<boolean>;
+}

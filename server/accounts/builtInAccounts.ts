@@ -1,0 +1,75 @@
+import { roleSchema, type User } from '../../shared/user.js';
+import type { KeyValueStore } from '../store/keyValueStore.js';
+import type { Account, AccountsAdapter } from './accountsAdapter.js';
+import type { PasswordHasher } from './passwordHasher.js';
+import { StoreUserDirectory, toPublicUser, type UserDirectory, type UserRecord } from './userDirectory.js';
+
+/** The built-in directory as an accounts adapter, with the directory itself for scripts (`npm run users`). */
+export interface BuiltInAccounts extends Required<AccountsAdapter<User>> {
+  readonly directory: UserDirectory;
+}
+
+const accountOf = (record: UserRecord): Account<User> & { readonly record: UserRecord } => ({
+  user: toPublicUser(record),
+  version: record.version,
+  disabled: record.disabled,
+  record,
+});
+
+/**
+ * Gatehouse's own accounts: usernames and argon2id hashes in the session
+ * store's backend, every change a conditional write on the account's
+ * version (L10). The default when your definition keeps the built-in user.
+ */
+export function builtInAccounts(store: KeyValueStore, hasher: PasswordHasher): BuiltInAccounts {
+  const directory = new StoreUserDirectory(store);
+  /** The directory's own record behind an account (read again when the account came from elsewhere). */
+  const recordOf = async (account: Account<User>): Promise<UserRecord | undefined> => {
+    const carried = (account as { record?: UserRecord }).record;
+    if (carried && carried.version === account.version) return carried;
+    const current = await directory.findById(account.user.id);
+    return current?.version === account.version ? current : undefined;
+  };
+  return {
+    directory,
+    async authenticate(login, password) {
+      const record = await directory.findByUsername(login);
+      // An unknown user costs the same hash as a known one; a disabled one gets the same answer as a wrong password.
+      const ok = record ? await hasher.verify(record.passwordHash, password) : await hasher.verifyDummy(password);
+      return record && ok && !record.disabled ? accountOf(record) : undefined;
+    },
+    async findById(id) {
+      const record = await directory.findById(id);
+      return record ? accountOf(record) : undefined;
+    },
+    async findByLogin(login) {
+      const record = await directory.findByUsername(login);
+      return record ? accountOf(record) : undefined;
+    },
+    async register(login, password) {
+      const created = await directory.create(login, await hasher.hash(password));
+      return created ? accountOf(created) : 'taken';
+    },
+    async verifyPassword(account, password) {
+      const record = await recordOf(account);
+      return record !== undefined && !record.disabled && (await hasher.verify(record.passwordHash, password));
+    },
+    async changePassword(account, newPassword) {
+      const passwordHash = await hasher.hash(newPassword);
+      const record = await recordOf(account);
+      const updated = record ? await directory.update(record, { passwordHash }) : undefined;
+      return updated ? accountOf(updated) : 'conflict';
+    },
+    async setDisabled(id, disabled) {
+      const updated = await directory.updateLatest(id, () => ({ disabled }));
+      return updated ? accountOf(updated) : undefined;
+    },
+    async setRole(id, role) {
+      const parsed = roleSchema.safeParse(role);
+      if (!parsed.success) return 'invalid-role';
+      const updated = await directory.updateLatest(id, () => ({ role: parsed.data }));
+      return updated ? accountOf(updated) : undefined;
+    },
+    delete: (id) => directory.delete(id),
+  };
+}
