@@ -1,0 +1,114 @@
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import type Koa from 'koa';
+import { describe, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
+import {
+  type Gatehouse,
+  initGatehouse,
+  protectedProcedure,
+  publicProcedure,
+  router,
+  type SessionView,
+  type User,
+} from '../server/index.js';
+import { type Member, team, type teamDataSchema, type TeamRouter } from './helpers/teamApp.js';
+
+// Issue 11: the promises the types make, checked by the compiler (`npm run typecheck` runs over this file). Each
+// `@ts-expect-error` fails the typecheck if the line it guards ever compiles.
+
+type TeamData = z.output<typeof teamDataSchema>;
+
+describe('types', () => {
+  it('a protected procedure’s ctx.user is the team’s user, never null; a public one’s may be null', () => {
+    team.protectedProcedure.query(({ ctx }) => {
+      expectTypeOf(ctx.user).toEqualTypeOf<Member>();
+      expectTypeOf(ctx.user.role).toEqualTypeOf<'member' | 'staff' | 'admin'>();
+      expectTypeOf(ctx.session.current.data).toEqualTypeOf<TeamData>();
+      return null;
+    });
+    team.publicProcedure.query(({ ctx }) => {
+      expectTypeOf(ctx.user).toEqualTypeOf<Member | null>();
+      // @ts-expect-error: a public procedure may run without a session
+      void ctx.session.current.data;
+      return null;
+    });
+    team.adminProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<Member>());
+    team.freshProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<Member>());
+  });
+
+  it('the team’s own context fields are typed next to Gatehouse’s', () => {
+    team.publicProcedure.query(({ ctx }) => {
+      expectTypeOf(ctx.tenant).toEqualTypeOf<string>();
+      expectTypeOf(ctx.db).toEqualTypeOf<{ name: string }>();
+      expectTypeOf(ctx.requestId).toEqualTypeOf<string>();
+      return null;
+    });
+  });
+
+  it('a wrong field in session data, or a wrong value, does not compile', () => {
+    team.protectedProcedure.mutation(async ({ ctx }) => {
+      await ctx.session.update({ theme: 'dark' });
+      // @ts-expect-error: no such field in the team's session data
+      await ctx.session.update({ colour: 'red' });
+      // @ts-expect-error: not one of the schema's themes
+      await ctx.session.update({ theme: 'purple' });
+      // @ts-expect-error: the function must return the data's shape
+      await ctx.session.update((data) => ({ ...data, cart: 'not a list' }));
+      return null;
+    });
+  });
+
+  it('session.start takes the team’s user, and its data argument is optional because every field has a default', () => {
+    team.publicProcedure.mutation(async ({ ctx }) => {
+      await ctx.session.start({ id: 'm-1', email: 'a@b.example', role: 'staff' });
+      await ctx.session.start({ id: 'm-1', email: 'a@b.example', role: 'staff' }, { theme: 'dark' });
+      // @ts-expect-error: the team's user has an email
+      await ctx.session.start({ id: 'm-1', role: 'staff' });
+      // @ts-expect-error: not one of the team's roles
+      await ctx.session.start({ id: 'm-1', email: 'a@b.example', role: 'root' });
+      return null;
+    });
+    // With data that has a required field, start needs the data.
+    const strict = initGatehouse({ sessionData: z.object({ tenantId: z.string() }) });
+    strict.publicProcedure.mutation(async ({ ctx }) => {
+      await ctx.session.start({ id: 'u', username: 'u', role: 'user' }, { tenantId: 't' });
+      // @ts-expect-error: tenantId has no default
+      await ctx.session.start({ id: 'u', username: 'u', role: 'user' });
+      return null;
+    });
+  });
+
+  it('the client sees the team’s user in the built-in procedures’ answers, and the inputs they take', () => {
+    type Out = inferRouterOutputs<TeamRouter>;
+    type In = inferRouterInputs<TeamRouter>;
+    expectTypeOf<Out['auth']['me']>().toEqualTypeOf<{ user: Member; session: SessionView } | null>();
+    expectTypeOf<Out['auth']['login']>().toEqualTypeOf<{ user: Member }>();
+    expectTypeOf<Out['preferences']>().toEqualTypeOf<TeamData>();
+    expectTypeOf<Out['admin']['setRole']['user']>().toEqualTypeOf<Member>();
+    expectTypeOf<In['auth']['login']>().toEqualTypeOf<{ username: string; password: string }>();
+    expectTypeOf<In['auth']['reauthenticate']>().toEqualTypeOf<{ password: string }>();
+  });
+
+  it('a host route’s sessionOf() is typed by the definition', () => {
+    const hostRoute = (gatehouse: Gatehouse<Member, TeamData, z.input<typeof teamDataSchema>>, koa: Koa.Context) => {
+      const session = gatehouse.sessionOf(koa);
+      expectTypeOf(session.current?.data.theme).toEqualTypeOf<'light' | 'dark' | undefined>();
+      expectTypeOf(session.current?.user.email).toEqualTypeOf<string | undefined>();
+    };
+    void hostRoute;
+  });
+
+  it('a context of the team’s own may not take the name of one of Gatehouse’s fields', () => {
+    // @ts-expect-error: `user` is Gatehouse's
+    initGatehouse({ context: () => ({ user: 'mine' }) });
+    initGatehouse({ context: () => ({ currentUserName: 'fine' }) });
+  });
+
+  it('without a definition, the built-in user: ctx.user is { id, username, role }', () => {
+    protectedProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<User>());
+    publicProcedure.query(({ ctx }) => expectTypeOf(ctx.session.current?.user).toEqualTypeOf<User | undefined>());
+    const built = router({ hello: publicProcedure.query(() => 'hi') });
+    expectTypeOf<inferRouterOutputs<typeof built>['hello']>().toEqualTypeOf<string>();
+    void built;
+  });
+});
