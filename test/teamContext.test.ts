@@ -1,7 +1,11 @@
+import { once } from 'node:events';
+import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatehouse, createLogger, initGatehouse } from '../server/index.js';
 import { createNodeClient } from '../client/node.js';
 import { TRPCClientError } from '../client/index.js';
 import { request, sessionCookie } from './helpers/http.js';
+import { captureLogs } from './helpers/logCapture.js';
 import { startTeamServer, type TeamRouter, type TeamServer } from './helpers/teamApp.js';
 
 // Issue 11: a team's own users, session data and context, over real HTTP through the typed Node client.
@@ -160,7 +164,6 @@ describe('session events', () => {
 
 describe('a session-events hook that fails', () => {
   it('never blocks or breaks a request: a throwing hook and a rejecting one leave login and logout at 200, and each failure is logged', async () => {
-    const { captureLogs } = await import('./helpers/logCapture.js');
     for (const hook of [
       () => {
         throw new Error('audit log down');
@@ -187,9 +190,6 @@ describe('a session-events hook that fails', () => {
 
 describe('a context of the team’s own that takes one of Gatehouse’s names', () => {
   it('fails at the first request with a message naming the field and the fix', async () => {
-    const { once } = await import('node:events');
-    const Koa = (await import('koa')).default;
-    const { createGatehouse, createLogger, initGatehouse } = await import('../server/index.js');
     const bad = initGatehouse({ context: () => ({ user: 'mine' }) as never });
     const gatehouse = await createGatehouse(bad, { keys: ['test-key-0123456789-abcdefghijklmnopqrstuvwxyz'], cookie: { secure: false }, logger: createLogger('silent') });
     const app = new Koa();
