@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 export * from '../shared/index.js';
 export { TRPCClientError } from '@trpc/client';
@@ -6,6 +6,9 @@ export { TRPCClientError } from '@trpc/client';
 /** fetch's parameters, named without the DOM lib (a Node project has none). */
 type FetchInput = Parameters<typeof fetch>[0];
 type FetchInit = Parameters<typeof fetch>[1];
+
+/** An EventSource constructor (the browser's; in Node, the `eventsource` package's), for subscriptions. */
+export type EventSourceLike = new (url: string, init?: { withCredentials?: boolean; fetch?: typeof fetch }) => unknown;
 
 export interface GatehouseClientOptions {
   /** The server's base URL, e.g. `https://api.example.com` (default: the page's own origin). */
@@ -16,33 +19,58 @@ export interface GatehouseClientOptions {
   fetch?: typeof fetch;
   /** Most calls sent in one batch; keep it at or below the server's limit (20). */
   maxItems?: number;
+  /**
+   * Queries through `httpBatchStreamLink`: each result of a batch arrives
+   * as soon as it is ready (default false: one answer per batch).
+   * Mutations always go through `httpBatchLink` (a login's cookie comes
+   * with its answer).
+   */
+  streamQueries?: boolean;
+  /**
+   * Subscriptions over SSE (`httpSubscriptionLink`) need an EventSource:
+   * the browser's global one by default; in Node pass the `eventsource`
+   * package's (`createNodeClient` wires its cookie jar into it).
+   */
+  EventSource?: EventSourceLike;
 }
 
 /**
  * A tRPC client typed by the server's router. Browser-safe: no Node-only
  * imports. Cookies ride along (`credentials: 'include'`, so a page on an
- * origin listed in the server's ALLOWED_ORIGINS works too).
+ * origin listed in the server's ALLOWED_ORIGINS works too). Subscriptions
+ * go over SSE; queries can stream (`streamQueries`).
  *
  * @example
  * import type { AppRouter } from '../server/router.js'; // your router's type: types only, no server code
  * const api = createGatehouseClient<AppRouter>({ url: 'http://127.0.0.1:3000' });
  * await api.auth.login.mutate({ username: 'alice', password: 'correct horse battery' });
- * const { message } = await api.data.query();
  */
-export function createGatehouseClient<TRouter extends AnyRouter>(
-  options: GatehouseClientOptions = {},
-): TRPCClient<TRouter> {
+export function createGatehouseClient<TRouter extends AnyRouter>(options: GatehouseClientOptions = {}): TRPCClient<TRouter> {
   const base = (options.url ?? '').replace(/\/$/, '');
-  const prefix = `/${(options.prefix ?? '/trpc').replace(/^\/+|\/+$/g, '')}`;
+  const url = `${base}/${(options.prefix ?? '/trpc').replace(/^\/+|\/+$/g, '')}`;
   const baseFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const withCredentials = (input: FetchInput, init?: FetchInit) => baseFetch(input, { ...init, credentials: 'include' });
+  const maxItems = options.maxItems ?? 20;
+  // Gatehouse routers use no transformer (plain JSON on the wire).
+  type Link = Parameters<typeof splitLink<TRouter>>[0]['true'];
+  const calls = httpBatchLink<TRouter>({ url, maxItems, fetch: withCredentials } as never) as Link;
+  const queries = options.streamQueries ? (httpBatchStreamLink<TRouter>({ url, maxItems, fetch: withCredentials } as never) as Link) : calls;
+  const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceLike }).EventSource;
+  const subscriptions = EventSourceImpl
+    ? (httpSubscriptionLink({
+        url,
+        EventSource: EventSourceImpl as never,
+        eventSourceOptions: options.fetch ? { withCredentials: true, fetch: withCredentials } : { withCredentials: true },
+      } as never) as Link)
+    : undefined;
   return createTRPCClient<TRouter>({
     links: [
-      httpBatchLink<TRouter>({
-        url: `${base}${prefix}`,
-        maxItems: options.maxItems ?? 20,
-        fetch: (input: FetchInput, init?: FetchInit) => baseFetch(input, { ...init, credentials: 'include' }),
-        // Gatehouse routers use no transformer (plain JSON on the wire).
-      } as unknown as Parameters<typeof httpBatchLink<TRouter>>[0]),
+      splitLink<TRouter>({
+        condition: (op) => op.type === 'subscription',
+        // Without an EventSource, a subscription fails with tRPC's own clear error from the plain link.
+        true: subscriptions ?? calls,
+        false: splitLink<TRouter>({ condition: (op) => op.type === 'query', true: queries, false: calls }),
+      }),
     ],
   });
 }

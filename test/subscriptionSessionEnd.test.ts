@@ -1,7 +1,5 @@
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
-import makeFetchCookie from 'fetch-cookie';
-import { CookieJar } from 'tough-cookie';
+import { CookieJar, createNodeClient, TRPCClientError } from '../client/node.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, protectedProcedure, router } from '../server/index.js';
 import { referenceRoutes } from '../server/reference/router.js';
@@ -37,18 +35,8 @@ const live = router({
 });
 type LiveRouter = typeof live;
 
-function clientFor(url: string, jar: CookieJar) {
-  const fetchWithJar = makeFetchCookie(fetch, jar) as typeof fetch;
-  return createTRPCClient<LiveRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({ url: `${url}/trpc`, EventSource, eventSourceOptions: { fetch: fetchWithJar } }),
-        false: httpBatchLink({ url: `${url}/trpc`, fetch: fetchWithJar }),
-      }),
-    ],
-  });
-}
+/** Gatehouse's typed Node client, subscriptions over SSE with the jar's cookie. */
+const clientFor = (url: string, jar: CookieJar) => createNodeClient<LiveRouter>({ url, jar, EventSource }).api;
 
 /** Opens `feed` and resolves once its first event arrived; `error` resolves if the stream ends in an error. */
 function openFeed(client: ReturnType<typeof clientFor>) {
