@@ -80,6 +80,7 @@ const envSchema = z.object({
   SESSION_IDLE_TIMEOUT: duration('SESSION_IDLE_TIMEOUT', '30m'),
   SESSION_ABSOLUTE_TIMEOUT: duration('SESSION_ABSOLUTE_TIMEOUT', '12h'),
   SESSION_STORE_TIMEOUT: duration('SESSION_STORE_TIMEOUT', '1000ms'),
+  SESSION_FRESH_LOGIN_WINDOW: duration('SESSION_FRESH_LOGIN_WINDOW', '10m'),
   SESSION_MAX_PER_USER: positiveInt('SESSION_MAX_PER_USER', 10).refine((n) => n <= 1000, {
     error: 'SESSION_MAX_PER_USER must be at most 1000',
   }),
@@ -178,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleTimeout: e.SESSION_IDLE_TIMEOUT,
       absoluteTimeout: e.SESSION_ABSOLUTE_TIMEOUT,
       maxSessionsPerUser: e.SESSION_MAX_PER_USER,
+      freshLoginWindow: e.SESSION_FRESH_LOGIN_WINDOW,
       // Secure, __Host- cookies in production; plain HTTP on a development machine.
       cookie: Object.freeze({ sameSite: e.SESSION_COOKIE_SAMESITE, secure: production }),
       trustProxy: e.TRUST_PROXY,

@@ -101,7 +101,7 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
     profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
     mkdirSync(RESULTS, { recursive: true });
-    for (const username of ['browser-user', 'browser-csrf', 'browser-out', 'browser-throttle', 'browser-outage']) {
+    for (const username of ['browser-user', 'browser-csrf', 'browser-out', 'browser-throttle', 'browser-outage', 'browser-fresh']) {
       expect((await request(`${srv.url}/trpc/auth.register`, { body: { username, password } })).status).toBe(200);
     }
   }, 90_000);
@@ -260,6 +260,44 @@ describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
     await page.locator('#auth-form').waitFor();
     await signIn(page, 'browser-new', newPassword);
     await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('browser-new');
+    await page.close();
+  }, 60_000);
+
+  it('a sensitive action on a sign-in older than 10 minutes asks for the password in the page: a wrong one is said there, the right one re-authenticates and the action goes through', async () => {
+    const page = await context.newPage();
+    await signIn(page, 'browser-fresh');
+    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('browser-fresh');
+    const before = await sessionCookieValue();
+    // The server's clock moves past the fresh-login window (the idle timeout is 30 minutes: the session lives on).
+    srv.clock.advance(11 * 60_000);
+
+    const newPassword = 'a fresher passphrase';
+    await page.fill('#current-password', password);
+    await page.fill('#new-password', newPassword);
+    await page.click('#change-password');
+    await page.locator('#confirm-password').waitFor();
+    await page.fill('#confirm-password-input', 'not my password');
+    await page.click('#confirm-password-submit');
+    await expect.poll(() => page.locator('#confirm-password-error').textContent()).toBe('That password is wrong.');
+    await page.screenshot({ path: join(RESULTS, 'demo-confirm-password.png') });
+
+    await page.fill('#confirm-password-input', password);
+    await page.click('#confirm-password-submit');
+    // The registration over HTTP in beforeAll left one other session.
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Password changed. 1 other session was signed out.');
+    expect(await page.locator('#confirm-password').count()).toBe(0);
+    // Re-authentication and the change each gave the session a new id; the old cookie is dead.
+    expect(await sessionCookieValue()).not.toBe(before);
+    expect((await request(`${srv.url}/trpc/data`, { cookie: `sid=${before}` })).status).toBe(401);
+    await page.click('#load-data');
+    await expect.poll(() => page.locator('#data-output').textContent()).toBe('Hello, browser-fresh. This answer needed a live session.');
+
+    // Cancelling the confirmation changes nothing.
+    srv.clock.advance(11 * 60_000);
+    await page.click('#revoke-others');
+    await page.locator('#confirm-password').waitFor();
+    await page.click('#confirm-password-cancel');
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('Nothing was changed.');
     await page.close();
   }, 60_000);
 });

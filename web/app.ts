@@ -7,6 +7,7 @@ import type { AppRouter } from '../server/reference/router.js';
 import { createGatehouseClient, TRPCClientError, type Me, type SessionView } from '../client/index.js';
 import { busy, h } from './dom.js';
 import { describeError } from './errorMessage.js';
+import { withFreshLogin } from './freshLogin.js';
 
 const api = createGatehouseClient<AppRouter>();
 const root = document.getElementById('app')!;
@@ -36,6 +37,10 @@ function showError(error: unknown, form?: HTMLElement): void {
 }
 
 const isUnauthorized = (error: unknown) => error instanceof TRPCClientError && error.data?.code === 'UNAUTHORIZED';
+
+/** A sensitive action (ending sessions, changing the password): asks for the password first when the sign-in is not recent. */
+const sensitive = <T>(action: () => Promise<T>) =>
+  withFreshLogin(action, (password) => api.auth.reauthenticate.mutate({ password }), (error) => describeError(error).message);
 
 function field(name: string, label: string, type: string, autocomplete: string): HTMLElement {
   const id = name === 'currentPassword' ? 'current-password' : name === 'newPassword' ? 'new-password' : name;
@@ -147,7 +152,7 @@ function sessionRow(session: SessionView, reload: () => Promise<void>): HTMLElem
   revoke.addEventListener('click', () => {
     void busy(revoke, async () => {
       try {
-        await api.sessions.revoke.mutate({ id: session.id });
+        if (!(await sensitive(() => api.sessions.revoke.mutate({ id: session.id })))) return say('error', 'Nothing was changed.');
         say('ok', 'That session was ended.');
         await reload();
       } catch (error) {
@@ -173,7 +178,9 @@ function sessionsView(): HTMLElement {
   others.addEventListener('click', () => {
     void busy(others, async () => {
       try {
-        const { endedSessions } = await api.sessions.revokeOthers.mutate();
+        const result = await sensitive(() => api.sessions.revokeOthers.mutate());
+        if (!result) return say('error', 'Nothing was changed.');
+        const { endedSessions } = result;
         say('ok', `${endedSessions} other session${endedSessions === 1 ? ' was' : 's were'} ended.`);
         await reload();
       } catch (error) {
@@ -200,10 +207,11 @@ function passwordView(): HTMLElement {
     event.preventDefault();
     void busy(change, async () => {
       try {
-        const { endedSessions } = await api.auth.changePassword.mutate({
-          currentPassword: valueOf(form, 'currentPassword'),
-          newPassword: valueOf(form, 'newPassword'),
-        });
+        const result = await sensitive(() =>
+          api.auth.changePassword.mutate({ currentPassword: valueOf(form, 'currentPassword'), newPassword: valueOf(form, 'newPassword') }),
+        );
+        if (!result) return say('error', 'Nothing was changed.');
+        const { endedSessions } = result;
         say('ok', `Password changed. ${endedSessions} other session${endedSessions === 1 ? ' was' : 's were'} signed out.`);
         await refresh();
       } catch (error) {
