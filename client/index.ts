@@ -1,3 +1,7 @@
+// @trpc/client's own type declarations name DOM types (`RequestInfo`), so a Node project without the DOM lib
+// could not type-check any tRPC client. This brings the DOM lib's declarations in for the client entries only;
+// Gatehouse's server entries (`koa-gatehouse`, `koa-gatehouse/testing`) need no DOM lib.
+/// <reference lib="dom" preserve="true" />
 import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 export * from '../shared/index.js';

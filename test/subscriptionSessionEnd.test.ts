@@ -1,11 +1,14 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { EventSource } from 'eventsource';
+import Koa from 'koa';
 import { CookieJar, createNodeClient, TRPCClientError } from '../client/node.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, protectedProcedure, router } from '../server/index.js';
+import { createGatehouse, createLogger, openStore, protectedProcedure, router } from '../server/index.js';
 import { referenceRoutes } from '../server/reference/router.js';
 import { shared } from './helpers/backendServer.js';
 import { request, sessionCookie } from './helpers/http.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, TEST_KEY, type TestServer } from './helpers/server.js';
 
 // Issue 11 §5: an SSE subscription's session is checked when it opens, and logging out or revoking the session
 // ends its open subscriptions: at once on the same instance, within the check interval from another one.
@@ -110,5 +113,38 @@ describe('a subscription and the session it was opened with', () => {
     expect((await request(`${one.url}/trpc/auth.me`, { cookie })).json).not.toEqual({ result: { data: null } });
     feed.subscription.unsubscribe();
     expect(await ended.get('sub-parallel')!.promise).toBe(true);
+  });
+});
+
+describe('a client that leaves a stream', () => {
+  it('is no server fault: Koa’s default error handler prints nothing, and the app’s error listeners still see the premature close', async () => {
+    const gatehouse = await createGatehouse({ keys: [TEST_KEY], cookie: { secure: false }, logger: createLogger('silent') });
+    const app = new Koa(); // not silent, and no error listener of its own: Koa's default handler prints what it gets
+    app.use(gatehouse.session());
+    app.use(gatehouse.trpc({ router: live }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    // Listening made Koa install its default handler; an observer added now runs next to it.
+    const reported = new Promise<string | undefined>((resolve) => app.on('error', (error: { code?: string }) => resolve(error.code)));
+    const printed: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args.join(' '));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const jar = new CookieJar();
+      const res = await request(`${url}/trpc/auth.register`, { body: { username: 'leaver', password: 'correct horse battery' } });
+      await jar.setCookie(`${sessionCookie(res)}; Path=/`, url);
+      const feed = openFeed(clientFor(url, jar));
+      await feed.first;
+      feed.subscription.unsubscribe();
+      expect(await ended.get('leaver')!.promise).toBe(true);
+      expect(await reported).toBe('ERR_STREAM_PREMATURE_CLOSE');
+      expect(printed.filter((line) => line.includes('Premature close'))).toEqual([]);
+    } finally {
+      console.error = original;
+      server.closeAllConnections();
+      server.close();
+      await gatehouse.close();
+    }
   });
 });

@@ -12,7 +12,7 @@ import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
 import { alreadyReadBody, readBody } from './requestBody.js';
 import { runSingleCall, type SingleCallType, singleCallProcedure } from './singleCall.js';
-import { streamedBody } from './streamedBody.js';
+import { quietWhenClientLeaves, streamedBody } from './streamedBody.js';
 
 export interface KoaMountOptions<TRouter extends AnyRouter> {
   router: TRouter;
@@ -147,6 +147,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
     const stream = ctx.method === 'GET' && isStream(response) ? response.body : null;
     // Complete answers, and a mutation batch's stream, are read to their end first (see above).
     const answer = stream ? streamedBody(stream, streamSignal?.(ctx)) : await completeBody(response);
+    if (stream) quietWhenClientLeaves(ctx);
     copyHead(ctx, response, failures);
     // Session-bearing answers must never be cached by a browser or a proxy; one that transforms
     // (compresses) a stream would also hold it back.

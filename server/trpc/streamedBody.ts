@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type Koa from 'koa';
 
 /**
  * A streamed tRPC answer (JSON lines for `httpBatchStreamLink`, SSE for
@@ -14,6 +15,22 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
  */
 export function streamedBody(body: ReadableStream<Uint8Array>, end: AbortSignal | undefined): Readable {
   return Readable.fromWeb((end ? endingOn(body, end) : body) as NodeReadableStream<Uint8Array>);
+}
+
+/**
+ * A client that leaves a stream (closes the tab, unsubscribes) is no
+ * server fault, but Koa's pipeline reports Node's "premature close" to
+ * the app, and Koa's default error handler prints it with a stack. For
+ * this response only, that error is marked `expose`: the default handler
+ * stays quiet, and a host's own 'error' listener still sees it, code and
+ * all.
+ */
+export function quietWhenClientLeaves(ctx: Koa.Context): void {
+  const report = ctx.onerror.bind(ctx);
+  ctx.onerror = (error) => {
+    if ((error as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE') (error as { expose?: boolean }).expose = true;
+    report(error);
+  };
 }
 
 function endingOn(body: ReadableStream<Uint8Array>, end: AbortSignal): ReadableStream<Uint8Array> {

@@ -1,0 +1,50 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { gh } from './gatehouse.js';
+
+/** The shop's API: Gatehouse's own procedures (auth, sessions, admin) next to the shop's. */
+export const appRouter = gh.router({
+  ...gh.routes,
+
+  /** Anyone: the catalog. */
+  products: gh.publicProcedure.query(({ ctx }) => ctx.catalog.all()),
+
+  cart: gh.router({
+    /** The signed-in member's cart, from the session's typed data. */
+    get: gh.protectedProcedure.query(({ ctx }) => ctx.session.current.data.cart),
+    /** Adds a product; the session data is validated (at most 50 lines) before it is written. */
+    add: gh.protectedProcedure.input(z.object({ sku: z.string(), quantity: z.number().int().positive().max(99) })).mutation(async ({ ctx, input }) => {
+      if (!ctx.catalog.find(input.sku)) throw new TRPCError({ code: 'NOT_FOUND', message: `No product "${input.sku}".` });
+      const data = await ctx.session.update((current) => ({ ...current, cart: [...current.cart, input] }));
+      return data.cart;
+    }),
+  }),
+
+  /** The member's currency, kept in the session. */
+  setCurrency: gh.protectedProcedure
+    .input(z.object({ currency: z.enum(['EUR', 'USD', 'GBP']) }))
+    .mutation(async ({ ctx, input }) => (await ctx.session.update({ currency: input.currency })).currency),
+
+  /** A sensitive action: needs a sign-in from the last 10 minutes (else 412, and the client asks for the password). */
+  closeAccount: gh.freshProcedure.mutation(async ({ ctx }) => {
+    await ctx.services.accounts.setDisabled?.(ctx.user.id, true);
+    await ctx.session.end();
+    return { closed: true };
+  }),
+
+  /** Live order updates over SSE: checked when the stream opens, ended when the session ends. */
+  orderUpdates: gh.protectedProcedure.subscription(async function* ({ ctx, signal }) {
+    yield { message: `Hello ${ctx.user.name}, watching your orders.` };
+    let tick = 0;
+    while (!signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000);
+        signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+      if (!signal?.aborted) yield { message: `No change (${(tick += 1)})` };
+    }
+  }),
+});
+
+/** What the shop's frontend imports (`import type`): every call typed, no server code in the bundle. */
+export type AppRouter = typeof appRouter;
