@@ -11,8 +11,8 @@ const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the sqlite:// URL', () => {
-  it('is a path as written, durable commits (synchronous=full) unless it says otherwise', () => {
-    expect(parseSqliteUrl('sqlite://data/gatehouse.sqlite')).toEqual({ path: 'data/gatehouse.sqlite', synchronous: 'full' });
+  it('is a path as written, synchronous=normal (ends and account changes always full) unless it says otherwise', () => {
+    expect(parseSqliteUrl('sqlite://data/gatehouse.sqlite')).toEqual({ path: 'data/gatehouse.sqlite', synchronous: 'normal' });
     expect(parseSqliteUrl('sqlite:///var/lib/g.sqlite?synchronous=normal')).toEqual({ path: '/var/lib/g.sqlite', synchronous: 'normal' });
   });
 
@@ -91,5 +91,51 @@ describe('another process holding the write lock', () => {
     }
     expect(await store.get('k')).toBe('v');
     await store.close();
+  });
+});
+
+describe('group commit', () => {
+  function readFromAnotherConnection(path: string, key: string): string | undefined {
+    const other = new Database(path, { readonly: true });
+    try {
+      const row = other.prepare('SELECT value FROM gatehouse_values WHERE key = ?').get(`gatehouse:${key}`) as { value: string } | undefined;
+      return row?.value;
+    } finally {
+      other.close();
+    }
+  }
+
+  it('a write is answered only once it is committed: another connection sees it then, and not before', async () => {
+    const path = join(dir, 'group.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 1_000 });
+    const writes = Array.from({ length: 20 }, (_, i) => store.set(`k${i}`, `v${i}`, 60_000));
+    // Written in this turn of the event loop, not yet committed: invisible outside.
+    expect(readFromAnotherConnection(path, 'k0')).toBeUndefined();
+    await Promise.all(writes);
+    expect(readFromAnotherConnection(path, 'k0')).toBe('v0');
+    expect(readFromAnotherConnection(path, 'k19')).toBe('v19');
+    await store.close();
+  });
+
+  it('a delete (a logout, a revocation) is committed on its own at once, taking the batch before it along', async () => {
+    const path = join(dir, 'group-delete.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 1_000 });
+    await store.set('ended', 'session', 60_000);
+    const pending = store.set('started', 'session', 60_000);
+    const deleted = await store.delete('ended');
+    expect(deleted).toBe(true);
+    expect(readFromAnotherConnection(path, 'ended')).toBeUndefined();
+    expect(readFromAnotherConnection(path, 'started')).toBe('session');
+    await pending;
+    await store.close();
+  });
+
+  it('close() commits writes still waiting for their batch instead of losing them', async () => {
+    const path = join(dir, 'group-close.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 1_000 });
+    const pending = store.set('k', 'kept', 60_000);
+    await store.close();
+    await pending;
+    expect(readFromAnotherConnection(path, 'k')).toBe('kept');
   });
 });

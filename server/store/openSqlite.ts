@@ -23,16 +23,19 @@ const BUSY_TIMEOUT_MS = 0;
 const OPEN_BUSY_TIMEOUT_MS = 30_000;
 
 /**
- * `PRAGMA synchronous` in WAL mode. `full` (default) syncs the WAL on every
- * commit: a commit survives a power cut or an OS crash, at one fsync per
- * write (about 0.1 ms on the CI machine's disk; reads cost nothing). The
- * writes of a session store are its security events — a logout, a
- * revocation, a password change, a disabled account — and `normal` may lose
- * the last of them on a power cut or OS crash (everything since the last
- * checkpoint; the file stays consistent, and a crash of the process alone
- * loses nothing), silently bringing an ended session back. `normal` is
- * there for write-heavy deployments that accept that. `off` (corruption on
- * power loss) is refused, and so is `extra` (in WAL mode it is `full`).
+ * `PRAGMA synchronous` in WAL mode, for the writes that start or extend
+ * something (a login, a registration, an idle extension, a throttle count).
+ * `normal` (default): committed to the WAL without an fsync, so it survives
+ * a crash or `kill -9` of the process, while a power cut or an OS crash may
+ * lose the last of them (since the last fsync; the file stays consistent):
+ * a user who had just signed in signs in again. `full`: every commit is
+ * synced. Whatever the setting, the writes that end something or change an
+ * account — a logout, a revocation, a password change, a disabled account —
+ * are committed with `FULL` before they are answered, so an ended session
+ * never comes back, and their fsync persists every earlier write too.
+ * Writes are group-committed either way (sqliteKeyValueStore.ts). `off`
+ * (corruption on power loss) is refused, and so is `extra` (in WAL mode it
+ * is `full`).
  */
 export const SQLITE_SYNCHRONOUS = ['full', 'normal'] as const;
 export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS)[number];
@@ -53,7 +56,7 @@ export function parseSqliteUrl(url: string): SqliteUrl {
   const query = rest.indexOf('?');
   const path = query === -1 ? rest : rest.slice(0, query);
   const params = new URLSearchParams(query === -1 ? '' : rest.slice(query + 1));
-  let synchronous: SqliteSynchronous = 'full';
+  let synchronous: SqliteSynchronous = 'normal';
   for (const [name, value] of params) {
     if (name !== 'synchronous') {
       throw new Error(`SESSION_STORE_URL: unknown sqlite:// parameter "${name}" (the only one is synchronous=full|normal)`);
@@ -86,7 +89,7 @@ export async function openSqlite(options: OpenStoreOptions): Promise<KeyValueSto
     const namespace = namespaceOf(options);
     migrateLegacyRows(db, namespace, Date.now());
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    return new SqliteKeyValueStore(db, namespace, options.timeoutMs);
+    return new SqliteKeyValueStore(db, namespace, options.timeoutMs, synchronous);
   } catch (error) {
     db.close();
     throw error;

@@ -56,6 +56,14 @@ function prepare(db: Database.Database) {
   };
 }
 
+/** How the store makes commits durable (`sqlite://path?synchronous=…`, see openSqlite.ts). */
+export type SqliteDurability = 'full' | 'normal';
+
+interface Pending {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /**
  * SQLite through better-sqlite3 (`sqlite://path`): values in one table with
  * an `expires` column, maps in a `(key, field)` table, keys prefixed with
@@ -67,6 +75,17 @@ function prepare(db: Database.Database) {
  * before it reads. Failures (a database still locked by another process at
  * the store timeout, a closed or broken file) reject with
  * `StoreUnavailableError`.
+ *
+ * Group commit: the writes of one turn of the event loop (many requests'
+ * under load) run in one transaction, committed on the next turn; each
+ * write's promise resolves only once that commit is done, so nothing is
+ * acknowledged before it is committed. A commit costs a WAL append (and,
+ * with `synchronous=full`, an fsync) once per batch instead of once per
+ * write. Ending sessions and changing accounts (`delete`, `mapDelete`,
+ * `compareAndSet`) never wait in a batch: they flush it and commit on their
+ * own with `synchronous=FULL` whatever the setting, so a logout, a
+ * revocation or a password change is on disk before it is answered, and
+ * that fsync persists everything written before it too.
  */
 export class SqliteKeyValueStore implements KeyValueStore {
   readonly kind = 'sqlite' as const;
@@ -79,9 +98,14 @@ export class SqliteKeyValueStore implements KeyValueStore {
   readonly #timeoutMs: number;
   readonly #delete: (key: string, now: number) => boolean;
   readonly #addToCounter: (key: string, delta: number, nowMs: number, windowMs: number) => Counter;
+  readonly #durability: SqliteDurability;
+  /** The writes of the open batch transaction, settled by its commit. */
+  #pending: Pending[] = [];
+  #commitScheduled = false;
 
-  constructor(db: Database.Database, namespace: string, timeoutMs: number) {
+  constructor(db: Database.Database, namespace: string, timeoutMs: number, durability: SqliteDurability = 'normal') {
     this.#db = db;
+    this.#durability = durability;
     this.#timeoutMs = timeoutMs;
     this.#prefix = `${namespace}:`;
     this.#range = { from: `${namespace}:`, to: `${namespace};` };
@@ -130,6 +154,70 @@ export class SqliteKeyValueStore implements KeyValueStore {
     }
   }
 
+  /**
+   * A write in the open batch transaction (opened here if none is): done at
+   * once, acknowledged when the batch commits on the next turn of the event
+   * loop. A batch that cannot begin because another process holds the
+   * write lock is tried again, like any locked step.
+   */
+  #write<T>(operation: string, step: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#run(operation, () => {
+        if (!this.#db.inTransaction) this.#db.exec('BEGIN IMMEDIATE');
+        const result = step();
+        // Joined in the same synchronous step as the write, so whichever
+        // commit ends this transaction (the scheduled one, a durable write's,
+        // close()) settles it.
+        this.#pending.push({ resolve: () => resolve(result), reject });
+        this.#scheduleCommit();
+      }).catch(reject);
+    });
+  }
+
+  /** A write that ends something (a session, an index entry) or changes an account: committed on its own, synced to disk. */
+  #durableWrite<T>(operation: string, step: () => T): Promise<T> {
+    return this.#run(operation, () => {
+      this.#commitBatch();
+      if (this.#durability !== 'full') this.#db.pragma('synchronous = FULL');
+      try {
+        return step();
+      } finally {
+        if (this.#durability !== 'full') this.#db.pragma('synchronous = NORMAL');
+      }
+    });
+  }
+
+  #scheduleCommit(): void {
+    if (this.#commitScheduled) return;
+    this.#commitScheduled = true;
+    setImmediate(() => {
+      this.#commitScheduled = false;
+      this.#commitBatch();
+    });
+  }
+
+  /** Commits the open batch and settles its writes: all acknowledged, or all failed (rolled back). */
+  #commitBatch(): void {
+    const pending = this.#pending;
+    this.#pending = [];
+    if (!this.#db.open || !this.#db.inTransaction) {
+      for (const write of pending) write.reject(new StoreUnavailableError('commit', { cause: new Error('the batch was rolled back (a failed statement) or the database closed before its commit') }));
+      return;
+    }
+    try {
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      try {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      } catch {
+        // The rollback of a failed commit: nothing more to undo.
+      }
+      for (const write of pending) write.reject(new StoreUnavailableError('commit', { cause: error }));
+      return;
+    }
+    for (const write of pending) write.resolve();
+  }
+
   #key(key: string): string {
     return this.#prefix + key;
   }
@@ -139,48 +227,48 @@ export class SqliteKeyValueStore implements KeyValueStore {
   }
 
   set(key: string, value: string, ttlMs: number): Promise<void> {
-    return this.#run('set', () => {
+    return this.#write('set', () => {
       this.#sql.set.run({ key: this.#key(key), value, expires: expiryOf(ttlMs, Date.now()) });
     });
   }
 
   add(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.#run('add', () => {
+    return this.#write('add', () => {
       const now = Date.now();
       return this.#sql.add.run({ key: this.#key(key), value, expires: expiryOf(ttlMs, now), now }).changes === 1;
     });
   }
 
   replace(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.#run('replace', () => {
+    return this.#write('replace', () => {
       const now = Date.now();
       return this.#sql.replace.run({ key: this.#key(key), value, expires: expiryOf(ttlMs, now), now }).changes === 1;
     });
   }
 
   compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
-    return this.#run('compareAndSet', () => {
+    return this.#durableWrite('compareAndSet', () => {
       const now = Date.now();
       return this.#sql.compareAndSet.run({ key: this.#key(key), expected, value: next, expires: expiryOf(ttlMs, now), now }).changes === 1;
     });
   }
 
   addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter> {
-    return this.#run('addToCounter', () => this.#addToCounter(this.#key(key), delta, nowMs, windowMs));
+    return this.#write('addToCounter', () => this.#addToCounter(this.#key(key), delta, nowMs, windowMs));
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#run('delete', () => this.#delete(this.#key(key), Date.now()));
+    return this.#durableWrite('delete', () => this.#delete(this.#key(key), Date.now()));
   }
 
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
-    return this.#run('mapSet', () => {
+    return this.#write('mapSet', () => {
       this.#sql.mapSet.run({ key: this.#key(key), field, value, expires: expiryOf(ttlMs, Date.now()) });
     });
   }
 
   mapDelete(key: string, field: string): Promise<void> {
-    return this.#run('mapDelete', () => {
+    return this.#durableWrite('mapDelete', () => {
       this.#sql.mapDelete.run({ key: this.#key(key), field });
     });
   }
@@ -200,7 +288,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
 
   /** SQLite never expires a row by itself: the sweeper deletes expired values, then expired map fields, up to `limit` rows. */
   sweepExpired(limit: number): Promise<number> {
-    return this.#run('sweep', () => {
+    return this.#write('sweep', () => {
       const now = Date.now();
       const values = this.#sql.sweepValues.run({ now, ...this.#range, limit }).changes;
       const fields = values < limit ? this.#sql.sweepMaps.run({ now, ...this.#range, limit: limit - values }).changes : 0;
@@ -209,6 +297,8 @@ export class SqliteKeyValueStore implements KeyValueStore {
   }
 
   close(): Promise<void> {
+    // Writes still waiting for their batch commit are committed, not lost.
+    if (this.#db.open) this.#commitBatch();
     if (this.#db.open) this.#db.close();
     return Promise.resolve();
   }
