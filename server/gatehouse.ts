@@ -98,6 +98,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const logger = resolved.logger ?? createLogger('info');
   const clock = resolved.clock ?? systemClock;
   const store = await storeOf(resolved, logger);
+  warnOnceAbout(store, logger);
   const services = await createServices(resolved, store, clock, resolved.hasher);
   const { cookie, trustProxy } = resolved;
   const sessionLayer = new SessionLayer({
@@ -213,6 +214,16 @@ async function storeOf(options: ResolvedOptions, logger: Logger): Promise<KeyVal
     namespace: options.storeNamespace,
     onError: (error) => logger.warn({ err: scrubbedError(error, scrub) }, 'store error'),
   });
+}
+
+/** Stores whose startup warning was logged: one store handed to several Gatehouses is announced once. */
+const announced = new WeakSet<KeyValueStore>();
+
+/** Logs the store's startup warning (`keyvStore`: single-instance) once, so whoever runs it reads the limit. */
+function warnOnceAbout(store: KeyValueStore, logger: Logger): void {
+  if (!store.startupWarning || announced.has(store)) return;
+  announced.add(store);
+  logger.warn({ event: 'store.startupWarning', store: store.kind }, store.startupWarning);
 }
 
 /** An error as the log shows it, with the store URL's secrets removed from its message and stack. */
