@@ -4,7 +4,7 @@ import { gatehouseRoutes } from '../server/routers/appRouter.js';
 import { publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { protectedProcedure, router } from '../server/trpc/init.js';
-import { describeEachBackend } from './helpers/backends.js';
+import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 import { idOfCookie, startBackendServer } from './helpers/backendServer.js';
 import { request, type RawResponse, signUp } from './helpers/http.js';
 import type { TestServer } from './helpers/server.js';
@@ -102,4 +102,4 @@ describeEachBackend('logout and revocation win the race against a request alread
     expect(slow.setCookies[0]!.startsWith(`${cookie};`)).toBe(true);
     expect((await request(`${srv.url}/trpc/data`, { cookie })).status).toBe(200);
   });
-});
+}, WITH_KEYV);
