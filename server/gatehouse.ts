@@ -119,6 +119,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
   const logger = resolved.logger ?? createLogger('info');
   const clock = resolved.clock ?? systemClock;
   const store = await storeOf(resolved as ResolvedOptions, logger);
+  warnOnceAbout(store, logger);
   const codec = new SessionCodec(internals.userSchema, internals.dataSchema, internals.migrate);
   const teamHook = sessionEventSink(resolved.onSessionEvent, logger);
   // Session events go to the open-stream watch (built on the session store, so known only after it) and the team's hook.
@@ -270,6 +271,16 @@ async function storeOf(options: ResolvedOptions, logger: Logger): Promise<KeyVal
     namespace: options.storeNamespace,
     onError: (error) => logger.warn({ err: scrubbedError(error, scrub) }, 'store error'),
   });
+}
+
+/** Stores whose startup warning was logged: one store handed to several Gatehouses is announced once. */
+const announced = new WeakSet<KeyValueStore>();
+
+/** Logs the store's startup warning (`keyvStore`: single-instance) once, so whoever runs it reads the limit. */
+function warnOnceAbout(store: KeyValueStore, logger: Logger): void {
+  if (!store.startupWarning || announced.has(store)) return;
+  announced.add(store);
+  logger.warn({ event: 'store.startupWarning', store: store.kind }, store.startupWarning);
 }
 
 /** An error as the log shows it, with the store URL's secrets removed from its message and stack. */

@@ -46,6 +46,7 @@ export type { LoginThrottle } from './throttle/loginThrottle.js';
 export type { Clock } from './clock.js';
 export { createLogger } from './logger.js';
 export { openStore, type OpenStoreOptions } from './store/openStore.js';
+export { keyvStore, type KeyvOrAdapter, type KeyvStoreOptions } from './store/keyvStore.js';
 export type { Counter, KeyValueStore, StoreKind } from './store/keyValueStore.js';
 export { StoreUnavailableError } from './store/storeErrors.js';
 export { redactUrl, secretScrubber } from './store/redactUrl.js';

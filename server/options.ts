@@ -148,6 +148,10 @@ const count = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
 const isStore = (value: unknown): value is KeyValueStore =>
   typeof value === 'object' && value !== null && ['get', 'set', 'compareAndSet', 'mapGetAll', 'close'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
 
+/** A Keyv, or an adapter (get, set, delete, clear) that is not a Gatehouse store: handed over without `keyvStore`. */
+const isKeyvLike = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && ['get', 'set', 'delete', 'clear'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+
 const originSchema = z.string().refine(
   (raw) => {
     try {
@@ -167,13 +171,16 @@ const optionsSchema = z
         error: 'is required: an array of secrets of 32+ characters, newest first (generate one with: openssl rand -base64 48)',
       })
       .min(1, { error: 'must hold at least one secret of 32+ characters (generate one with: openssl rand -base64 48)' }),
+    // One check, not a union: a union that fails reports only "Invalid input", never the fix.
     store: z
-      .union([
-        z.string().refine((url) => STORE_SCHEMES.some((scheme) => url.startsWith(scheme)), {
-          error: `must start with one of ${STORE_SCHEMES.map((s) => `${s}//`).join(', ')}`,
-        }),
-        z.custom<KeyValueStore>(isStore, { error: 'must be a store URL or a store instance (openStore, redisStoreFor, keyvStore)' }),
-      ])
+      .custom<StoreOption>((value) => (typeof value === 'string' ? STORE_SCHEMES.some((scheme) => value.startsWith(scheme)) : isStore(value)), {
+        error: (issue) =>
+          typeof issue.input === 'string'
+            ? `must start with one of ${STORE_SCHEMES.map((s) => `${s}//`).join(', ')}`
+            : isKeyvLike(issue.input)
+              ? 'is a Keyv or a Keyv storage adapter: wrap it, store: await keyvStore(it, { timeoutMs: 1000 })'
+              : 'must be a store URL or a store instance (openStore, redisStoreFor, keyvStore)',
+      })
       .default('memory://'),
     storeNamespace: z
       .string()

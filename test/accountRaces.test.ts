@@ -1,7 +1,7 @@
 import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordHasher, type PasswordHasher } from '../server/accounts/passwordHasher.js';
-import { describeEachBackend } from './helpers/backends.js';
+import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 import { startBackendServer } from './helpers/backendServer.js';
 import { Gate, gatedHasher, gatedStore } from './helpers/gates.js';
 import { errorCode, request, type RawResponse, sessionCookie, signUp } from './helpers/http.js';
@@ -233,4 +233,4 @@ describeEachBackend('account changes that race', (backendOf) => {
       for (const candidate of [oldPassword, passwordA]) expect((await login(username, candidate)).status).toBe(401);
     });
   });
-});
+}, WITH_KEYV);

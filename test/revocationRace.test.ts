@@ -5,7 +5,7 @@ import { referenceRoutes as gatehouseRoutes } from '../server/reference/router.j
 import { publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { protectedProcedure, router } from '../server/trpc/init.js';
-import { describeEachBackend } from './helpers/backends.js';
+import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 import { idOfCookie, startBackendServer } from './helpers/backendServer.js';
 import { request, type RawResponse, signUp } from './helpers/http.js';
 import type { TestServer } from './helpers/server.js';
@@ -107,4 +107,4 @@ describeEachBackend('logout and revocation win the race against a request alread
     expect(slow.setCookies[0]!.startsWith(`${cookie};`)).toBe(true);
     expect((await request(`${srv.url}/trpc/data`, { cookie })).status).toBe(200);
   });
-});
+}, WITH_KEYV);

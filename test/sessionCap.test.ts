@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachBackend } from './helpers/backends.js';
+import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 import { publicIdOf } from '../server/session/sessionId.js';
 import { idOfCookie, startBackendServer } from './helpers/backendServer.js';
 import { request, sessionCookie, signUp } from './helpers/http.js';
@@ -64,4 +64,4 @@ describeEachBackend('the per-user session cap', (backendOf) => {
     // The ten that live are the ten most recent logins.
     expect(alive.slice(50)).toEqual(Array(10).fill(true));
   });
-});
+}, WITH_KEYV);

@@ -1,7 +1,7 @@
 import { directoryOf } from './helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
-import { describeEachBackend } from './helpers/backends.js';
+import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 import { idOfCookie, startBackendServer } from './helpers/backendServer.js';
 import { errorCode, request, sessionCookie, signUp } from './helpers/http.js';
 import type { TestServer } from './helpers/server.js';
@@ -220,4 +220,4 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
       expect(missing.status).toBe(404);
     });
   });
-});
+}, WITH_KEYV);

@@ -10,7 +10,7 @@ import { TEST_KEY } from './helpers/server.js';
 const EXPIRED = 50;
 
 describeEachBackend(
-  'sweeping expired sessions from a SQL store',
+  'sweeping expired sessions from a store that expires them lazily (SQL, Keyv)',
   (backendOf) => {
     let store: KeyValueStore;
     beforeAll(async () => {
@@ -32,7 +32,7 @@ describeEachBackend(
         await store.set(key, sealer.seal(JSON.stringify({ v: 1, n: i }), key), 1);
         await store.mapSet('u:sweep-user:sessions', publicIdOf(id), key, 1);
       }
-      // SQL rows expire lazily: they are all still there.
+      // SQL rows and Keyv entries expire lazily: they are all still there.
       expect(await backend.count()).toBeGreaterThan(baseline + EXPIRED - 1);
 
       // Batches of 7: the sweeper must loop, and stop once a batch comes back short.
@@ -47,5 +47,5 @@ describeEachBackend(
       expect(await store.get(live)).toBeDefined();
     });
   },
-  ['sqlite', 'postgres'],
+  ['sqlite', 'postgres', 'keyv'],
 );

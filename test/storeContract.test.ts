@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { StoreUnavailableError } from '../server/store/storeErrors.js';
-import { type Backend, describeEachBackend } from './helpers/backends.js';
+import { type Backend, describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 
 const LONG = 60_000;
 const SHORT = 300;
@@ -56,6 +56,13 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
       await expect(store.delete('del:a')).resolves.toBe(true);
       expect(await store.get('del:a')).toBeUndefined();
       await expect(store.delete('del:a')).resolves.toBe(false);
+    });
+
+    it('of 20 concurrent deletes of one key exactly one sees true', async () => {
+      await store.set('del:race', 'x', LONG);
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.delete('del:race')));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.get('del:race')).toBeUndefined();
     });
   });
 
@@ -304,7 +311,7 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
       }
     });
   });
-});
+}, WITH_KEYV);
 
 describeEachBackend(
   'two store instances on one shared backend (two processes)',

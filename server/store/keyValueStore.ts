@@ -5,8 +5,8 @@ export interface Counter {
   readonly expiresAt: number;
 }
 
-/** The backends `SESSION_STORE_URL` can name. */
-export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
+/** The backends `SESSION_STORE_URL` can name, and `keyv` (any Keyv adapter, through `keyvStore`). */
+export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres' | 'keyv';
 
 /**
  * The storage port every Gatehouse component (sessions, accounts, throttling)
@@ -16,6 +16,13 @@ export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
  */
 export interface KeyValueStore {
   readonly kind: StoreKind;
+  /**
+   * A limit of this store that whoever runs it must know, which
+   * `createGatehouse` logs once as a warning when it starts on it: a
+   * `keyvStore` says it is single-instance (its conditional writes are
+   * atomic only inside one process). Unset on the stores that have none.
+   */
+  readonly startupWarning?: string;
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Writes only when `key` is absent (or expired). Resolves true when it wrote. */

@@ -2,13 +2,15 @@ import { redactUrl } from './redactUrl.js';
 
 /** A store's driver package and the versions Gatehouse is written against. */
 export interface StoreDriver {
-  readonly name: 'better-sqlite3' | 'pg' | 'redis';
+  readonly name: 'better-sqlite3' | 'pg' | 'redis' | 'keyv';
   readonly range: string;
 }
 
 export const SQLITE_DRIVER: StoreDriver = { name: 'better-sqlite3', range: '^12' };
 export const POSTGRES_DRIVER: StoreDriver = { name: 'pg', range: '^8' };
 export const REDIS_DRIVER: StoreDriver = { name: 'redis', range: '^5' };
+/** `keyvStore` wraps a bare storage adapter in a Keyv of its own (5.6: `throwOnErrors`, its serializer). */
+export const KEYV_DRIVER: StoreDriver = { name: 'keyv', range: '~5.6' };
 
 /**
  * Loads a store's driver when its URL is used (so a deployment on Redis
@@ -18,19 +20,34 @@ export const REDIS_DRIVER: StoreDriver = { name: 'redis', range: '^5' };
  *
  * @example const { default: pg } = await importDriver(POSTGRES_DRIVER, url, () => import('pg'));
  */
-export async function importDriver<T>(driver: StoreDriver, url: string, load: () => Promise<T>): Promise<T> {
+export function importDriver<T>(driver: StoreDriver, url: string, load: () => Promise<T>): Promise<T> {
+  return importPackage(driver, urlNeeds(url), load);
+}
+
+/**
+ * `importDriver` for a store that has no URL: `neededBy` says what needs the
+ * package (`keyvStore() was given a KeyvMysql adapter`).
+ */
+export async function importPackage<T>(driver: StoreDriver, neededBy: string, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    if (isMissingPackage(error, driver.name)) throw new Error(missingDriverMessage(driver, url), { cause: error });
+    if (isMissingPackage(error, driver.name)) throw new Error(missingPackageMessage(driver, neededBy), { cause: error });
     throw error;
   }
 }
 
 /** `SESSION_STORE_URL is sqlite://…, which needs the better-sqlite3 package: npm install better-sqlite3@^12` */
 export function missingDriverMessage(driver: StoreDriver, url: string): string {
-  return `SESSION_STORE_URL is ${redactUrl(url)}, which needs the ${driver.name} package: npm install ${driver.name}@${driver.range}`;
+  return missingPackageMessage(driver, urlNeeds(url));
 }
+
+/** `<neededBy>, which needs the <package> package: npm install <package>@<range>` */
+export function missingPackageMessage(driver: StoreDriver, neededBy: string): string {
+  return `${neededBy}, which needs the ${driver.name} package: npm install ${driver.name}@${driver.range}`;
+}
+
+const urlNeeds = (url: string) => `SESSION_STORE_URL is ${redactUrl(url)}`;
 
 /** The package itself is missing (ESM or CommonJS resolution), not some module it imports. */
 function isMissingPackage(error: unknown, name: string): boolean {

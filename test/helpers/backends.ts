@@ -2,24 +2,32 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import KeyvMysql from '@keyv/mysql';
 import Database from 'better-sqlite3';
+import { Keyv } from 'keyv';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyValueStore, StoreKind } from '../../server/store/keyValueStore.js';
+import { keyvStore } from '../../server/store/keyvStore.js';
 import { openStore } from '../../server/store/openStore.js';
 import { StoreUnavailableError } from '../../server/store/storeErrors.js';
 import { freePort } from './freePort.js';
 import { rawRedis } from './rawRedis.js';
 
-/** One backend under test, isolated in its own namespace (and table / file). */
+/**
+ * One backend under test, isolated in its own namespace (and table / file).
+ * Keyv backends (`kind: 'keyv'`) have no `SESSION_STORE_URL`: only `open()`
+ * reaches them, so suites that start child processes from `env` do not list them.
+ */
 export interface Backend {
   readonly kind: StoreKind;
-  /** `SESSION_STORE_URL` for this backend. */
+  /** `SESSION_STORE_URL` for this backend (Keyv: the adapter's own URL, or a label). */
   readonly url: string;
-  /** Env for `startServer`/a child process: URL plus this run's namespace. */
+  /** Env for `startServer`/a child process: URL plus this run's namespace (Keyv: no URL; pass `open()`'s store). */
   readonly env: Record<string, string>;
   readonly namespace: string;
-  /** PostgreSQL: the base table name this backend opens with (`openStore({ table })`). */
+  /** PostgreSQL: the base table name this backend opens with (`openStore({ table })`); @keyv/mysql: its table. */
   readonly table?: string;
   /** Opens a store on this backend's isolated key space. */
   open(timeoutMs?: number): Promise<KeyValueStore>;
@@ -197,6 +205,80 @@ function postgresBackend(url: string): Backend {
   };
 }
 
+/** The plain in-memory `new Keyv()` (a `Map`), handed to `keyvStore` as a Keyv instance. */
+function keyvMemoryBackend(): Backend {
+  const namespace = uniqueName();
+  let last: { keyv: Keyv; store: KeyValueStore } | undefined;
+  /** What the last opened Keyv's Map holds (key → Keyv's serialized wrapper). */
+  const entries = () => [...(last?.keyv.store as Map<string, string> | undefined ?? new Map<string, string>())];
+  return {
+    kind: 'keyv',
+    url: 'keyv:memory',
+    namespace,
+    env: { SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
+    async open(timeoutMs = DEFAULT_TIMEOUT_MS) {
+      const keyv = new Keyv();
+      last = { keyv, store: await keyvStore(keyv, { timeoutMs }) };
+      return last.store;
+    },
+    // A Map cannot fail: an adapter whose every call throws stands in for one that does.
+    openBroken: (timeoutMs) => keyvStore(new ThrowingMap(), { timeoutMs }),
+    dump: () => Promise.resolve(new Map(entries())),
+    count: () => Promise.resolve(entries().length),
+    cleanup: async () => {
+      await last?.store.close();
+    },
+  };
+}
+
+class ThrowingMap extends Map<string, unknown> {
+  override get(): never {
+    throw new Error('adapter failure');
+  }
+  override set(): never {
+    throw new Error('adapter failure');
+  }
+  override delete(): never {
+    throw new Error('adapter failure');
+  }
+}
+
+/**
+ * @keyv/mysql (an adapter Gatehouse does not implement itself) on the
+ * machine's MariaDB: its own table per run, dropped afterwards.
+ */
+function keyvMysqlBackend(url: string): Backend {
+  const table = uniqueName();
+  const namespace = uniqueName();
+  const query = async (sql: string, params: unknown[] = []) => {
+    const connection = await mysql.createConnection(url);
+    try {
+      return (await connection.query(sql, params))[0] as { id: string; value: string }[];
+    } finally {
+      await connection.end();
+    }
+  };
+  const rows = () => query(`SELECT id, value FROM \`${table}\` WHERE id LIKE ?`, [`${namespace}:%`]);
+  return {
+    kind: 'keyv',
+    url,
+    namespace,
+    table,
+    env: { SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
+    open: (timeoutMs = DEFAULT_TIMEOUT_MS) => keyvStore(new KeyvMysql({ uri: url, table }), { timeoutMs, namespace }),
+    openBroken: async (timeoutMs) => {
+      const closed = new URL(url);
+      closed.port = String(await freePort());
+      return keyvStore(new KeyvMysql({ uri: closed.toString(), table }), { timeoutMs, namespace });
+    },
+    dump: async () => new Map((await rows()).map((r) => [r.id, r.value])),
+    count: async () => (await rows()).length,
+    cleanup: async () => {
+      await query(`DROP TABLE IF EXISTS \`${table}\``);
+    },
+  };
+}
+
 /** A store whose every call rejects with `StoreUnavailableError`, as a failing backend's do. */
 function failingStore(kind: StoreKind): KeyValueStore {
   const fail = (operation: string) => () => Promise.reject(new StoreUnavailableError(operation, { cause: new Error(`${kind} backend failure`) }));
@@ -218,43 +300,46 @@ function failingStore(kind: StoreKind): KeyValueStore {
   };
 }
 
-type Factory = { kind: StoreKind; variable?: string; make(url: string): Backend };
+type Factory = { kind: StoreKind; label: string; variable?: string; make(url: string): Backend };
 
 const FACTORIES: Factory[] = [
-  { kind: 'memory', make: () => memoryBackend() },
-  { kind: 'sqlite', make: () => sqliteBackend() },
-  { kind: 'redis', variable: 'REDIS_URL', make: redisBackend },
-  { kind: 'postgres', variable: 'DATABASE_URL', make: postgresBackend },
+  { kind: 'memory', label: 'memory', make: () => memoryBackend() },
+  { kind: 'sqlite', label: 'sqlite', make: () => sqliteBackend() },
+  { kind: 'redis', label: 'redis', variable: 'REDIS_URL', make: redisBackend },
+  { kind: 'postgres', label: 'postgres', variable: 'DATABASE_URL', make: postgresBackend },
+  { kind: 'keyv', label: 'keyv: new Keyv()', make: () => keyvMemoryBackend() },
+  { kind: 'keyv', label: 'keyv: @keyv/mysql', variable: 'MYSQL_URL', make: keyvMysqlBackend },
 ];
 
+/** The URL backends (the default of `describeEachBackend`), and with them the Keyv door. */
+export const URL_KINDS: readonly StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
+export const WITH_KEYV: readonly StoreKind[] = [...URL_KINDS, 'keyv'];
+
 /**
- * Runs `suite` once per backend. Redis and PostgreSQL need `REDIS_URL` /
- * `DATABASE_URL`: without them the suite says loudly which it skipped,
- * except under `CI`, where a missing URL is a failing test, never a skip.
+ * Runs `suite` once per backend. Redis, PostgreSQL and @keyv/mysql need
+ * `REDIS_URL` / `DATABASE_URL` / `MYSQL_URL`: without them the suite says
+ * loudly which it skipped, except under `CI`, where a missing URL is a
+ * failing test, never a skip.
  */
-export function describeEachBackend(
-  title: string,
-  suite: (backend: () => Backend) => void,
-  kinds: readonly StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'],
-): void {
+export function describeEachBackend(title: string, suite: (backend: () => Backend) => void, kinds: readonly StoreKind[] = URL_KINDS): void {
   for (const factory of FACTORIES.filter((f) => kinds.includes(f.kind))) {
     const url = factory.variable ? process.env[factory.variable] : 'local';
     if (url === undefined || url === '') {
       if (process.env.CI) {
-        describe(`${title} [${factory.kind}]`, () => {
-          it(`has ${factory.variable} set (CI never skips the ${factory.kind} backend)`, () => {
-            expect.fail(`${factory.variable} is not set: the ${factory.kind} suite cannot run in CI`);
+        describe(`${title} [${factory.label}]`, () => {
+          it(`has ${factory.variable} set (CI never skips the ${factory.label} backend)`, () => {
+            expect.fail(`${factory.variable} is not set: the ${factory.label} suite cannot run in CI`);
           });
         });
       } else {
-        console.warn(`\n  ⚠ SKIPPED "${title}" on ${factory.kind}: ${factory.variable} is not set\n`);
-        describe.skip(`${title} [${factory.kind}] (skipped: ${factory.variable} unset)`, () => {
+        console.warn(`\n  ⚠ SKIPPED "${title}" on ${factory.label}: ${factory.variable} is not set\n`);
+        describe.skip(`${title} [${factory.label}] (skipped: ${factory.variable} unset)`, () => {
           it('needs the service', () => undefined);
         });
       }
       continue;
     }
-    describe(`${title} [${factory.kind}]`, () => {
+    describe(`${title} [${factory.label}]`, () => {
       let backend: Backend | undefined;
       suite(() => (backend ??= factory.make(url)));
       afterAll(async () => {
