@@ -117,7 +117,7 @@ describe('group commit', () => {
     await store.close();
   });
 
-  it('a delete (a logout, a revocation) is committed on its own at once, taking the batch before it along', async () => {
+  it('a delete (a logout, a revocation) is answered once committed, and the writes before it are committed first', async () => {
     const path = join(dir, 'group-delete.sqlite');
     const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 1_000 });
     await store.set('ended', 'session', 60_000);
@@ -127,6 +127,21 @@ describe('group commit', () => {
     expect(readFromAnotherConnection(path, 'ended')).toBeUndefined();
     expect(readFromAnotherConnection(path, 'started')).toBe('session');
     await pending;
+    await store.close();
+  });
+
+  it('deletes and sets of one turn, interleaved, are all committed and each answers its own result', async () => {
+    const path = join(dir, 'group-mixed.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 1_000 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.set(`old${i}`, 'x', 60_000)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => [store.delete(`old${i}`), store.set(`new${i}`, 'y', 60_000), store.delete(`missing${i}`)]).flat(),
+    );
+    expect(results).toEqual(Array.from({ length: 10 }, () => [true, undefined, false]).flat());
+    for (let i = 0; i < 10; i += 1) {
+      expect(readFromAnotherConnection(path, `old${i}`)).toBeUndefined();
+      expect(readFromAnotherConnection(path, `new${i}`)).toBe('y');
+    }
     await store.close();
   });
 

@@ -31,8 +31,9 @@ const OPEN_BUSY_TIMEOUT_MS = 30_000;
  * a user who had just signed in signs in again. `full`: every commit is
  * synced. Whatever the setting, the writes that end something or change an
  * account — a logout, a revocation, a password change, a disabled account —
- * are committed with `FULL` before they are answered, so an ended session
- * never comes back, and their fsync persists every earlier write too.
+ * are committed with `FULL` before they are answered (one fsync per batch),
+ * so an ended session never comes back, and their fsync persists every
+ * earlier write too.
  * Writes are group-committed either way (sqliteKeyValueStore.ts). `off`
  * (corruption on power loss) is refused, and so is `extra` (in WAL mode it
  * is `full`).

@@ -59,6 +59,9 @@ function prepare(db: Database.Database) {
 /** How the store makes commits durable (`sqlite://path?synchronous=…`, see openSqlite.ts). */
 export type SqliteDurability = 'full' | 'normal';
 
+/** Marks the writes that end a session or change an account: their batch is synced to disk before they are answered. */
+const DURABLE = true;
+
 interface Pending {
   resolve(): void;
   reject(error: unknown): void;
@@ -81,11 +84,11 @@ interface Pending {
  * write's promise resolves only once that commit is done, so nothing is
  * acknowledged before it is committed. A commit costs a WAL append (and,
  * with `synchronous=full`, an fsync) once per batch instead of once per
- * write. Ending sessions and changing accounts (`delete`, `mapDelete`,
- * `compareAndSet`) never wait in a batch: they flush it and commit on their
- * own with `synchronous=FULL` whatever the setting, so a logout, a
- * revocation or a password change is on disk before it is answered, and
- * that fsync persists everything written before it too.
+ * write. The writes that end sessions or change accounts (`delete`,
+ * `mapDelete`, `compareAndSet`) go in a batch committed with
+ * `synchronous = FULL` whatever the setting, so a logout, a revocation or
+ * a password change is on disk before it is answered: one fsync for all
+ * of a turn's, and it persists everything committed before it too.
  */
 export class SqliteKeyValueStore implements KeyValueStore {
   readonly kind = 'sqlite' as const;
@@ -102,6 +105,9 @@ export class SqliteKeyValueStore implements KeyValueStore {
   /** The writes of the open batch transaction, settled by its commit. */
   #pending: Pending[] = [];
   #commitScheduled = false;
+  /** Whether the open batch commits with `synchronous = FULL`, and whether it raised the setting to get there. */
+  #batchSynced = false;
+  #batchRaised = false;
 
   constructor(db: Database.Database, namespace: string, timeoutMs: number, durability: SqliteDurability = 'normal') {
     this.#db = db;
@@ -157,34 +163,41 @@ export class SqliteKeyValueStore implements KeyValueStore {
   /**
    * A write in the open batch transaction (opened here if none is): done at
    * once, acknowledged when the batch commits on the next turn of the event
-   * loop. A batch that cannot begin because another process holds the
-   * write lock is tried again, like any locked step.
+   * loop. A durable write (one that ends something or changes an account)
+   * needs a batch committed with `synchronous = FULL`: if the open batch is
+   * not one, it is committed first (without waiting for a sync, as it would
+   * have been) and a synced batch begins, which the rest of this turn's
+   * writes join — at most one fsync per turn, however many logouts. A batch
+   * that cannot begin because another process holds the write lock is tried
+   * again, like any locked step.
    */
-  #write<T>(operation: string, step: () => T): Promise<T> {
+  #write<T>(operation: string, step: () => T, durable = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#run(operation, () => {
-        if (!this.#db.inTransaction) this.#db.exec('BEGIN IMMEDIATE');
+        if (durable && this.#db.inTransaction && !this.#batchSynced) this.#commitBatch();
+        if (!this.#db.inTransaction) this.#begin(durable);
         const result = step();
         // Joined in the same synchronous step as the write, so whichever
-        // commit ends this transaction (the scheduled one, a durable write's,
-        // close()) settles it.
+        // commit ends this transaction (the scheduled one, one made for a
+        // durable write, close()) settles it.
         this.#pending.push({ resolve: () => resolve(result), reject });
         this.#scheduleCommit();
       }).catch(reject);
     });
   }
 
-  /** A write that ends something (a session, an index entry) or changes an account: committed on its own, synced to disk. */
-  #durableWrite<T>(operation: string, step: () => T): Promise<T> {
-    return this.#run(operation, () => {
-      this.#commitBatch();
-      if (this.#durability !== 'full') this.#db.pragma('synchronous = FULL');
-      try {
-        return step();
-      } finally {
-        if (this.#durability !== 'full') this.#db.pragma('synchronous = NORMAL');
-      }
-    });
+  /** Opens a batch; a synced one switches to `synchronous = FULL` for its commit (a pragma SQLite refuses inside a transaction). */
+  #begin(synced: boolean): void {
+    const raise = synced && this.#durability !== 'full';
+    if (raise) this.#db.pragma('synchronous = FULL');
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      if (raise) this.#db.pragma('synchronous = NORMAL');
+      throw error;
+    }
+    this.#batchSynced = synced || this.#durability === 'full';
+    this.#batchRaised = raise;
   }
 
   #scheduleCommit(): void {
@@ -200,19 +213,27 @@ export class SqliteKeyValueStore implements KeyValueStore {
   #commitBatch(): void {
     const pending = this.#pending;
     this.#pending = [];
+    if (pending.length === 0 && !this.#db.inTransaction) return;
+    let failure: unknown;
     if (!this.#db.open || !this.#db.inTransaction) {
-      for (const write of pending) write.reject(new StoreUnavailableError('commit', { cause: new Error('the batch was rolled back (a failed statement) or the database closed before its commit') }));
-      return;
-    }
-    try {
-      this.#db.exec('COMMIT');
-    } catch (error) {
+      failure = new Error('the batch was rolled back (a failed statement) or the database closed before its commit');
+    } else {
       try {
-        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-      } catch {
-        // The rollback of a failed commit: nothing more to undo.
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        failure = error;
+        try {
+          if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+        } catch {
+          // The rollback of a failed commit: nothing more to undo.
+        }
       }
-      for (const write of pending) write.reject(new StoreUnavailableError('commit', { cause: error }));
+    }
+    if (this.#batchRaised && this.#db.open) this.#db.pragma('synchronous = NORMAL');
+    this.#batchRaised = false;
+    this.#batchSynced = false;
+    if (failure !== undefined) {
+      for (const write of pending) write.reject(new StoreUnavailableError('commit', { cause: failure }));
       return;
     }
     for (const write of pending) write.resolve();
@@ -247,10 +268,14 @@ export class SqliteKeyValueStore implements KeyValueStore {
   }
 
   compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
-    return this.#durableWrite('compareAndSet', () => {
-      const now = Date.now();
-      return this.#sql.compareAndSet.run({ key: this.#key(key), expected, value: next, expires: expiryOf(ttlMs, now), now }).changes === 1;
-    });
+    return this.#write(
+      'compareAndSet',
+      () => {
+        const now = Date.now();
+        return this.#sql.compareAndSet.run({ key: this.#key(key), expected, value: next, expires: expiryOf(ttlMs, now), now }).changes === 1;
+      },
+      DURABLE,
+    );
   }
 
   addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter> {
@@ -258,7 +283,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#durableWrite('delete', () => this.#delete(this.#key(key), Date.now()));
+    return this.#write('delete', () => this.#delete(this.#key(key), Date.now()), DURABLE);
   }
 
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
@@ -268,9 +293,13 @@ export class SqliteKeyValueStore implements KeyValueStore {
   }
 
   mapDelete(key: string, field: string): Promise<void> {
-    return this.#durableWrite('mapDelete', () => {
-      this.#sql.mapDelete.run({ key: this.#key(key), field });
-    });
+    return this.#write(
+      'mapDelete',
+      () => {
+        this.#sql.mapDelete.run({ key: this.#key(key), field });
+      },
+      DURABLE,
+    );
   }
 
   mapGetAll(key: string): Promise<Map<string, string>> {
