@@ -54,6 +54,62 @@ function table(report: Report, workload: 'read' | 'create'): string {
   return lines.join('\n');
 }
 
+/** Median over rounds of this run's CPU per request divided by the baseline's of the same round. */
+function sameRoundCpuRatio(runs: Run[], baseline: Run[] | undefined): number {
+  if (!baseline) return NaN;
+  const ratios = runs.map((run, i) => run.cpuMicros / (baseline[i]?.cpuMicros ?? NaN)).filter(Number.isFinite);
+  return ratios.length ? median(ratios) : NaN;
+}
+
+interface Target {
+  measure: string;
+  value: number;
+  /** The cost side of the same comparison (CPU per request, this over that), when there is one. */
+  cpu?: number;
+  goal: string;
+  met: boolean | undefined;
+}
+
+/** The issue's targets, as ratios between stacks measured in the same rounds of this run. */
+export function targets(report: Report): Target[] {
+  const rows = (name: string, workload: 'read' | 'create') => report.rows.get(name)?.[workload].filter(Boolean);
+  const out: Target[] = [];
+  const compare = (measure: string, a: string, b: string, workload: 'read' | 'create', goal: number) => {
+    const runs = rows(a, workload);
+    const base = rows(b, workload);
+    if (!runs?.length || !base?.length) return;
+    const value = sameRoundRatio(runs, base);
+    out.push({ measure, value, cpu: sameRoundCpuRatio(runs, base), goal: `≥ ${goal.toFixed(2)}×`, met: Number.isFinite(value) ? value >= goal : undefined });
+  };
+  compare('SQLite ÷ memory, authenticated reads (req/s)', 'Gatehouse, SQLite', 'Gatehouse, memory', 'read', 0.9);
+  compare('SQLite ÷ memory, session creation (req/s)', 'Gatehouse, SQLite', 'Gatehouse, memory', 'create', 0.7);
+  compare('memory ÷ koa-session, authenticated reads (req/s)', 'Gatehouse, memory', report.baseline.koaSession, 'read', 1.0);
+  const small = report.scale.find((r) => r.sessions === report.settings.scaleSmall);
+  const large = report.scale.find((r) => r.sessions === report.settings.scaleLarge);
+  if (small && large) {
+    const value = sameRoundCpuRatio(large.runs, small.runs);
+    out.push({
+      measure: `CPU per read, ${int(report.settings.scaleLarge)} ÷ ${int(report.settings.scaleSmall)} sessions stored (memory)`,
+      value,
+      goal: '≤ 1.10×',
+      met: Number.isFinite(value) ? value <= 1.1 : undefined,
+    });
+  }
+  const redis = report.bytes.find((b) => b.stack === 'Gatehouse, Redis');
+  if (redis) out.push({ measure: 'Redis bytes per session (INFO used_memory)', value: redis.bytes, goal: 'as low as the design allows (see bench/PROFILE.md)', met: undefined });
+  return out;
+}
+
+function targetTable(report: Report): string {
+  const lines = ['| measure | this run | server CPU per request, same ratio | target | met |', '|---|---:|---:|---|---|'];
+  for (const t of targets(report)) {
+    const value = t.measure.startsWith('Redis bytes') ? int(t.value) : ratio(t.value);
+    const cpu = t.cpu === undefined ? '' : ratio(t.cpu);
+    lines.push(`| ${t.measure} | ${value} | ${cpu} | ${t.goal} | ${t.met === undefined ? '' : t.met ? 'yes' : 'no'} |`);
+  }
+  return lines.join('\n');
+}
+
 export function renderReport(report: Report): string {
   const s = report.settings;
   const out = [
@@ -64,6 +120,12 @@ export function renderReport(report: Report): string {
     `- Command: \`${report.command}\` (${report.elapsedSeconds.toFixed(0)} s)`,
     `- Load: autocannon, 50 connections, loopback; ${s.rounds} interleaved rounds of ${s.seconds} s per stack and workload after a discarded ${s.warmupSeconds} s warm-up; ${report.pinning}.`,
     '- Ratios are medians of per-round ratios (each stack against the baseline measured in the same round). "server CPU µs/req" is the server process\'s user+system CPU time divided by the requests it answered, which depends less on machine load than req/s.',
+    '',
+    '## Targets (issue 12), ratios from this run',
+    '',
+    targetTable(report),
+    '',
+    'Ratios of req/s are the median of per-round ratios; the CPU column is the same for server CPU per request (below 1× means cheaper). The 1M ÷ 1k line compares CPU per read.',
     '',
     '## Authenticated read (GET with a valid session cookie)',
     '',

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       const before = await heapUsed(memoryStack);
       await post(memoryStack, `/__bench/seed?n=${settings.bytesSessions}`);
       const after = await heapUsed(memoryStack);
-      bytes.push({ stack: gatehouseMemory.name, measure: 'server heap after GC', bytes: (after - before) / settings.bytesSessions });
+      bytes.push({ stack: gatehouseMemory.name, measure: 'server heap + Buffers after GC', bytes: (after - before) / settings.bytesSessions });
     } finally {
       await memoryStack.stop();
     }

@@ -1,29 +1,30 @@
 import { type Counter, type KeyValueStore } from './keyValueStore.js';
 import { counterTtlMs, encodeCounter, NO_COUNTER, nextCounter, parseCounter } from './counter.js';
+import { OffHeapStrings } from './offHeapStrings.js';
 
-interface Entry {
-  value: string;
-  expires: number;
-}
-
-interface StoredMap {
-  fields: Map<string, Entry>;
-  /** The latest field expiry: the whole map is gone after it. */
-  expires: number;
-}
+/** A map's fields as stored: `[field, value, expires]`, `expires` null for never. */
+type StoredFields = [field: string, value: string, expires: number | null][];
 
 /**
  * `KeyValueStore` in this process's memory (`memory://`): for development,
  * tests and a single instance. Every operation is one synchronous step, so
- * the conditional writes are atomic without a mutex, and maps are real
- * `Map`s (a field write is O(1), not a rewrite of the whole map). Nothing
- * here can hang, so there is no deadline timer. Expired entries are dropped
- * when read and by `sweepExpired`.
+ * the conditional writes are atomic without a mutex. Nothing here can hang,
+ * so there is no deadline timer. Expired entries are dropped when read and
+ * by `sweepExpired`.
+ *
+ * The values and maps themselves live outside the V8 heap
+ * (`OffHeapStrings`); the heap holds each key and a number. A million
+ * sessions on the heap slowed every young-generation collection, so every
+ * request, by ~15 % (bench/PROFILE.md); off the heap the collector never
+ * looks at them. A map is stored as one value (its fields as JSON) and
+ * rewritten on each field write: the maps here are a user's session index,
+ * a handful of fields.
  */
 export class MemoryKeyValueStore implements KeyValueStore {
   readonly kind = 'memory' as const;
-  readonly #values = new Map<string, Entry>();
-  readonly #maps = new Map<string, StoredMap>();
+  readonly #strings = new OffHeapStrings();
+  readonly #values = new Map<string, number>();
+  readonly #maps = new Map<string, number>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -31,83 +32,68 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   get(key: string): Promise<string | undefined> {
-    return Promise.resolve(this.#live(key)?.value);
+    const handle = this.#live(key);
+    return Promise.resolve(handle === undefined ? undefined : this.#strings.get(handle));
   }
 
   set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.#values.set(key, { value, expires: this.#expiry(ttlMs) });
+    this.#put(key, value, ttlMs);
     return Promise.resolve();
   }
 
   add(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if (this.#live(key)) return Promise.resolve(false);
-    this.#values.set(key, { value, expires: this.#expiry(ttlMs) });
+    if (this.#live(key) !== undefined) return Promise.resolve(false);
+    this.#put(key, value, ttlMs);
     return Promise.resolve(true);
   }
 
   replace(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if (!this.#live(key)) return Promise.resolve(false);
-    this.#values.set(key, { value, expires: this.#expiry(ttlMs) });
+    if (this.#live(key) === undefined) return Promise.resolve(false);
+    this.#put(key, value, ttlMs);
     return Promise.resolve(true);
   }
 
   compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
-    if (this.#live(key)?.value !== expected) return Promise.resolve(false);
-    this.#values.set(key, { value: next, expires: this.#expiry(ttlMs) });
+    const handle = this.#live(key);
+    if (handle === undefined || this.#strings.get(handle) !== expected) return Promise.resolve(false);
+    this.#put(key, next, ttlMs);
     return Promise.resolve(true);
   }
 
   addToCounter(key: string, delta: number, nowMs: number, windowMs: number): Promise<Counter> {
-    const counter = nextCounter(parseCounter(this.#live(key)?.value, nowMs), delta, nowMs, windowMs);
+    const handle = this.#live(key);
+    const counter = nextCounter(parseCounter(handle === undefined ? undefined : this.#strings.get(handle), nowMs), delta, nowMs, windowMs);
     if (!counter) return Promise.resolve(NO_COUNTER);
-    this.#values.set(key, { value: encodeCounter(counter), expires: this.#expiry(counterTtlMs(counter, nowMs)) });
+    this.#put(key, encodeCounter(counter), counterTtlMs(counter, nowMs));
     return Promise.resolve(counter);
   }
 
   delete(key: string): Promise<boolean> {
     // Like Redis's DEL: one key space, so a map under `key` goes too.
     const live = this.#live(key) !== undefined || this.#liveMap(key) !== undefined;
-    this.#values.delete(key);
-    this.#maps.delete(key);
+    this.#drop(this.#values, key);
+    this.#drop(this.#maps, key);
     return Promise.resolve(live);
   }
 
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
     const expires = this.#expiry(ttlMs);
-    const map = this.#liveMap(key);
-    if (map) {
-      // Expired fields go on every write, so a map that keeps being extended cannot grow without bound.
-      const now = this.#now();
-      for (const [name, entry] of map.fields) if (entry.expires <= now) map.fields.delete(name);
-      map.fields.set(field, { value, expires });
-      map.expires = Math.max(map.expires, expires);
-    } else {
-      this.#maps.set(key, { fields: new Map([[field, { value, expires }]]), expires });
-    }
+    // Expired fields go on every write, so a map that keeps being extended cannot grow without bound.
+    const fields = this.#liveFields(key).filter(([name]) => name !== field);
+    fields.push([field, value, Number.isFinite(expires) ? expires : null]);
+    this.#putFields(key, fields);
     return Promise.resolve();
   }
 
   mapDelete(key: string, field: string): Promise<void> {
-    const map = this.#liveMap(key);
-    if (map) {
-      map.fields.delete(field);
-      if (map.fields.size === 0) this.#maps.delete(key);
-    }
+    const fields = this.#liveFields(key);
+    const kept = fields.filter(([name]) => name !== field);
+    if (kept.length !== fields.length) this.#putFields(key, kept);
     return Promise.resolve();
   }
 
   mapGetAll(key: string): Promise<Map<string, string>> {
-    const now = this.#now();
-    const result = new Map<string, string>();
-    const map = this.#liveMap(key);
-    if (map) {
-      for (const [field, entry] of map.fields) {
-        if (entry.expires > now) result.set(field, entry.value);
-        else map.fields.delete(field);
-      }
-      if (map.fields.size === 0) this.#maps.delete(key);
-    }
-    return Promise.resolve(result);
+    return Promise.resolve(new Map(this.#liveFields(key).map(([field, value]) => [field, value])));
   }
 
   ping(): Promise<void> {
@@ -117,18 +103,13 @@ export class MemoryKeyValueStore implements KeyValueStore {
   sweepExpired(limit: number): Promise<number> {
     const now = this.#now();
     let removed = 0;
-    for (const [key, entry] of this.#values) {
-      if (removed >= limit) break;
-      if (entry.expires <= now) {
-        this.#values.delete(key);
-        removed += 1;
-      }
-    }
-    for (const [key, map] of this.#maps) {
-      if (removed >= limit) break;
-      if (map.expires <= now) {
-        this.#maps.delete(key);
-        removed += 1;
+    for (const entries of [this.#values, this.#maps]) {
+      for (const [key, handle] of entries) {
+        if (removed >= limit) break;
+        if (this.#strings.expires(handle) <= now) {
+          this.#drop(entries, key);
+          removed += 1;
+        }
       }
     }
     return Promise.resolve(removed);
@@ -137,6 +118,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   close(): Promise<void> {
     this.#values.clear();
     this.#maps.clear();
+    this.#strings.clear();
     return Promise.resolve();
   }
 
@@ -145,19 +127,55 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return ttlMs === 0 ? Number.POSITIVE_INFINITY : this.#now() + Math.max(1, ttlMs);
   }
 
-  #live(key: string): Entry | undefined {
-    const entry = this.#values.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expires > this.#now()) return entry;
-    this.#values.delete(key);
+  #put(key: string, value: string, ttlMs: number): void {
+    const previous = this.#values.get(key);
+    this.#values.set(key, this.#strings.put(value, this.#expiry(ttlMs)));
+    if (previous !== undefined) this.#strings.free(previous);
+  }
+
+  #drop(entries: Map<string, number>, key: string): void {
+    const handle = entries.get(key);
+    if (handle === undefined) return;
+    entries.delete(key);
+    this.#strings.free(handle);
+  }
+
+  #live(key: string): number | undefined {
+    const handle = this.#values.get(key);
+    if (handle === undefined) return undefined;
+    if (this.#strings.expires(handle) > this.#now()) return handle;
+    this.#drop(this.#values, key);
     return undefined;
   }
 
-  #liveMap(key: string): StoredMap | undefined {
-    const map = this.#maps.get(key);
-    if (map === undefined) return undefined;
-    if (map.expires > this.#now()) return map;
-    this.#maps.delete(key);
+  #liveMap(key: string): number | undefined {
+    const handle = this.#maps.get(key);
+    if (handle === undefined) return undefined;
+    if (this.#strings.expires(handle) > this.#now()) return handle;
+    this.#drop(this.#maps, key);
     return undefined;
+  }
+
+  /** The map's live fields; expired ones are dropped from the stored map on the way. */
+  #liveFields(key: string): StoredFields {
+    const handle = this.#liveMap(key);
+    if (handle === undefined) return [];
+    const now = this.#now();
+    const fields = JSON.parse(this.#strings.get(handle)) as StoredFields;
+    const live = fields.filter(([, , expires]) => expires === null || expires > now);
+    if (live.length !== fields.length) this.#putFields(key, live);
+    return live;
+  }
+
+  /** Stores the map's fields (none: the map is gone); the map lives as long as its longest-lived field. */
+  #putFields(key: string, fields: StoredFields): void {
+    const previous = this.#maps.get(key);
+    if (fields.length === 0) {
+      this.#drop(this.#maps, key);
+      return;
+    }
+    const expires = fields.some(([, , e]) => e === null) ? Number.POSITIVE_INFINITY : Math.max(...fields.map(([, , e]) => e!));
+    this.#maps.set(key, this.#strings.put(JSON.stringify(fields), expires));
+    if (previous !== undefined) this.#strings.free(previous);
   }
 }
