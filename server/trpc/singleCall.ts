@@ -6,6 +6,7 @@ import {
   getTRPCErrorShape,
 } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { callProcedure } from './callProcedure.js';
 
 export type SingleCallType = 'query' | 'mutation';
 
@@ -67,9 +68,9 @@ export async function runSingleCall(
     return rawInput;
   };
   try {
-    // `signal` is typed `AbortSignal | undefined` for procedures (createCaller passes none either); a per-request
+    // No `signal` (typed `AbortSignal | undefined` for procedures; createCaller passes none either): a per-request
     // AbortController is part of the cost this path exists to avoid.
-    const data: unknown = await procedure({ path, getRawInput, ctx, type, signal: undefined, batchIndex: 0 });
+    const data = await callProcedure(procedure, { path, getRawInput, ctx: ctx as object, type });
     if (isDataStream(data)) {
       throw new TRPCError({
         code: 'UNSUPPORTED_MEDIA_TYPE',
