@@ -111,11 +111,12 @@ export class SessionStore {
   async create(id: string, record: SessionRecord): Promise<string[]> {
     const key = storeKeyOf(id);
     const ttl = this.#ttl(record);
-    await this.#kv.set(key, this.#seal(key, record), ttl);
     const lifetime = record.createdAt + this.#timeouts.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
     // The index holds only where the record lives; listing reads the record itself for the rest.
     const publicId = publicIdOf(id);
-    await this.#kv.mapSet(indexKeyOf(record.user.id), publicId, key, lifetime);
+    // Both at once: one round trip (Redis pipelines them; SQLite commits them in one transaction). If either
+    // fails, login fails and no cookie carries the id, so a record without its index entry is never used.
+    await Promise.all([this.#kv.set(key, this.#seal(key, record), ttl), this.#kv.mapSet(indexKeyOf(record.user.id), publicId, key, lifetime)]);
     return this.#enforceCap(record.user.id, publicId);
   }
 
@@ -156,12 +157,14 @@ export class SessionStore {
 
   /** Deletes a record and its index entry; reports the end (with `reason`) when this call removed it. */
   async #removeByKey(key: string, userId: string | undefined, publicId: string | undefined, reason?: SessionEndReason): Promise<boolean> {
-    const removed = await this.#kv.delete(key);
-    if (userId === undefined) return removed;
+    if (userId === undefined) return this.#kv.delete(key);
     let field = publicId;
+    let removed: boolean;
     if (field !== undefined) {
-      await this.#kv.mapDelete(indexKeyOf(userId), field);
+      // Together (one synced commit on SQLite): the delete's answer alone decides who ended the session.
+      [removed] = await Promise.all([this.#kv.delete(key), this.#kv.mapDelete(indexKeyOf(userId), field)]);
     } else {
+      removed = await this.#kv.delete(key);
       // Called without the raw id (expired on read): find the index entry by its store key.
       for (const [name, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
         if (indexedKeyOf(raw) === key) {
