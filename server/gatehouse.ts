@@ -54,7 +54,7 @@ export interface TrpcOptions<TRouter extends AnyRouter> {
  * app.use(bodyParser());                                   // yours, before or after
  * app.use(gatehouse.session());                             // cookie → session; nothing else
  * app.use(gatehouse.trpc({ router, prefix: '/api/trpc' })); // guards, no-store, limits: this prefix only
- * router.get('/account', (ctx) => { ctx.body = gatehouse.sessionOf(ctx).current?.record.username ?? 'anonymous'; });
+ * router.get('/account', (ctx) => { ctx.body = gatehouse.sessionOf(ctx).current?.user.username ?? 'anonymous'; });
  */
 export interface Gatehouse<TUser extends { id: string } = User, TData extends object = NoSessionData, TDataInput = TData> {
   readonly options: ResolvedOptions<TUser>;

@@ -29,6 +29,7 @@ beforeAll(async () => {
 afterAll(() => close());
 
 it('register, shop, see the session in the shop’s own route, watch orders, sign out', async () => {
+  // #region readme
   const { api, jar } = createNodeClient<AppRouter>({ url, prefix: '/api/trpc', EventSource });
   const { user } = await api.auth.register.mutate({ username: 'bob@example.com', password: 'a long password 1' });
   expect(user).toMatchObject({ email: 'bob@example.com', role: 'customer' });
@@ -38,6 +39,7 @@ it('register, shop, see the session in the shop’s own route, watch orders, sig
 
   const account = await fetch(`${url}/account`, { headers: { cookie: await jar.getCookieString(url) } });
   expect(await account.json()).toEqual({ signedIn: true, name: 'bob', currency: 'USD', cartLines: 1 });
+  // #endregion readme
 
   const first = await new Promise<string>((resolve, reject) => {
     const subscription = api.orderUpdates.subscribe(undefined, {

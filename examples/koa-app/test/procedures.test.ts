@@ -6,6 +6,7 @@ import { appRouter } from '../src/router.js';
 import { MemberTable } from '../src/users.js';
 
 // The shop's own procedures through Gatehouse's testing helper: no HTTP, the same validation as production.
+// #region readme
 const alice: Member = { id: 'm-alice', email: 'alice@example.com', name: 'Alice', role: 'customer' };
 const catalog = createCatalog(demoProducts);
 const opened: { close(): Promise<void> }[] = [];
@@ -19,15 +20,16 @@ async function signedIn(member: Member = alice) {
   return caller;
 }
 
-describe('the shop’s procedures', () => {
-  it('cart.add keeps the cart in the session’s typed data; an unknown product is NOT_FOUND and changes nothing', async () => {
-    const { caller, session } = await signedIn();
-    expect(await caller.cart.get()).toEqual([]);
-    expect(await caller.cart.add({ sku: 'mug', quantity: 2 })).toEqual([{ sku: 'mug', quantity: 2 }]);
-    await expect(caller.cart.add({ sku: 'teapot', quantity: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(session.current?.data.cart).toEqual([{ sku: 'mug', quantity: 2 }]);
-  });
+it('cart.add keeps the cart in the session’s typed data; an unknown product is NOT_FOUND and changes nothing', async () => {
+  const { caller, session } = await signedIn();
+  expect(await caller.cart.get()).toEqual([]);
+  expect(await caller.cart.add({ sku: 'mug', quantity: 2 })).toEqual([{ sku: 'mug', quantity: 2 }]);
+  await expect(caller.cart.add({ sku: 'teapot', quantity: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  expect(session.current?.data.cart).toEqual([{ sku: 'mug', quantity: 2 }]);
+});
+// #endregion readme
 
+describe('the shop’s procedures', () => {
   it('setCurrency writes the session data; a currency the schema does not know is refused before anything runs', async () => {
     const { caller, session } = await signedIn();
     expect(await caller.setCurrency({ currency: 'GBP' })).toBe('GBP');
