@@ -61,7 +61,7 @@ export const accountActions = {
     // The account first: a login or password change racing the deletion then finds nothing to act on.
     if (!(await need(deps.accounts.delete, 'delete').call(deps.accounts, account.user.id))) return undefined;
     const endedSessions = await deps.sessions.removeAllForUser(account.user.id, undefined, 'deleted');
-    await deps.throttle.forgetAccount(login);
+    await deps.throttle.forgetAccount(login, account.user.id);
     return { account, endedSessions };
   },
 

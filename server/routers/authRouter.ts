@@ -23,7 +23,6 @@ export function adapterMethod<T>(method: T | undefined): T {
 const invalidCredentials = () => new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.invalidCredentials });
 
 /** The throttle key of a signed-in user's own password checks (re-authentication, password change). */
-const ownAccountKey = (userId: string) => `id:${userId}`;
 
 
 /**
@@ -133,7 +132,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
       .mutation(async ({ ctx, input }) => {
         const { accounts, throttle } = ctx.services;
         const verify = adapterMethod(accounts.verifyPassword);
-        const attempt = await throttle.beginLogin(ownAccountKey(ctx.user.id), ctx.clientAddress);
+        const attempt = await throttle.beginPasswordCheck(ctx.user.id, ctx.clientAddress);
         if (!attempt.allowed) throw tooManyAttempts(attempt);
         const account = await accounts.findById(ctx.user.id);
         if (!account || account.disabled || !(await verify.call(accounts, account, input.password))) {
@@ -161,7 +160,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         const verify = adapterMethod(accounts.verifyPassword);
         const change = adapterMethod(accounts.changePassword);
         // A stolen cookie must not buy unlimited guesses at the password: throttled like login.
-        const attempt = await throttle.beginLogin(ownAccountKey(ctx.user.id), ctx.clientAddress);
+        const attempt = await throttle.beginPasswordCheck(ctx.user.id, ctx.clientAddress);
         if (!attempt.allowed) throw tooManyAttempts(attempt);
         const account = await accounts.findById(ctx.user.id);
         if (!account || account.disabled || !(await verify.call(accounts, account, input.currentPassword))) {

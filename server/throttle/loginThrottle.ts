@@ -18,13 +18,25 @@ export interface LoginAttempt extends ThrottleVerdict {
 
 /** Throttles password guessing and mass registration. */
 export interface LoginThrottle {
-  /** Counts an attempt for `account` from `address`; when refused, nothing else needs calling. */
-  beginLogin(account: string, address: string): Promise<LoginAttempt>;
+  /** Counts a login attempt for the login name `login` from `address`; when refused, nothing else needs calling. */
+  beginLogin(login: string, address: string): Promise<LoginAttempt>;
+  /** Counts a signed-in user's password check (re-authentication, password change) for `userId` from `address`. */
+  beginPasswordCheck(userId: string, address: string): Promise<LoginAttempt>;
   /** Counts a registration attempt from `address`; refused past the limit. */
   consumeRegistration(address: string): Promise<ThrottleVerdict>;
-  /** Forgets an account's counters (the account was deleted). */
-  forgetAccount(account: string): Promise<void>;
+  /** Forgets an account's counters (the account was deleted): its login name's and its user id's. */
+  forgetAccount(login: string, userId: string): Promise<void>;
 }
+
+/**
+ * The per-account counter's key for a login name: Unicode-normalized
+ * (NFKC), trimmed and lower-cased, so `Alice@Shop.example`, `alice@shop.example`
+ * and a full-width or composed variant share one counter. Adapters match
+ * logins case-insensitively as a rule; one that does not only makes this
+ * counter stricter. A login name and a user id never share a key.
+ */
+export const loginCounterKey = (login: string) => `name:${login.normalize('NFKC').trim().toLowerCase()}`;
+const userCounterKey = (userId: string) => `id:${userId}`;
 
 export interface ThrottleLimits {
   perAccount: number;
@@ -68,7 +80,15 @@ export class StoreLoginThrottle implements LoginThrottle {
     this.#limits = limits;
   }
 
-  async beginLogin(account: string, address: string): Promise<LoginAttempt> {
+  beginLogin(login: string, address: string): Promise<LoginAttempt> {
+    return this.#begin(loginCounterKey(login), address);
+  }
+
+  beginPasswordCheck(userId: string, address: string): Promise<LoginAttempt> {
+    return this.#begin(userCounterKey(userId), address);
+  }
+
+  async #begin(account: string, address: string): Promise<LoginAttempt> {
     const [byAccount, byAddress] = await Promise.all([this.#byAccount.reserve(account), this.#byAddress.reserve(address)]);
     const noop = () => Promise.resolve();
     if (byAccount.refusedForMs > 0 || byAddress.refusedForMs > 0) {
@@ -94,8 +114,8 @@ export class StoreLoginThrottle implements LoginThrottle {
     return counted.count > this.#limits.registerPerAddress ? refused(counted.expiresAt - now) : ALLOWED;
   }
 
-  async forgetAccount(account: string): Promise<void> {
-    await this.#byAccount.reset(account);
+  async forgetAccount(login: string, userId: string): Promise<void> {
+    await Promise.all([this.#byAccount.reset(loginCounterKey(login)), this.#byAccount.reset(userCounterKey(userId))]);
   }
 }
 

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginCounterKey } from '../server/throttle/loginThrottle.js';
+import { request, sessionCookie } from './helpers/http.js';
+import { startTeamServer, type TeamServer } from './helpers/teamApp.js';
+
+// A3 for a team's own logins (emails, matched case-insensitively by its adapter): every spelling of one
+// login is one account to the throttle, and no login name can reach another counter.
+let srv: TeamServer;
+beforeAll(async () => {
+  srv = await startTeamServer({ throttle: { perAccount: 3, perAddress: 1_000 } });
+  srv.accounts.add('alice@shop.example', 'alice password 1', 'member');
+});
+afterAll(() => srv.close());
+
+const login = (username: string, password: string) => request(`${srv.url}/api/trpc/auth.login`, { body: { username, password } });
+
+describe('the per-account login counter', () => {
+  it('counts every case and Unicode spelling of one login together: the 4th wrong guess, in yet another spelling, is 429', async () => {
+    for (const spelling of ['ALICE@shop.example', 'Alice@Shop.Example', ' alice@SHOP.example ']) {
+      expect((await login(spelling, 'wrong password!')).status).toBe(401);
+    }
+    const blocked = await login('ａｌｉｃｅ@shop.example', 'alice password 1'); // full-width letters: NFKC makes them ASCII
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('retry-after')).toBe('60');
+    const alsoBlocked = await login('alice@shop.example', 'alice password 1');
+    expect(alsoBlocked.status).toBe(429);
+    srv.clock.advance(60_000);
+    expect((await login('alice@shop.example', 'alice password 1')).status).toBe(200);
+  });
+
+  it('a login name cannot fill a signed-in user’s password-check counter: 5 failed logins as "id:<their id>" leave their reauthenticate working', async () => {
+    const bob = srv.accounts.add('bob@shop.example', 'bob password 12', 'member');
+    for (let i = 0; i < 5; i++) await login(`id:${bob.id}`, 'wrong password!');
+    expect((await login(`id:${bob.id}`, 'wrong password!')).status).toBe(429);
+    const signedIn = await login('bob@shop.example', 'bob password 12');
+    expect(signedIn.status).toBe(200);
+    const again = await request(`${srv.url}/api/trpc/auth.reauthenticate`, { body: { password: 'bob password 12' }, headers: { cookie: sessionCookie(signedIn) } });
+    expect(again.status).toBe(200);
+  });
+
+  it('keys a login by its NFKC, trimmed, lower-cased form, in a namespace of its own', () => {
+    expect(loginCounterKey(' Ａlice@Shop.example ')).toBe('name:alice@shop.example');
+    expect(loginCounterKey('id:u-1')).toBe('name:id:u-1');
+  });
+});
