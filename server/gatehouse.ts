@@ -214,6 +214,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*[^/]$/.test(prefix)) {
         throw new Error(`gatehouse.trpc(): prefix must start with "/" and not end with one (e.g. "/api/trpc"), got "${prefix}"`);
       }
+      checkRouter(router, (definition.router as (routes: Record<string, never>) => AnyRouter)({}), codec);
       trpcPrefixes.add(prefix);
       const guarded = compose([
         originGuard({ allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
@@ -288,4 +289,28 @@ function scrubbedError(error: unknown, scrub: (text: string) => string): Record<
   if (!(error instanceof Error)) return { message: scrub(String(error)) };
   const { code } = error as { code?: unknown };
   return { type: error.name, message: scrub(error.message), ...(code === undefined ? {} : { code }), ...(error.stack ? { stack: scrub(error.stack) } : {}) };
+}
+
+/**
+ * Mount-time checks of a router against the definition `createGatehouse`
+ * got: built with that definition's builders (else its procedures are typed
+ * for a context — your user, data and fields — this app does not build),
+ * and, when it holds Gatehouse's login or registration, a session-data
+ * schema those can start sessions with (they pass no data: your defaults).
+ */
+function checkRouter(router: AnyRouter, emptyRouterOfDefinition: AnyRouter, codec: SessionCodec): void {
+  if (router._def._config !== emptyRouterOfDefinition._def._config) {
+    throw new Error(
+      'gatehouse.trpc(): this router was not built with the builders of the definition createGatehouse() got. Build it with your definition (gh.router, gh.protectedProcedure, …) and pass the same definition: createGatehouse(gh, options).',
+    );
+  }
+  const procedures = router._def.procedures as Record<string, unknown>;
+  if (!procedures['auth.login'] && !procedures['auth.register']) return;
+  try {
+    codec.data({});
+  } catch (error) {
+    throw new Error(
+      `gatehouse.trpc(): your router has Gatehouse's auth.login/auth.register, which start sessions with your sessionData schema's defaults, but {} does not parse: ${(error as Error).message.replace(/^Invalid session data: /, '')}. Give every field of initGatehouse({ sessionData }) a .default(…), or make it .optional().`,
+    );
+  }
 }

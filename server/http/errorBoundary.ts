@@ -1,3 +1,5 @@
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { errorMessages } from '../../shared/errors.js';
@@ -24,6 +26,14 @@ export function errorBoundary(logger: Logger): Koa.Middleware {
         ctx.set('Retry-After', '1');
         sendError(ctx, 'SERVICE_UNAVAILABLE', errorMessages.storeUnavailable);
         return;
+      }
+      if (error instanceof TRPCError) {
+        // A session refusal in one of your routes (invalid data: 400, signed out: 401) is the client's, as in tRPC.
+        const status = getHTTPStatusCodeFromError(error);
+        if (status < 500) {
+          sendError(ctx, error.code, error.message);
+          return;
+        }
       }
       const status = (error as { status?: unknown }).status;
       if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { SessionUserError } from '../session/sessionCodec.js';
 import { changePasswordSchema } from '../../shared/credentials.js';
 import { errorMessages } from '../../shared/errors.js';
 import { endedSessionsSchema, logoutResultSchema, reauthenticatedSchema, reauthenticateSchema, sessionViewSchema } from '../../shared/session.js';
@@ -75,7 +76,19 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         if (!verdict.allowed) throw tooManyAttempts(verdict);
         const created = await register.call(accounts, input.username, input.password);
         if (created === 'taken') throw new TRPCError({ code: 'CONFLICT', message: errorMessages.usernameTaken });
-        await ctx.session.start(created.user);
+        try {
+          await ctx.session.start(created.user);
+        } catch (error) {
+          if (!(error instanceof SessionUserError)) throw error;
+          // The adapter made a user the user schema refuses: no session could ever hold it, so the account
+          // must not stay behind (a "taken" login nobody can sign in with). A bug in the app, not the request.
+          const removed = accounts.delete ? await accounts.delete(created.user.id) : false;
+          ctx.log.error(
+            { event: 'auth.register_unusable_user', err: error, accountRemoved: removed },
+            `AccountsAdapter.register() returned a user that does not match initGatehouse({ user }): ${error.message}. Make register() create only valid users, or refuse such logins up front with initGatehouse({ credentials }).${removed ? '' : ' The account could not be removed (the adapter has no delete()).'}`,
+          );
+          throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: errorMessages.internal, cause: error });
+        }
         ctx.log.info({ event: 'auth.register', userId: created.user.id, session: ctx.session.current?.logTag }, 'registered');
         return { user: created.user };
       }),

@@ -54,8 +54,7 @@ export class DirectSession implements SessionHandle<StoredUser, StoredData, unkn
   async update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
     const live = this.#live;
     if (!live) throw notSignedIn();
-    const next = typeof change === 'function' ? change(live.record.data) : { ...live.record.data, ...change };
-    const record = { ...live.record, data: this.#sessions.codec.data(next), lastSeen: this.#clock.now() };
+    const record = { ...live.record, data: this.#sessions.codec.changedData(live.record.data, change), lastSeen: this.#clock.now() };
     if (!(await this.#sessions.update(live.id, record))) {
       this.#live = undefined;
       throw notSignedIn();

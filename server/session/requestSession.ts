@@ -89,7 +89,8 @@ export type Commit =
 const LOG_TAG_LENGTH = 10;
 export const logTagOf = (publicId: string) => publicId.slice(0, LOG_TAG_LENGTH);
 
-export const notSignedIn = () => new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
+/** 401; `status`/`expose` let Koa's own error handler answer it as one when it is thrown in one of your routes. */
+export const notSignedIn = () => Object.assign(new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized }), { status: 401, expose: true });
 
 /**
  * One request's session: its state (see `SessionState` for the rules),
@@ -154,8 +155,7 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
     const live = liveOf(this.state);
     const session = this.#koa.session;
     if (!live || !session) throw notSignedIn();
-    const next = typeof change === 'function' ? change(live.record.data) : { ...live.record.data, ...change };
-    const data = this.#layer.codec.data(next);
+    const data = this.#layer.codec.changedData(live.record.data, change);
     session['data'] = data;
     session['lastSeen'] = this.#layer.clock.now();
     await this.#run({ kind: 'update' }, () => session.save());

@@ -14,6 +14,9 @@ export class SessionDataError extends TRPCError {
     super({ code: 'BAD_REQUEST', message, cause });
     this.issues = issues;
   }
+  /** For Koa's own error handler, when thrown in one of your routes: a 400 with this message, not a 500. */
+  readonly status = 400;
+  readonly expose = true;
 }
 
 /**
@@ -56,20 +59,32 @@ export class SessionCodec {
     if (!parsed.success) throw new SessionUserError(`session.start() got a user that does not match the user schema: ${describe(parsed.error.issues)}`);
     const user = parsed.data as StoredUser;
     if (typeof user?.id !== 'string' || user.id === '') throw new SessionUserError('session.start() needs a user with a non-empty string id');
-    const bytes = Buffer.byteLength(JSON.stringify(user));
+    const json = JSON.stringify(user);
+    const bytes = Buffer.byteLength(json);
     if (bytes > MAX_SESSION_USER_BYTES) throw new SessionUserError(`the user is ${bytes} bytes as JSON; a session holds at most ${MAX_SESSION_USER_BYTES} (keep the rest in your user table)`);
-    return user;
+    return ownFrozenCopy(json);
   }
 
   /** Session data, validated and bounded; throws `SessionDataError` (nothing is written). */
   data(value: unknown): StoredData {
     const parsed = this.#data.safeParse(value);
     if (!parsed.success) throw new SessionDataError(`Invalid session data: ${describe(parsed.error.issues)}`, parsed.error.issues, parsed.error);
-    const bytes = Buffer.byteLength(JSON.stringify(parsed.data));
+    const json = JSON.stringify(parsed.data);
+    const bytes = Buffer.byteLength(json);
     if (bytes > MAX_SESSION_DATA_BYTES) {
       throw new SessionDataError(`Session data is ${bytes} bytes as JSON; the limit is ${MAX_SESSION_DATA_BYTES}. Keep large data in your own store and its id in the session.`);
     }
-    return parsed.data as StoredData;
+    return ownFrozenCopy(json);
+  }
+
+  /**
+   * The data after `change` (a patch merged in, or a function of a mutable
+   * copy of the current data), validated: `update()`'s rule in one place.
+   * The function gets a copy, so a change it makes in place and then
+   * abandons (a throw, a refusal by the schema) touches nothing shared.
+   */
+  changedData(current: StoredData, change: Partial<StoredData> | ((data: StoredData) => unknown)): StoredData {
+    return this.data(typeof change === 'function' ? change(structuredClone(current)) : { ...current, ...change });
   }
 
   /** Format 2: `[2, user, data, createdAt, lastSeen, authAt, ua]`, a bare array (no field names at rest). */
@@ -116,8 +131,27 @@ export class SessionCodec {
       migrated = true;
     }
     if (!data.success) return undefined;
-    return { record: { ...record, user: user.data as StoredUser, data: data.data as StoredData }, migrated };
+    return { record: { ...record, user: deepFreeze(user.data as StoredUser), data: deepFreeze(data.data as StoredData) }, migrated };
   }
+}
+
+/**
+ * A session's user and data as the session holds them: the JSON it stores,
+ * parsed again (so this request sees exactly what the next one will read,
+ * and no object is shared with a schema default or the caller), deeply
+ * frozen (an opened record is shared by every request that reads it: a
+ * change goes through `update()`, never in place).
+ */
+function ownFrozenCopy<T>(json: string): T {
+  return deepFreeze(JSON.parse(json) as T);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 function fromArray(fields: unknown[]): unknown {
