@@ -53,7 +53,14 @@ export interface GatehouseDefinitionOptions<
   context?: (koa: Koa.Context) => TExtra | Promise<TExtra>;
   /** Who may call `adminProcedure` (default: `user.role === 'admin'`). */
   isAdmin?: (user: z.output<TUserSchema>) => boolean;
-  /** The input of `auth.register` and `auth.login`. Default: Gatehouse's username and password rules. */
+  /**
+   * The input of `auth.register` and `auth.login`: `{ username, password }`.
+   * Default: with the built-in user, Gatehouse's username rules (3–32 of
+   * `[a-z0-9_.-]`, lower-cased); with your own user, any 1–254 characters,
+   * trimmed (your adapter decides). Passwords: 8–128 characters. Give your
+   * login's own rules here (`z.email()`, say), so a login your adapter
+   * could not make a user of is a 400 before anything runs.
+   */
   credentials?: TCredentialsSchema;
 }
 

@@ -1,11 +1,22 @@
+import { STATUS_CODES } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { errorMessages } from '../../shared/errors.js';
 import { isStoreUnavailable } from '../store/storeErrors.js';
 import { sendError } from './errorResponse.js';
 import { logOf } from './requestId.js';
+
+/** tRPC's error code for each HTTP status it uses (the first code of a status shared by several). */
+const TRPC_CODE_BY_STATUS = new Map<number, TRPC_ERROR_CODE_KEY>();
+for (const code of Object.keys(TRPC_ERROR_CODES_BY_KEY) as TRPC_ERROR_CODE_KEY[]) {
+  const status = getHTTPStatusCodeFromError(new TRPCError({ code }));
+  if (!TRPC_CODE_BY_STATUS.has(status)) TRPC_CODE_BY_STATUS.set(status, code);
+}
+// 400 is PARSE_ERROR's too; a 400 that is not about JSON syntax is a BAD_REQUEST.
+TRPC_CODE_BY_STATUS.set(400, 'BAD_REQUEST');
 
 /**
  * Turns anything thrown below it into a clean answer: store failures are
@@ -36,10 +47,12 @@ export function errorBoundary(logger: Logger): Koa.Middleware {
         }
       }
       const status = (error as { status?: unknown }).status;
-      if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        // A client error thrown with Koa's conventions (a body parser's 400 or 413, `ctx.throw(404)`): its status, and
+        // its message when it is meant to be shown (`expose`), else the status's name, as Koa itself answers.
+        const message = (error as { expose?: boolean }).expose ? (error as Error).message : (STATUS_CODES[status] ?? 'Bad Request');
+        sendError(ctx, error instanceof SyntaxError ? 'PARSE_ERROR' : (TRPC_CODE_BY_STATUS.get(status) ?? 'BAD_REQUEST'), message);
         ctx.status = status;
-        ctx.set('Cache-Control', 'no-store');
-        ctx.body = { error: { message: (error as Error).message, data: { httpStatus: status, requestId: ctx.state['requestId'] } } };
         return;
       }
       log.error({ err: error }, 'unexpected error');

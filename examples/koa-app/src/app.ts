@@ -30,7 +30,9 @@ export async function createShopApp(options: ShopOptions) {
 
   const app = new Koa();
   app.context.catalog = createCatalog(demoProducts);
-  app.use(bodyParser()); // the shop's own body parser, mounted first
+  app.use(gatehouse.requestId()); // an X-Request-Id on every answer, and in every log line
+  app.use(gatehouse.errorBoundary()); // anything thrown below (the body parser's 400 too) is a clean JSON error, never a stack
+  app.use(bodyParser()); // the shop's own body parser, before Gatehouse
   app.use(gatehouse.session()); // cookie -> session, for tRPC and the shop's routes
   app.use(gatehouse.trpc({ router: appRouter, prefix: '/api/trpc' })); // CSRF guards, no-store, limits: this prefix only
 

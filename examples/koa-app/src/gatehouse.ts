@@ -26,6 +26,8 @@ export const sessionDataSchema = z.object({
 export const gh = initGatehouse({
   user: memberSchema,
   sessionData: sessionDataSchema,
+  // Members sign in with their email: anything else is a 400 before the member table is asked.
+  credentials: z.object({ username: z.email().toLowerCase(), password: z.string().min(10).max(128) }),
   context: (koa) => ({ catalog: koa.catalog }),
   isAdmin: (member) => member.role === 'admin',
 });

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { accountActions } from 'koa-gatehouse';
 import { gh } from './gatehouse.js';
 
 /** The shop's API: Gatehouse's own procedures (auth, sessions, admin) next to the shop's. */
@@ -27,9 +28,12 @@ export const appRouter = gh.router({
 
   /** A sensitive action: needs a sign-in from the last 10 minutes (else 412, and the client asks for the password). */
   closeAccount: gh.freshProcedure.mutation(async ({ ctx }) => {
-    await ctx.services.accounts.setDisabled?.(ctx.user.id, true);
+    const account = await ctx.services.accounts.findById(ctx.user.id);
+    if (!account) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such member.' });
+    // Disables the member and ends every session of theirs, on every device; then clears this browser's cookie.
+    const closed = await accountActions.disable(ctx.services, account);
     await ctx.session.end();
-    return { closed: true };
+    return { closed: true, endedSessions: closed?.endedSessions ?? 0 };
   }),
 
   /** Live order updates over SSE: checked when the stream opens, ended when the session ends. */

@@ -65,3 +65,34 @@ it('register, shop, see the session in the shop’s own route, watch orders, sig
   expect(after).toBeInstanceOf(TRPCClientError);
   expect((after as TRPCClientError<AppRouter>).data?.httpStatus).toBe(401);
 });
+
+it('closing the account on one device ends the member’s sessions on every device', async () => {
+  const laptop = createNodeClient<AppRouter>({ url, prefix: '/api/trpc' });
+  const phone = createNodeClient<AppRouter>({ url, prefix: '/api/trpc' });
+  await laptop.api.auth.register.mutate({ username: 'carol@example.com', password: 'a long password 2' });
+  await phone.api.auth.login.mutate({ username: 'Carol@Example.com', password: 'a long password 2' });
+  expect(await phone.api.cart.get.query()).toEqual([]);
+  expect(await laptop.api.closeAccount.mutate()).toEqual({ closed: true, endedSessions: 2 });
+  const onPhone = await phone.api.cart.get.query().catch((error: unknown) => error);
+  expect((onPhone as TRPCClientError<AppRouter>).data?.httpStatus).toBe(401);
+  const again = await phone.api.auth.login.mutate({ username: 'carol@example.com', password: 'a long password 2' }).catch((error: unknown) => error);
+  expect((again as TRPCClientError<AppRouter>).data?.httpStatus).toBe(401);
+});
+
+it('a login that is not an email is a 400 before the member table is asked: no account is made', async () => {
+  const { api } = createNodeClient<AppRouter>({ url, prefix: '/api/trpc' });
+  const refused = await api.auth.register.mutate({ username: 'not-an-email', password: 'a long password 3' }).catch((error: unknown) => error);
+  expect((refused as TRPCClientError<AppRouter>).data?.httpStatus).toBe(400);
+  const login = await api.auth.login.mutate({ username: 'not-an-email', password: 'a long password 3' }).catch((error: unknown) => error);
+  expect((login as TRPCClientError<AppRouter>).data?.httpStatus).toBe(400);
+});
+
+it('malformed JSON, refused by the shop’s own body parser, is a clean 400 in tRPC’s error shape with a request id', async () => {
+  const res = await fetch(`${url}/api/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":' });
+  expect(res.status).toBe(400);
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  const requestId = res.headers.get('x-request-id');
+  expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+  const body = (await res.json()) as { error: { data: { code: string; httpStatus: number; requestId: string } } };
+  expect(body.error.data).toMatchObject({ code: 'PARSE_ERROR', httpStatus: 400, requestId });
+});
