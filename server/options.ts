@@ -4,6 +4,7 @@ import type { PasswordHasher } from './accounts/passwordHasher.js';
 import type { Clock } from './clock.js';
 import { parseDurationOption } from './duration.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
+import { storeUrlProblem } from './store/storeUrl.js';
 
 /** Milliseconds, or a string with a unit: `'500ms'`, `'30s'`, `'30m'`, `'12h'`, `'7d'`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -25,7 +26,9 @@ export interface GatehouseOptions {
   keys: readonly string[];
   /**
    * `memory://` (default: one process, gone on restart), `sqlite://path`,
-   * `redis://…`, `rediss://…`, `postgres://…`, or a store instance.
+   * `redis://…`, `rediss://…`, `redis+cluster://host:port,host:port`,
+   * `redis+sentinel://host:26379,host:26379/<master name>` (`rediss+…` for
+   * TLS), `postgres://…`, or a store instance.
    */
   store?: StoreOption;
   /** Prefix of every store key (default `gatehouse`): several apps can share one Redis or database. */
@@ -102,7 +105,6 @@ export interface ResolvedOptions {
 }
 
 export const MIN_KEY_LENGTH = 32;
-const STORE_SCHEMES = ['memory:', 'sqlite:', 'redis:', 'rediss:', 'postgres:', 'postgresql:'];
 
 const duration = (fallback: Duration) =>
   z.union([z.number(), z.string()]).default(fallback).transform((value, ctx) => {
@@ -141,8 +143,9 @@ const optionsSchema = z
       .min(1, { error: 'must hold at least one secret of 32+ characters (generate one with: openssl rand -base64 48)' }),
     store: z
       .union([
-        z.string().refine((url) => STORE_SCHEMES.some((scheme) => url.startsWith(scheme)), {
-          error: `must start with one of ${STORE_SCHEMES.map((s) => `${s}//`).join(', ')}`,
+        z.string().superRefine((url, ctx) => {
+          const problem = storeUrlProblem(url);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
         }),
         z.custom<KeyValueStore>(isStore, { error: 'must be a store URL or a store instance (openStore, redisStoreFor, keyvStore)' }),
       ])
