@@ -22,6 +22,7 @@ export type { SessionStore, ListedSession } from './session/sessionStore.js';
 export type { Clock } from './clock.js';
 export { createLogger } from './logger.js';
 export { openStore, type OpenStoreOptions } from './store/openStore.js';
+export { redisNodeOptions, redisStoreFor } from './store/openRedis.js';
 export type { Counter, KeyValueStore, StoreKind } from './store/keyValueStore.js';
 export { StoreUnavailableError } from './store/storeErrors.js';
 export { redactUrl, secretScrubber } from './store/redactUrl.js';
