@@ -15,7 +15,9 @@ async function eventually(check: () => Promise<boolean>, what: string, rounds = 
   throw new Error(`never happened: ${what}`);
 }
 
-describeEachBackend('the KeyValueStore contract', (backendOf) => {
+describeEachBackend(
+  'the KeyValueStore contract',
+  (backendOf) => {
   let backend: Backend;
   let store: KeyValueStore;
   beforeAll(async () => {
@@ -304,7 +306,9 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
       }
     });
   });
-});
+},
+  ['memory', 'sqlite', 'redis', 'postgres', 'redis-cluster', 'redis-sentinel'],
+);
 
 describeEachBackend(
   'two store instances on one shared backend (two processes)',
@@ -344,5 +348,5 @@ describeEachBackend(
       }
     });
   },
-  ['redis', 'postgres'],
+  ['redis', 'postgres', 'redis-cluster', 'redis-sentinel'],
 );
