@@ -112,6 +112,12 @@ export class PrivateRedisCluster {
     return this.#byPort(range.master);
   }
 
+  /** A key whose slot `master` serves now (to follow that slot range through a failover). */
+  async keyServedBy(master: PrivateRedis): Promise<string> {
+    for (let i = 0; i < 10_000; i += 1) if ((await this.masterOf(`probe:${i}`)) === master) return `probe:${i}`;
+    throw new Error(`no key found on port ${master.port}`);
+  }
+
   async masters(): Promise<PrivateRedis[]> {
     return [...new Set((await this.#slots()).map((r) => r.master))].map((port) => this.#byPort(port));
   }

@@ -57,3 +57,13 @@ export async function pauseWritesUntilReplicated(master: Pick<PrivateRedis, 'url
     return replicas.length > 0 && replicas.every((line) => line.includes('state=online') && Number(/offset=(\d+)/.exec(line)?.[1]) >= offset);
   }, 'every replica acknowledged the master’s offset');
 }
+
+/** Ends a `CLIENT PAUSE` early (a frozen master that was thawed before its replica took over). */
+export async function unpause(redis: Pick<PrivateRedis, 'url'>): Promise<void> {
+  const client = await rawRedis(redis.url);
+  try {
+    await client.command(['CLIENT', 'UNPAUSE']);
+  } finally {
+    await client.close();
+  }
+}
