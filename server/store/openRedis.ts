@@ -66,7 +66,10 @@ export async function redisStoreOver(client: RedisClient, options: Omit<OpenStor
   client.on('error', (error: unknown) => options.onError?.(error));
   // Connected once, here; from then on the client owns reconnection.
   const connected = client.connect().catch((error: unknown) => options.onError?.(error));
-  await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, options.timeoutMs).unref())]);
+  // A timer that keeps the process alive while it waits: the retries' own pauses do not (they must not hold a shutdown).
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, options.timeoutMs)))]);
+  clearTimeout(timer);
 
   return new RedisKeyValueStore({
     client,
