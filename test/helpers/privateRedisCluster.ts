@@ -10,7 +10,13 @@ export interface PrivateRedisClusterOptions {
   password?: string;
   /** `cluster-node-timeout`: how long a master may be silent before its replica takes over (default 1000 ms). */
   nodeTimeoutMs?: number;
+  /** Ports chosen beforehand (see `clusterUrlFor`), for a client started before the cluster. */
+  ports?: readonly number[];
 }
+
+/** The `redis+cluster://` URL of nodes on these loopback ports. */
+export const clusterUrlFor = (ports: readonly number[], password?: string) =>
+  `redis+cluster://${password ? `default:${encodeURIComponent(password)}@` : ''}${ports.map((port) => `127.0.0.1:${port}`).join(',')}`;
 
 /**
  * A Redis Cluster of the test's own: `masters × (1 + replicasPerMaster)`
@@ -30,7 +36,7 @@ export class PrivateRedisCluster {
   }
 
   static async start(options: PrivateRedisClusterOptions = {}): Promise<PrivateRedisCluster> {
-    const { masters = 3, replicasPerMaster = 1, password, nodeTimeoutMs = 1_000 } = options;
+    const { masters = 3, replicasPerMaster = 1, password, nodeTimeoutMs = 1_000, ports } = options;
     const count = masters * (1 + replicasPerMaster);
     const nodes: PrivateRedis[] = [];
     try {
@@ -39,6 +45,7 @@ export class PrivateRedisCluster {
         nodes.push(
           await PrivateRedis.start({
             ...(password ? { password } : {}),
+            ...(ports?.[i] ? { port: ports[i] } : {}),
             args: () => [
               '--cluster-enabled', 'yes',
               '--cluster-config-file', 'nodes.conf',
@@ -66,8 +73,10 @@ export class PrivateRedisCluster {
 
   /** `redis+cluster://` with every node as a seed (and the password, if any). */
   get url(): string {
-    const auth = this.password ? `default:${encodeURIComponent(this.password)}@` : '';
-    return `redis+cluster://${auth}${this.nodes.map((node) => `127.0.0.1:${node.port}`).join(',')}`;
+    return clusterUrlFor(
+      this.nodes.map((node) => node.port),
+      this.password,
+    );
   }
 
   #live(): PrivateRedis[] {
