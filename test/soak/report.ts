@@ -31,7 +31,7 @@ export function formatResult(result: SoakResult, users: number): string {
       (f) => `  at ${s(f.at).padStart(7)}  ${f.kind.padEnd(44)} held ${s(f.heldMs).padStart(6)}  serving again ${f.recoveredMs === undefined ? 'NEVER' : `${n(f.recoveredMs)} ms`} after${f.note ? `  (${f.note})` : ''}`,
     ),
     `time to serve again after the store (or process) came back: median ${n(percentile(recovered, 50))} ms, max ${n(Math.max(0, ...recovered))} ms`,
-    `acknowledged logins: ${n(ledger.acknowledgedLogins)}; sessions ended by acknowledged actions and probed: ${n(ledger.endedProbes)}; sessions whose state change went unanswered (not judged): ${n(ledger.uncertain)}; sessions verified after the last fault: ${n(result.verified)}`,
+    `acknowledged logins: ${n(ledger.acknowledgedLogins)}; sessions ended by acknowledged actions and probed: ${n(ledger.endedProbes)}; sessions whose state change went unanswered (not judged): ${n(ledger.uncertain)}; sessions checked with the load stopped (after the last fault; SQLite: after each restart): ${n(result.verified)}`,
     'invariants (each must be 0):',
     ...(Object.keys(INVARIANTS) as Invariant[]).map((key) => `  ${ledger.count(key) === 0 ? '✓' : '✗'} ${INVARIANTS[key]}: ${ledger.count(key)}`),
     `  ${faults.every((f) => f.recoveredMs !== undefined) ? '✓' : '✗'} faults after which the service never served again: ${faults.filter((f) => f.recoveredMs === undefined).length}`,
