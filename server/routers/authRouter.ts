@@ -69,7 +69,10 @@ export const authRouter = router({
         ctx.log.warn({ event: 'auth.login_throttled', username: input.username }, 'login throttled');
         throw tooManyAttempts(attempt);
       }
-      const user = await users.findByUsername(input.username);
+      const user = await users.findByUsername(input.username).catch(async (error: unknown) => {
+        await attempt.abandoned();
+        throw error;
+      });
       const ok = user ? await hasher.verify(user.passwordHash, input.password) : await hasher.verifyDummy(input.password);
       // A disabled account costs the same hash and gets the same answer as a wrong password (ASVS 7.4.2, 6.3.8).
       if (!user || !ok || user.disabled) {
@@ -115,7 +118,10 @@ export const authRouter = router({
       // A stolen cookie must not buy unlimited guesses at the password: same throttle as login.
       const attempt = await throttle.beginLogin(ctx.user.username, ctx.clientAddress);
       if (!attempt.allowed) throw tooManyAttempts(attempt);
-      const user = await users.findById(ctx.user.id);
+      const user = await users.findById(ctx.user.id).catch(async (error: unknown) => {
+        await attempt.abandoned();
+        throw error;
+      });
       if (!user || user.disabled || !(await hasher.verify(user.passwordHash, input.currentPassword))) {
         await attempt.failed();
         throw new TRPCError({ code: 'FORBIDDEN', message: errorMessages.wrongCurrentPassword });
