@@ -16,16 +16,20 @@ describe('a Redis Cluster that is not there yet when Gatehouse starts', () => {
   it('Gatehouse starts and answers 503; once the cluster is up it serves, without a restart', async () => {
     const ports: number[] = [];
     for (let i = 0; i < 6; i += 1) ports.push(await freePort());
-    srv = await startServer({ env: { SESSION_STORE_URL: clusterUrlFor(ports), SESSION_STORE_TIMEOUT: '1000ms' } });
+    srv = await startServer({ env: { SESSION_STORE_URL: clusterUrlFor(ports), SESSION_STORE_TIMEOUT: '5000ms' } });
     const early = await request(`${srv.url}/trpc/auth.register`, { body: { username: 'late-cluster', password: 'correct horse battery' } });
     expect(early.status).toBe(503);
     expect(errorCode(early)).toBe('SERVICE_UNAVAILABLE');
     expect((await request(`${srv.url}/healthz`)).status).toBe(503);
 
     cluster = await PrivateRedisCluster.start({ ports });
-    for (let attempt = 0; attempt < 400 && (await request(`${srv.url}/healthz`)).status !== 200; attempt += 1) {
+    let health = await request(`${srv.url}/healthz`);
+    for (let attempt = 0; attempt < 400 && health.status !== 200; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
+      health = await request(`${srv.url}/healthz`);
     }
+    // Healthy means the whole slot map is known and every master answers: every key can be served.
+    expect(health.status).toBe(200);
     const cookie = await signUp(srv.url, 'late-cluster');
     expect((await request(`${srv.url}/trpc/data`, { cookie })).status).toBe(200);
   }, 120_000);

@@ -6,6 +6,8 @@ import type { RedisClient, RedisCommands } from './redisClient.js';
 export interface NodeRedisCluster extends RedisCommands {
   readonly isOpen: boolean;
   readonly masters: readonly unknown[];
+  /** The slot map: index = slot, a shard or nothing. */
+  readonly slots: readonly unknown[];
   readonly _slots: ClusterSlots;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
@@ -13,6 +15,8 @@ export interface NodeRedisCluster extends RedisCommands {
   nodeClient(node: unknown): Promise<{ ping(): Promise<string> }>;
   on(event: 'error' | 'node-error', listener: (error: unknown) => void): unknown;
 }
+
+const SLOTS = 16_384;
 
 /** A node-redis cluster client: it has a slot map. */
 export const isNodeRedisCluster = (client: unknown): client is NodeRedisCluster =>
@@ -25,9 +29,10 @@ export const isNodeRedisCluster = (client: unknown): client is NodeRedisCluster 
  * - the first connection is retried until it succeeds (`keepConnecting`),
  * - the slot map follows failovers (`ClusterTopology`): `suspect()` is
  *   called on every failed command and every node connection error,
- * - `ping()` asks every master, so `/healthz` is 503 while any slot range
- *   has no reachable master (a third of the sessions, with three masters),
- *   not only when a randomly picked node fails to answer.
+ * - `ping()` asks every master, and fails while the slot map has a gap (a
+ *   cluster still forming, or a map read mid-change), so `/healthz` is 503
+ *   while any slot range has no reachable master (a third of the sessions,
+ *   with three masters), not only when a randomly picked node fails to answer.
  *
  * @param seeds the URL's nodes as node-redis root nodes, with the socket timeout that bounds a reload
  */
@@ -87,8 +92,10 @@ export class ClusterRedisClient implements RedisClient {
   }
 
   async ping(): Promise<string> {
-    const masters = this.#cluster.masters;
-    if (masters.length === 0) throw new Error('no cluster master known yet');
+    const { masters, slots } = this.#cluster;
+    let mapped = 0;
+    for (let slot = 0; slot < SLOTS; slot += 1) if (slots[slot] !== undefined) mapped += 1;
+    if (masters.length === 0 || mapped < SLOTS) throw new Error(`the slot map covers ${mapped} of ${SLOTS} slots`);
     await Promise.all(masters.map(async (master) => (await this.#cluster.nodeClient(master)).ping()));
     return 'PONG';
   }
