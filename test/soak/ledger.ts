@@ -26,6 +26,8 @@ export class Ledger {
   /** Latencies of 503 answers and of 200 answers, ms. */
   readonly ms503: number[] = [];
   readonly ms200: number[] = [];
+  /** The slowest 503 of each procedure, ms. */
+  readonly slowest503 = new Map<string, number>();
   /** Sessions whose state the clients could no longer know (a state change answered 503 or not at all). */
   uncertain = 0;
   /** Sessions the clients ended and kept probing (each must stay 401). */
@@ -41,7 +43,10 @@ export class Ledger {
     const key = String(outcome);
     this.byOutcome.set(key, (this.byOutcome.get(key) ?? 0) + 1);
     this.byCall.set(procedure, (this.byCall.get(procedure) ?? 0) + 1);
-    if (outcome === 503) this.ms503.push(ms);
+    if (outcome === 503) {
+      this.ms503.push(ms);
+      this.slowest503.set(procedure, Math.max(ms, this.slowest503.get(procedure) ?? 0));
+    }
     if (outcome === 200) this.ms200.push(ms);
     if (typeof outcome === 'number' && outcome >= 500 && outcome !== 503) {
       this.violate('serverError', `${procedure} answered ${outcome}`);

@@ -26,6 +26,7 @@ export function formatResult(result: SoakResult, users: number): string {
     `requests: ${n(ledger.requests)} (${statuses.join(' · ')})`,
     `by call: ${calls.join(', ')}`,
     `latency of 200s: p50 ${percentile(ledger.ms200, 50).toFixed(0)} ms, p99 ${percentile(ledger.ms200, 99).toFixed(0)} ms; slowest 503: ${Math.max(0, ...ledger.ms503).toFixed(0)} ms (p99 ${percentile(ledger.ms503, 99).toFixed(0)} ms)`,
+    `slowest 503 by call: ${[...ledger.slowest503.entries()].sort(([, a], [, b]) => b - a).map(([call, ms]) => `${call} ${ms.toFixed(0)} ms`).join(', ') || 'none'}`,
     `faults: ${faults.length} (${[...kinds.entries()].map(([kind, count]) => `${kind} ×${count}`).join(', ')})`,
     ...faults.map(
       (f) => `  at ${s(f.at).padStart(7)}  ${f.kind.padEnd(44)} held ${s(f.heldMs).padStart(6)}  serving again ${f.recoveredMs === undefined ? 'NEVER' : `${n(f.recoveredMs)} ms`} after${f.note ? `  (${f.note})` : ''}`,
