@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { type GatehouseOptions, MIN_KEY_LENGTH } from './options.js';
+import { storeUrlProblem } from './store/storeUrl.js';
 
 export type RuntimeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -21,8 +22,6 @@ export interface ReferenceConfig {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
-
-const STORE_SCHEMES = ['memory:', 'sqlite:', 'redis:', 'rediss:', 'postgres:', 'postgresql:'];
 
 const duration = (name: string, fallback: string) =>
   z
@@ -69,8 +68,9 @@ const envSchema = z.object({
   SESSION_STORE_URL: z
     .string()
     .default('sqlite://data/gatehouse.sqlite')
-    .refine((url) => STORE_SCHEMES.some((scheme) => url.startsWith(scheme)), {
-      error: `SESSION_STORE_URL must start with one of ${STORE_SCHEMES.map((s) => `${s}//`).join(', ')}`,
+    .superRefine((url, ctx) => {
+      const problem = storeUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: `SESSION_STORE_URL ${problem}` });
     }),
   SESSION_STORE_NAMESPACE: z
     .string()

@@ -47,6 +47,7 @@ export type { Clock } from './clock.js';
 export { createLogger } from './logger.js';
 export { openStore, type OpenStoreOptions } from './store/openStore.js';
 export { keyvStore, type KeyvOrAdapter, type KeyvStoreOptions } from './store/keyvStore.js';
+export { redisNodeOptions, redisStoreFor } from './store/openRedis.js';
 export type { Counter, KeyValueStore, StoreKind } from './store/keyValueStore.js';
 export { StoreUnavailableError } from './store/storeErrors.js';
 export { redactUrl, secretScrubber } from './store/redactUrl.js';

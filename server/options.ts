@@ -7,6 +7,7 @@ import type { SessionEventHook } from './session/sessionEvents.js';
 import type { Clock } from './clock.js';
 import { parseDurationOption } from './duration.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
+import { storeUrlProblem } from './store/storeUrl.js';
 
 /** Milliseconds, or a string with a unit: `'500ms'`, `'30s'`, `'30m'`, `'12h'`, `'7d'`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -28,7 +29,9 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
   keys: readonly string[];
   /**
    * `memory://` (default: one process, gone on restart), `sqlite://path`,
-   * `redis://…`, `rediss://…`, `postgres://…`, or a store instance.
+   * `redis://…`, `rediss://…`, `redis+cluster://host:port,host:port`,
+   * `redis+sentinel://host:26379,host:26379/<master name>` (`rediss+…` for
+   * TLS), `postgres://…`, or a store instance.
    */
   store?: StoreOption;
   /** Prefix of every store key (default `gatehouse`): several apps can share one Redis or database. */
@@ -130,7 +133,6 @@ export interface ResolvedOptions<TUser extends { id: string } = User> {
 }
 
 export const MIN_KEY_LENGTH = 32;
-const STORE_SCHEMES = ['memory:', 'sqlite:', 'redis:', 'rediss:', 'postgres:', 'postgresql:'];
 
 const duration = (fallback: Duration) =>
   z.union([z.number(), z.string()]).default(fallback).transform((value, ctx) => {
@@ -173,10 +175,10 @@ const optionsSchema = z
       .min(1, { error: 'must hold at least one secret of 32+ characters (generate one with: openssl rand -base64 48)' }),
     // One check, not a union: a union that fails reports only "Invalid input", never the fix.
     store: z
-      .custom<StoreOption>((value) => (typeof value === 'string' ? STORE_SCHEMES.some((scheme) => value.startsWith(scheme)) : isStore(value)), {
+      .custom<StoreOption>((value) => (typeof value === 'string' ? storeUrlProblem(value) === undefined : isStore(value)), {
         error: (issue) =>
           typeof issue.input === 'string'
-            ? `must start with one of ${STORE_SCHEMES.map((s) => `${s}//`).join(', ')}`
+            ? (storeUrlProblem(issue.input) ?? 'must be a store URL')
             : isKeyvLike(issue.input)
               ? 'is a Keyv or a Keyv storage adapter: wrap it, store: await keyvStore(it, { timeoutMs: 1000 })'
               : 'must be a store URL or a store instance (openStore, redisStoreFor, keyvStore)',

@@ -68,7 +68,7 @@ describe('keyvStore: any Keyv adapter as the store', () => {
 
   it('any other store option that is not a store says what is accepted, and never echoes a URL (it may hold a password)', async () => {
     const unknownScheme = createGatehouse({ keys: [TEST_KEY], store: 'mysql://app:s3cret@db/app' });
-    await expect(unknownScheme).rejects.toThrow('options.store must start with one of memory://, sqlite://, redis://, rediss://, postgres://');
+    await expect(unknownScheme).rejects.toThrow('options.store must start with one of memory://, sqlite://, redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel://, rediss+sentinel://, postgres://, postgresql://');
     await expect(unknownScheme).rejects.not.toThrow('s3cret');
     await expect(createGatehouse({ keys: [TEST_KEY], store: {} as never })).rejects.toThrow(
       'options.store must be a store URL or a store instance (openStore, redisStoreFor, keyvStore)',

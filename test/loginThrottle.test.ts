@@ -201,4 +201,23 @@ describe('when the store that keeps the counters is unavailable', () => {
       await flaky.close();
     }
   });
+
+  // As when one cluster shard is down and the others answer: the keys of one login live on different shards.
+  it.each([
+    ['the accounts', (key: string) => key.startsWith('user:')],
+    ['the per-address counters', (key: string) => key.startsWith('throttle:login:addr:')],
+  ])('logins that met a partial outage (%s down) are given back: afterwards the right password works, not 429 for the whole window', async (_what, down) => {
+    const outage = await switchableStore();
+    const flaky = await startServer({ deps: { store: outage.store }, env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' } });
+    try {
+      const attempt = () => request(`${flaky.url}/trpc/auth.login`, { body: { username: 'shard-user', password } });
+      expect((await request(`${flaky.url}/trpc/auth.register`, { body: { username: 'shard-user', password } })).status).toBe(200);
+      outage.downFor = down;
+      for (let i = 0; i < 6; i += 1) expect((await attempt()).status).toBe(503);
+      outage.downFor = undefined;
+      expect((await attempt()).status).toBe(200);
+    } finally {
+      await flaky.close();
+    }
+  });
 });

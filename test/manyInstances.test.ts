@@ -53,5 +53,5 @@ describeEachBackend(
       }
     });
   },
-  ['redis'],
+  ['redis', 'redis-cluster', 'redis-sentinel'],
 );

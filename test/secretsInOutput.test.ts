@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/freePort.js';
 import { request } from './helpers/http.js';
 import { PrivateRedis } from './helpers/privateRedis.js';
 import { run } from './helpers/run.js';
@@ -51,6 +52,28 @@ describe('a Redis URL with a password', () => {
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('failed: ');
     expect(failed.stdout + failed.stderr).not.toContain(REDIS_SECRET);
+  });
+});
+
+describe('Cluster and Sentinel URLs with passwords (servers unreachable, so every store call fails and is logged)', () => {
+  const SENTINEL_SECRET = 'sentinel-Pa55-d2-marker';
+  it.each([
+    ['redis+cluster', async () => `redis+cluster://app:${REDIS_SECRET}@127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}`],
+    ['redis+sentinel', async () => `redis+sentinel://app:${REDIS_SECRET}@127.0.0.1:${await freePort()}/mymaster?sentinelPassword=${SENTINEL_SECRET}`],
+  ])('%s: the banner, the logs and /healthz show *** and neither password', async (_form, urlOf) => {
+    const url = await urlOf();
+    const server = await startServerProcess({ ...baseEnv, SESSION_STORE_URL: url });
+    try {
+      const health = await request(`${server.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect((await request(`${server.url}/trpc/auth.login`, { body: { username: 'd2-user', password: 'correct horse battery' } })).status).toBe(503);
+    } finally {
+      await server.stop();
+    }
+    const output = server.output();
+    expect(output).toContain(`app:***@127.0.0.1:`);
+    expect(output).not.toContain(REDIS_SECRET);
+    expect(output).not.toContain(SENTINEL_SECRET);
   });
 });
 

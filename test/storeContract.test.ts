@@ -15,7 +15,9 @@ async function eventually(check: () => Promise<boolean>, what: string, rounds = 
   throw new Error(`never happened: ${what}`);
 }
 
-describeEachBackend('the KeyValueStore contract', (backendOf) => {
+describeEachBackend(
+  'the KeyValueStore contract',
+  (backendOf) => {
   let backend: Backend;
   let store: KeyValueStore;
   beforeAll(async () => {
@@ -311,7 +313,9 @@ describeEachBackend('the KeyValueStore contract', (backendOf) => {
       }
     });
   });
-}, WITH_KEYV);
+},
+  [...WITH_KEYV, 'redis-cluster', 'redis-sentinel'],
+);
 
 describeEachBackend(
   'two store instances on one shared backend (two processes)',
@@ -351,5 +355,5 @@ describeEachBackend(
       }
     });
   },
-  ['redis', 'postgres'],
+  ['redis', 'postgres', 'redis-cluster', 'redis-sentinel'],
 );

@@ -5,7 +5,7 @@ import { changePasswordSchema } from '../../shared/credentials.js';
 import { errorMessages } from '../../shared/errors.js';
 import { endedSessionsSchema, logoutResultSchema, reauthenticatedSchema, reauthenticateSchema, sessionViewSchema } from '../../shared/session.js';
 import type { Account, AccountsAdapter } from '../accounts/accountsAdapter.js';
-import type { ThrottleVerdict } from '../throttle/loginThrottle.js';
+import type { LoginAttempt, ThrottleVerdict } from '../throttle/loginThrottle.js';
 import type { StoredUser } from '../session/sessionRecord.js';
 import type { RouteBuilders, RouteContext, RouteSchemas } from './routeBuilders.js';
 import { toSessionView } from './sessionView.js';
@@ -59,6 +59,17 @@ async function startChecked(
   throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
 }
 
+/**
+ * The store failed before the password could be checked (the accounts are on a shard that is down, say):
+ * the attempt is given back, so outages do not count as guesses, and the failure goes on (503).
+ */
+const abandon =
+  (attempt: LoginAttempt) =>
+  async (error: unknown): Promise<never> => {
+    await attempt.abandoned();
+    throw error;
+  };
+
 /** `auth.*`: register, login, me, logout, reauthenticate, changePassword, over the accounts adapter. */
 export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
   const userResult = z.object({ user: schemas.user });
@@ -105,7 +116,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
           ctx.log.warn({ event: 'auth.login_throttled', username: input.username }, 'login throttled');
           throw tooManyAttempts(attempt);
         }
-        const account = await accounts.authenticate(input.username, input.password);
+        const account = await accounts.authenticate(input.username, input.password).catch(abandon(attempt));
         // A disabled account gets the same answer as a wrong password (ASVS 7.4.2, 6.3.8); the adapter takes the same time.
         if (!account || account.disabled) {
           await attempt.failed();
@@ -147,7 +158,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         const verify = adapterMethod(accounts.verifyPassword);
         const attempt = await throttle.beginPasswordCheck(ctx.user.id, ctx.clientAddress);
         if (!attempt.allowed) throw tooManyAttempts(attempt);
-        const account = await accounts.findById(ctx.user.id);
+        const account = await accounts.findById(ctx.user.id).catch(abandon(attempt));
         if (!account || account.disabled || !(await verify.call(accounts, account, input.password))) {
           await attempt.failed();
           throw new TRPCError({ code: 'FORBIDDEN', message: errorMessages.wrongPassword });
@@ -175,7 +186,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         // A stolen cookie must not buy unlimited guesses at the password: throttled like login.
         const attempt = await throttle.beginPasswordCheck(ctx.user.id, ctx.clientAddress);
         if (!attempt.allowed) throw tooManyAttempts(attempt);
-        const account = await accounts.findById(ctx.user.id);
+        const account = await accounts.findById(ctx.user.id).catch(abandon(attempt));
         if (!account || account.disabled || !(await verify.call(accounts, account, input.currentPassword))) {
           await attempt.failed();
           throw new TRPCError({ code: 'FORBIDDEN', message: errorMessages.wrongCurrentPassword });

@@ -1,57 +1,75 @@
+import { ClusterRedisClient, isNodeRedisCluster } from './clusterRedisClient.js';
+import { backoffMs } from './keepConnecting.js';
 import type { KeyValueStore } from './keyValueStore.js';
 import { namespaceOf, type OpenStoreOptions } from './openStore.js';
 import type { RedisClient } from './redisClient.js';
 import { RedisKeyValueStore } from './redisKeyValueStore.js';
+import { isNodeRedisSentinel, SentinelRedisClient } from './sentinelRedisClient.js';
 import { importDriver, REDIS_DRIVER } from './storeDriver.js';
 
 /** Commands allowed to wait for a frozen Redis before new ones fail at once (bounds memory during a freeze). */
 const MAX_QUEUED_COMMANDS = 10_000;
 
 /**
- * Redis through node-redis (`redis`), with native commands.
- *
- * Outage safety: the offline queue is off, so while Redis is unreachable a
- * command fails at once instead of queueing forever; a frozen Redis (TCP up,
- * no answers) is cut off by the per-operation deadline (`timeoutMs`). The
- * client is connected here and keeps reconnecting in the background (capped
- * backoff), so the process starts even while Redis is down (answering 503)
- * and recovers without a restart.
+ * node-redis client options for a connection to one Redis server, whatever
+ * the topology. The offline queue is off, so while a server is unreachable
+ * a command fails at once instead of queueing forever; the connect timeout
+ * is the store timeout; a lost connection is retried in the background
+ * (backoff capped at 1 s). A frozen server (TCP up, no answers) is cut off
+ * by the per-operation deadline of `RedisKeyValueStore`.
  */
-export async function openRedis(options: OpenStoreOptions): Promise<KeyValueStore> {
-  const { createClient } = await importDriver(REDIS_DRIVER, options.url, () => import('redis'));
-  const client = createClient({
-    url: options.url,
+export function redisNodeOptions(timeoutMs: number) {
+  return {
     disableOfflineQueue: true,
     commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
-    socket: {
-      connectTimeout: options.timeoutMs,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000),
-    },
-  });
-  return connect(client as unknown as RedisClient, options);
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: backoffMs },
+  };
 }
 
 /**
- * The same store over a node-redis client you built, for Redis Cluster
- * (`createCluster`) or Sentinel (`createSentinel`) from the `redis`
- * package, which a URL cannot describe. Give the client
- * `disableOfflineQueue: true` and a `connectTimeout` (see the README); do
- * not connect it yourself.
+ * One Redis server (`redis://`, `rediss://`) through node-redis, with native
+ * commands. The client is connected here and keeps reconnecting in the
+ * background, so the process starts even while Redis is down (answering
+ * 503) and recovers without a restart.
+ */
+export async function openRedis(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const { createClient } = await importDriver(REDIS_DRIVER, options.url, () => import('redis'));
+  const client = createClient({ url: options.url, ...redisNodeOptions(options.timeoutMs) });
+  return redisStoreOver(client as unknown as RedisClient, options);
+}
+
+/**
+ * The same store over a node-redis client you built: `createClient`,
+ * `createCluster` or `createSentinel` from the `redis` package, for options
+ * the URL forms (`redis+cluster://`, `redis+sentinel://`) do not cover.
+ * Give it `redisNodeOptions(timeoutMs)` (as `defaults` of a cluster, as
+ * `nodeClientOptions` of a sentinel client; see the README); do not connect
+ * it yourself. A cluster gets the same failover handling as one opened by URL
+ * (`ClusterRedisClient`), a sentinel client the same first-connection retries.
  *
  * @example
  * const store = await redisStoreFor(createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: 's1', port: 26379 }] }), { timeoutMs: 1000 });
- * const gatehouse = await createGatehouse(loadConfig(), { store });
+ * const gatehouse = await createGatehouse({ ...loadConfig().gatehouse, store });
  */
 export function redisStoreFor(client: unknown, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
-  return connect(client as RedisClient, options);
+  if (isNodeRedisCluster(client)) {
+    const seeds = (client as { _options?: { rootNodes?: unknown[] } })._options?.rootNodes ?? [];
+    return redisStoreOver(new ClusterRedisClient(client, seeds), options);
+  }
+  if (isNodeRedisSentinel(client)) return redisStoreOver(new SentinelRedisClient(client), options);
+  return redisStoreOver(client as RedisClient, options);
 }
 
-async function connect(client: RedisClient, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
+/** Connects `client` (waiting at most one store timeout: it keeps trying in the background) and builds the store on it. */
+export async function redisStoreOver(client: RedisClient, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
   // node-redis emits 'error' on every failed (re)connect; unhandled, it would crash the process.
   client.on('error', (error: unknown) => options.onError?.(error));
   // Connected once, here; from then on the client owns reconnection.
   const connected = client.connect().catch((error: unknown) => options.onError?.(error));
-  await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, options.timeoutMs).unref())]);
+  // A timer that keeps the process alive while it waits: the retries' own pauses do not (they must not hold a shutdown).
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, options.timeoutMs)))]);
+  clearTimeout(timer);
 
   return new RedisKeyValueStore({
     client,
@@ -59,7 +77,6 @@ async function connect(client: RedisClient, options: Omit<OpenStoreOptions, 'url
     keyPrefix: `${namespaceOf(options)}::`,
     timeoutMs: options.timeoutMs,
     close: async () => {
-      if (!client.isOpen) return;
       // A frozen Redis never answers QUIT: give it one deadline, then drop the socket.
       const timer = setTimeout(() => client.destroy(), options.timeoutMs);
       await client.close().catch(() => undefined);

@@ -45,6 +45,16 @@ export async function openStore(options: OpenStoreOptions): Promise<KeyValueStor
       const { openRedis } = await import('./openRedis.js');
       return openRedis(options);
     }
+    case 'redis+cluster':
+    case 'rediss+cluster': {
+      const { openRedisCluster } = await import('./openRedisCluster.js');
+      return openRedisCluster(options);
+    }
+    case 'redis+sentinel':
+    case 'rediss+sentinel': {
+      const { openRedisSentinel } = await import('./openRedisSentinel.js');
+      return openRedisSentinel(options);
+    }
     case 'postgres':
     case 'postgresql': {
       const { openPostgres } = await import('./openPostgres.js');

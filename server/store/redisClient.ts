@@ -10,13 +10,8 @@ export interface RedisMulti {
   exec(): Promise<unknown[]>;
 }
 
-export interface RedisClient {
-  readonly isOpen: boolean;
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  close(): Promise<unknown>;
-  destroy(): void;
-  on(event: 'error', listener: (error: unknown) => void): unknown;
+/** The data commands: each touches one key, so a cluster routes it to that key's slot. */
+export interface RedisCommands {
   set(
     key: string,
     value: string,
@@ -24,9 +19,20 @@ export interface RedisClient {
   ): Promise<string | null>;
   get(key: string): Promise<string | null>;
   unlink(key: string): Promise<number>;
-  ping(): Promise<string>;
   hDel(key: string, field: string): Promise<number>;
   hGetAll(key: string): Promise<Record<string, string>>;
   multi(): RedisMulti;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+export interface RedisClient extends RedisCommands {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): void;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  ping(): Promise<string>;
+  /** Told when a command failed or missed its deadline: a cluster reloads its slot map (see `ClusterTopology`). */
+  suspect?(): void;
 }

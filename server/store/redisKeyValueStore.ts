@@ -42,7 +42,10 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   #op<T>(name: string, run: () => Promise<T>): Promise<T> {
-    return withDeadline(name, this.#timeoutMs, run);
+    const done = withDeadline(name, this.#timeoutMs, run);
+    // A cluster takes a failure as a hint that a master may have moved (ClusterTopology).
+    if (this.#redis.suspect) done.catch(() => this.#redis.suspect?.());
+    return done;
   }
 
   get(key: string): Promise<string | undefined> {

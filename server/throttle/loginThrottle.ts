@@ -14,6 +14,14 @@ export interface LoginAttempt extends ThrottleVerdict {
   failed(): Promise<void>;
   /** The password was right: the account's counter is reset and the address gets its attempt back. */
   succeeded(): Promise<void>;
+  /**
+   * No password was checked (the store failed before it could be): both keys
+   * get the attempt back, as far as the store answers. Without this, every
+   * login that met a partial outage (a cluster shard down, the counters' shard
+   * up) stayed counted for the whole window, and after `perAccount` of them the
+   * right password was refused with 429 until the window ended.
+   */
+  abandoned(): Promise<void>;
 }
 
 /** Throttles password guessing and mass registration. */
@@ -89,12 +97,12 @@ export class StoreLoginThrottle implements LoginThrottle {
   }
 
   async #begin(account: string, address: string): Promise<LoginAttempt> {
-    const [byAccount, byAddress] = await Promise.all([this.#byAccount.reserve(account), this.#byAddress.reserve(address)]);
+    const [byAccount, byAddress] = await reserveBoth([this.#byAccount, account], [this.#byAddress, address]);
     const noop = () => Promise.resolve();
     if (byAccount.refusedForMs > 0 || byAddress.refusedForMs > 0) {
       // A refused attempt checks no password: it neither counts nor extends a block.
       await Promise.all([giveBack(this.#byAccount, account, byAccount), giveBack(this.#byAddress, address, byAddress)]);
-      return { ...refused(Math.max(byAccount.refusedForMs, byAddress.refusedForMs)), failed: noop, succeeded: noop };
+      return { ...refused(Math.max(byAccount.refusedForMs, byAddress.refusedForMs)), failed: noop, succeeded: noop, abandoned: noop };
     }
     return {
       ...ALLOWED,
@@ -104,6 +112,10 @@ export class StoreLoginThrottle implements LoginThrottle {
       succeeded: async () => {
         // The account starts afresh; the address only gets this attempt back, so an attacker's own account cannot launder it.
         await Promise.all([this.#byAccount.reset(account), this.#byAddress.release(address)]);
+      },
+      abandoned: async () => {
+        // Best effort: the store is failing, and the request answers 503 whatever this gives.
+        await Promise.allSettled([this.#byAccount.release(account), this.#byAddress.release(address)]);
       },
     };
   }
@@ -117,6 +129,20 @@ export class StoreLoginThrottle implements LoginThrottle {
   async forgetAccount(login: string, userId: string): Promise<void> {
     await Promise.all([this.#byAccount.reset(loginCounterKey(login)), this.#byAccount.reset(userCounterKey(userId))]);
   }
+}
+
+/**
+ * Reserves an attempt on both keys. When the store fails for one of them
+ * (a partial outage: the two counters may live on different cluster shards),
+ * the other's reservation is given back, as far as the store answers, before
+ * the failure is passed on: the request answers 503 and leaves nothing counted.
+ */
+async function reserveBoth(first: [FailureBackoff, string], second: [FailureBackoff, string]): Promise<[Reservation, Reservation]> {
+  const [a, b] = await Promise.allSettled([first[0].reserve(first[1]), second[0].reserve(second[1])]);
+  if (a.status === 'fulfilled' && b.status === 'fulfilled') return [a.value, b.value];
+  if (a.status === 'fulfilled') await giveBack(first[0], first[1], a.value).catch(() => undefined);
+  if (b.status === 'fulfilled') await giveBack(second[0], second[1], b.value).catch(() => undefined);
+  throw a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason;
 }
 
 /** Releases the half of a refused attempt that the other key had admitted. */

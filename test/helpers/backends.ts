@@ -7,13 +7,22 @@ import Database from 'better-sqlite3';
 import { Keyv } from 'keyv';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyValueStore, StoreKind } from '../../server/store/keyValueStore.js';
 import { keyvStore } from '../../server/store/keyvStore.js';
 import { openStore } from '../../server/store/openStore.js';
 import { StoreUnavailableError } from '../../server/store/storeErrors.js';
 import { freePort } from './freePort.js';
+import { PrivateRedisCluster } from './privateRedisCluster.js';
+import { PrivateRedisSentinel } from './privateRedisSentinel.js';
 import { rawRedis } from './rawRedis.js';
+
+/**
+ * The backends a suite can run on: the store kinds (Keyv: `new Keyv()` and @keyv/mysql), plus Redis Cluster
+ * and Redis behind Sentinel (store kind `redis`), each started privately for
+ * the suite (`PrivateRedisCluster`, `PrivateRedisSentinel`).
+ */
+export type BackendName = StoreKind | 'redis-cluster' | 'redis-sentinel';
 
 /**
  * One backend under test, isolated in its own namespace (and table / file).
@@ -22,6 +31,7 @@ import { rawRedis } from './rawRedis.js';
  */
 export interface Backend {
   readonly kind: StoreKind;
+  readonly name: BackendName;
   /** `SESSION_STORE_URL` for this backend (Keyv: the adapter's own URL, or a label). */
   readonly url: string;
   /** Env for `startServer`/a child process: URL plus this run's namespace (Keyv: no URL; pass `open()`'s store). */
@@ -54,6 +64,7 @@ function memoryBackend(): Backend {
   let last: KeyValueStore | undefined;
   return {
     kind: 'memory',
+    name: 'memory',
     url: 'memory://',
     namespace,
     env: { SESSION_STORE_URL: 'memory://', SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
@@ -89,6 +100,7 @@ function sqliteBackend(): Backend {
   const inNamespace = (table: string, columns: string) => `SELECT ${columns} FROM ${table} WHERE key >= ? AND key < ?`;
   return {
     kind: 'sqlite',
+    name: 'sqlite',
     url,
     namespace,
     env: { SESSION_STORE_URL: url, SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
@@ -111,59 +123,98 @@ function sqliteBackend(): Backend {
   };
 }
 
-function redisBackend(url: string): Backend {
-  const namespace = uniqueName();
-  const keysOf = async (redis: Awaited<ReturnType<typeof rawRedis>>) => {
-    const keys: string[] = [];
-    let cursor = '0';
-    // Bounded: a test namespace never holds more than a few thousand keys.
-    for (let round = 0; round < 10_000; round += 1) {
-      const [next, batch] = (await redis.command(['SCAN', cursor, 'MATCH', `${namespace}::*`, 'COUNT', '1000'])) as [string, string[]];
-      keys.push(...batch);
-      cursor = next;
-      if (cursor === '0') break;
+/** Redis keys of one namespace, on every server that holds some (one server, or a cluster's masters). */
+async function scanNamespace(serverUrls: readonly string[], namespace: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const serverUrl of serverUrls) {
+    const redis = await rawRedis(serverUrl);
+    try {
+      let cursor = '0';
+      // Bounded: a test namespace never holds more than a few thousand keys.
+      for (let round = 0; round < 10_000; round += 1) {
+        const [next, batch] = (await redis.command(['SCAN', cursor, 'MATCH', `${namespace}::*`, 'COUNT', '1000'])) as [string, string[]];
+        for (const key of batch) {
+          const type = (await redis.command(['TYPE', key])) as string;
+          out.set(key, type === 'hash' ? JSON.stringify(await redis.command(['HGETALL', key])) : ((await redis.command(['GET', key])) as string));
+        }
+        cursor = next;
+        if (cursor === '0') break;
+      }
+    } finally {
+      await redis.close();
     }
-    return keys;
-  };
+  }
+  return out;
+}
+
+async function unlinkNamespace(serverUrls: readonly string[], namespace: string): Promise<void> {
+  for (const serverUrl of serverUrls) {
+    const keys = [...(await scanNamespace([serverUrl], namespace)).keys()];
+    const redis = await rawRedis(serverUrl);
+    try {
+      // One key per UNLINK: on a cluster node a multi-key command must stay in one slot.
+      for (const key of keys) await redis.command(['UNLINK', key]);
+    } finally {
+      await redis.close();
+    }
+  }
+}
+
+interface RedisLikeOptions {
+  name: BackendName;
+  url: string;
+  /** The servers that hold keys now (the masters). */
+  servers: () => Promise<readonly string[]>;
+  /** A URL of this form whose servers cannot be reached. */
+  brokenUrl: (port: number) => string;
+  stop?: () => Promise<void>;
+}
+
+function redisLikeBackend(options: RedisLikeOptions): Backend {
+  const { url, name } = options;
+  const namespace = uniqueName();
   return {
     kind: 'redis',
+    name,
     url,
     namespace,
     env: { SESSION_STORE_URL: url, SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
     open: (timeoutMs = DEFAULT_TIMEOUT_MS) => openStore({ url, timeoutMs, namespace }),
-    openBroken: async (timeoutMs) => openStore({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs, namespace }),
-    async dump() {
-      const redis = await rawRedis(url);
-      try {
-        const out = new Map<string, string>();
-        for (const key of await keysOf(redis)) {
-          const type = (await redis.command(['TYPE', key])) as string;
-          const value = type === 'hash' ? JSON.stringify(await redis.command(['HGETALL', key])) : ((await redis.command(['GET', key])) as string);
-          out.set(key, value);
-        }
-        return out;
-      } finally {
-        await redis.close();
-      }
-    },
-    async count() {
-      const redis = await rawRedis(url);
-      try {
-        return (await keysOf(redis)).length;
-      } finally {
-        await redis.close();
-      }
-    },
+    openBroken: async (timeoutMs) => openStore({ url: options.brokenUrl(await freePort()), timeoutMs, namespace }),
+    dump: async () => scanNamespace(await options.servers(), namespace),
+    count: async () => (await scanNamespace(await options.servers(), namespace)).size,
     async cleanup() {
-      const redis = await rawRedis(url);
-      try {
-        const keys = await keysOf(redis);
-        for (let i = 0; i < keys.length; i += 500) await redis.command(['UNLINK', ...keys.slice(i, i + 500)]);
-      } finally {
-        await redis.close();
-      }
+      if (options.stop) return options.stop();
+      await unlinkNamespace(await options.servers(), namespace);
     },
   };
+}
+
+const redisBackend = (url: string): Backend =>
+  redisLikeBackend({ name: 'redis', url, servers: async () => [url], brokenUrl: (port) => `redis://127.0.0.1:${port}` });
+
+/** A private cluster (three masters, a replica each) with a password, for this suite alone. */
+async function redisClusterBackend(): Promise<Backend> {
+  const cluster = await PrivateRedisCluster.start({ password: 'cluster:s3cret@/x' });
+  return redisLikeBackend({
+    name: 'redis-cluster',
+    url: cluster.url,
+    servers: async () => (await cluster.masters()).map((master) => master.url),
+    brokenUrl: (port) => `redis+cluster://127.0.0.1:${port}`,
+    stop: () => cluster.destroy(),
+  });
+}
+
+/** A private master, replica and three sentinels, each with its own password, for this suite alone. */
+async function redisSentinelBackend(): Promise<Backend> {
+  const setup = await PrivateRedisSentinel.start({ password: 'server:s3cret@/x', sentinelPassword: 'sentinel%s3cret' });
+  return redisLikeBackend({
+    name: 'redis-sentinel',
+    url: setup.url,
+    servers: async () => [(await setup.master()).url],
+    brokenUrl: (port) => `redis+sentinel://127.0.0.1:${port}/nobody`,
+    stop: () => setup.destroy(),
+  });
 }
 
 function postgresBackend(url: string): Backend {
@@ -181,6 +232,7 @@ function postgresBackend(url: string): Backend {
   };
   return {
     kind: 'postgres',
+    name: 'postgres',
     url,
     namespace,
     table,
@@ -205,6 +257,27 @@ function postgresBackend(url: string): Backend {
   };
 }
 
+/** A store whose every call rejects with `StoreUnavailableError`, as a failing backend's do. */
+function failingStore(kind: StoreKind): KeyValueStore {
+  const fail = (operation: string) => () => Promise.reject(new StoreUnavailableError(operation, { cause: new Error(`${kind} backend failure`) }));
+  return {
+    kind,
+    get: fail('get'),
+    set: fail('set'),
+    add: fail('add'),
+    replace: fail('replace'),
+    compareAndSet: fail('compareAndSet'),
+    delete: fail('delete'),
+    addToCounter: fail('addToCounter'),
+    mapSet: fail('mapSet'),
+    mapDelete: fail('mapDelete'),
+    mapGetAll: fail('mapGetAll'),
+    ping: fail('ping'),
+    sweepExpired: fail('sweep'),
+    close: () => Promise.resolve(),
+  };
+}
+
 /** The plain in-memory `new Keyv()` (a `Map`), handed to `keyvStore` as a Keyv instance. */
 function keyvMemoryBackend(): Backend {
   const namespace = uniqueName();
@@ -213,6 +286,7 @@ function keyvMemoryBackend(): Backend {
   const entries = () => [...(last?.keyv.store as Map<string, string> | undefined ?? new Map<string, string>())];
   return {
     kind: 'keyv',
+    name: 'keyv',
     url: 'keyv:memory',
     namespace,
     env: { SESSION_STORE_NAMESPACE: namespace, ...timeoutEnv },
@@ -261,6 +335,7 @@ function keyvMysqlBackend(url: string): Backend {
   const rows = () => query(`SELECT id, value FROM \`${table}\` WHERE id LIKE ?`, [`${namespace}:%`]);
   return {
     kind: 'keyv',
+    name: 'keyv',
     url,
     namespace,
     table,
@@ -279,41 +354,25 @@ function keyvMysqlBackend(url: string): Backend {
   };
 }
 
-/** A store whose every call rejects with `StoreUnavailableError`, as a failing backend's do. */
-function failingStore(kind: StoreKind): KeyValueStore {
-  const fail = (operation: string) => () => Promise.reject(new StoreUnavailableError(operation, { cause: new Error(`${kind} backend failure`) }));
-  return {
-    kind,
-    get: fail('get'),
-    set: fail('set'),
-    add: fail('add'),
-    replace: fail('replace'),
-    compareAndSet: fail('compareAndSet'),
-    delete: fail('delete'),
-    addToCounter: fail('addToCounter'),
-    mapSet: fail('mapSet'),
-    mapDelete: fail('mapDelete'),
-    mapGetAll: fail('mapGetAll'),
-    ping: fail('ping'),
-    sweepExpired: fail('sweep'),
-    close: () => Promise.resolve(),
-  };
-}
-
-type Factory = { kind: StoreKind; label: string; variable?: string; make(url: string): Backend };
+type Factory = { name: BackendName; label: string; variable?: string; make?(url: string): Backend; start?(): Promise<Backend> };
 
 const FACTORIES: Factory[] = [
-  { kind: 'memory', label: 'memory', make: () => memoryBackend() },
-  { kind: 'sqlite', label: 'sqlite', make: () => sqliteBackend() },
-  { kind: 'redis', label: 'redis', variable: 'REDIS_URL', make: redisBackend },
-  { kind: 'postgres', label: 'postgres', variable: 'DATABASE_URL', make: postgresBackend },
-  { kind: 'keyv', label: 'keyv: new Keyv()', make: () => keyvMemoryBackend() },
-  { kind: 'keyv', label: 'keyv: @keyv/mysql', variable: 'MYSQL_URL', make: keyvMysqlBackend },
+  { name: 'memory', label: 'memory', make: () => memoryBackend() },
+  { name: 'sqlite', label: 'sqlite', make: () => sqliteBackend() },
+  { name: 'redis', label: 'redis', variable: 'REDIS_URL', make: redisBackend },
+  { name: 'postgres', label: 'postgres', variable: 'DATABASE_URL', make: postgresBackend },
+  { name: 'keyv', label: 'keyv: new Keyv()', make: () => keyvMemoryBackend() },
+  { name: 'keyv', label: 'keyv: @keyv/mysql', variable: 'MYSQL_URL', make: keyvMysqlBackend },
+  { name: 'redis-cluster', label: 'redis-cluster', start: redisClusterBackend },
+  { name: 'redis-sentinel', label: 'redis-sentinel', start: redisSentinelBackend },
 ];
 
 /** The URL backends (the default of `describeEachBackend`), and with them the Keyv door. */
-export const URL_KINDS: readonly StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
-export const WITH_KEYV: readonly StoreKind[] = [...URL_KINDS, 'keyv'];
+export const URL_KINDS: readonly BackendName[] = ['memory', 'sqlite', 'redis', 'postgres'];
+export const WITH_KEYV: readonly BackendName[] = [...URL_KINDS, 'keyv'];
+
+/** How long starting a private cluster or sentinel setup may take on a loaded machine. */
+const PRIVATE_START_TIMEOUT_MS = 120_000;
 
 /**
  * Runs `suite` once per backend. Redis, PostgreSQL and @keyv/mysql need
@@ -321,8 +380,12 @@ export const WITH_KEYV: readonly StoreKind[] = [...URL_KINDS, 'keyv'];
  * loudly which it skipped, except under `CI`, where a missing URL is a
  * failing test, never a skip.
  */
-export function describeEachBackend(title: string, suite: (backend: () => Backend) => void, kinds: readonly StoreKind[] = URL_KINDS): void {
-  for (const factory of FACTORIES.filter((f) => kinds.includes(f.kind))) {
+export function describeEachBackend(
+  title: string,
+  suite: (backend: () => Backend) => void,
+  names: readonly BackendName[] = URL_KINDS,
+): void {
+  for (const factory of FACTORIES.filter((f) => names.includes(f.name))) {
     const url = factory.variable ? process.env[factory.variable] : 'local';
     if (url === undefined || url === '') {
       if (process.env.CI) {
@@ -341,11 +404,20 @@ export function describeEachBackend(title: string, suite: (backend: () => Backen
     }
     describe(`${title} [${factory.label}]`, () => {
       let backend: Backend | undefined;
-      suite(() => (backend ??= factory.make(url)));
+      // Registered before the suite's own hooks, so a private cluster or sentinel setup is up before they run.
+      if (factory.start) {
+        beforeAll(async () => {
+          backend = await factory.start!();
+        }, PRIVATE_START_TIMEOUT_MS);
+      }
+      suite(() => {
+        backend ??= factory.make?.(url);
+        if (!backend) throw new Error(`the ${factory.name} backend is started in beforeAll; call backendOf() inside a hook or test`);
+        return backend;
+      });
       afterAll(async () => {
         await backend?.cleanup();
       });
     });
   }
 }
-

@@ -6,6 +6,11 @@ export interface SwitchableStore {
   store: KeyValueStore;
   /** While true, every operation but `close` fails as an unreachable backend does. */
   down: boolean;
+  /**
+   * A partial outage, as one cluster shard down: while set, only operations on
+   * keys it accepts fail (e.g. the accounts, while the login counters answer).
+   */
+  downFor: ((key: string) => boolean) | undefined;
 }
 
 /** A memory store with an outage switch, for tests that need the store to fail on cue. */
@@ -13,16 +18,18 @@ export async function switchableStore(): Promise<SwitchableStore> {
   const real = await openStore({ url: 'memory://', timeoutMs: 1000 });
   const control: SwitchableStore = {
     down: false,
+    downFor: undefined,
     store: new Proxy(real, {
       get(target, property) {
         const value: unknown = Reflect.get(target, property, target);
         if (typeof value !== 'function') return value;
-        if (control.down && property !== 'close') {
-          // A realistic cause, with the kind of detail that must never reach a client.
-          const cause = new Error('connect ECONNREFUSED 10.0.0.5:6379');
-          return () => Promise.reject(new StoreUnavailableError(String(property), { cause }));
-        }
-        return (value as (...args: unknown[]) => unknown).bind(target);
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        // A realistic cause, with the kind of detail that must never reach a client.
+        const fail = () => Promise.reject(new StoreUnavailableError(String(property), { cause: new Error('connect ECONNREFUSED 10.0.0.5:6379') }));
+        if (control.down && property !== 'close') return fail;
+        const downFor = control.downFor;
+        if (downFor && property !== 'close') return (key: unknown, ...rest: unknown[]) => (typeof key === 'string' && downFor(key) ? fail() : bound(key, ...rest));
+        return bound;
       },
     }),
   };

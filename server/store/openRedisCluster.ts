@@ -1,0 +1,32 @@
+import { ClusterRedisClient, type NodeRedisCluster } from './clusterRedisClient.js';
+import type { KeyValueStore } from './keyValueStore.js';
+import type { OpenStoreOptions } from './openStore.js';
+import { redisNodeOptions, redisStoreOver } from './openRedis.js';
+import { parseRedisTopologyUrl } from './redisTopologyUrl.js';
+import { importDriver, REDIS_DRIVER } from './storeDriver.js';
+
+/**
+ * Redis Cluster from `redis+cluster://[user:password@]host:port[,host:port…]`
+ * (`rediss+cluster://` for TLS) through node-redis's `createCluster`. The
+ * hosts are seeds: any reachable one tells the client the whole map.
+ * Commands go to masters only (a replica may lag behind a write just
+ * acknowledged). Every node connection has the outage rules of a single
+ * Redis (`redisNodeOptions`); `ClusterRedisClient` adds retries of the
+ * first connection and follows failovers.
+ */
+export async function openRedisCluster(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const url = parseRedisTopologyUrl(options.url);
+  if (url.kind !== 'cluster') throw new Error(`openRedisCluster needs a redis+cluster:// URL`);
+  const { createCluster } = await importDriver(REDIS_DRIVER, options.url, () => import('redis'));
+  const node = redisNodeOptions(options.timeoutMs);
+  const tls = url.tls ? { tls: true as const } : {};
+  // The seeds' socket timeout applies only to the short-lived connections that read the slot map, so that
+  // reading it from a frozen node gives up (see ClusterTopology); the nodes' own connections idle freely.
+  const seeds = url.nodes.map(({ host, port }) => ({ socket: { host, port, socketTimeout: options.timeoutMs, ...tls } }));
+  const cluster = createCluster({
+    rootNodes: seeds,
+    defaults: { ...node, username: url.username, password: url.password, socket: { ...node.socket, ...tls } },
+    useReplicas: false,
+  });
+  return redisStoreOver(new ClusterRedisClient(cluster as unknown as NodeRedisCluster, seeds), options);
+}

@@ -1,0 +1,40 @@
+import type { KeyValueStore } from './keyValueStore.js';
+import type { OpenStoreOptions } from './openStore.js';
+import { redisNodeOptions, redisStoreOver } from './openRedis.js';
+import { parseRedisTopologyUrl } from './redisTopologyUrl.js';
+import { type NodeRedisSentinel, SentinelRedisClient } from './sentinelRedisClient.js';
+import { importDriver, REDIS_DRIVER } from './storeDriver.js';
+
+/**
+ * Redis behind Sentinel from
+ * `redis+sentinel://[user:password@]host:26379[,host:26379…]/<master name>`
+ * (`rediss+…` for TLS; `?sentinelUsername=…&sentinelPassword=…` when the
+ * sentinels have credentials of their own) through node-redis's
+ * `createSentinel`, which asks the sentinels for the master and follows its
+ * failovers. Commands go to the master only.
+ *
+ * The master connection does not reconnect by itself: when it drops,
+ * node-redis asks the sentinels again and connects to whichever master they
+ * name. A connection that kept retrying the dead address would hold that
+ * re-check (and every command waiting on it) until the old master came
+ * back, even after the sentinels had promoted the replica.
+ */
+export async function openRedisSentinel(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const url = parseRedisTopologyUrl(options.url);
+  if (url.kind !== 'sentinel') throw new Error(`openRedisSentinel needs a redis+sentinel:// URL`);
+  const { createSentinel } = await importDriver(REDIS_DRIVER, options.url, () => import('redis'));
+  const node = redisNodeOptions(options.timeoutMs);
+  const tls = url.tls ? { tls: true as const } : {};
+  const sentinel = createSentinel({
+    name: url.masterName,
+    sentinelRootNodes: url.nodes.map(({ host, port }) => ({ host, port })),
+    nodeClientOptions: { ...node, username: url.username, password: url.password, socket: { ...node.socket, ...tls, reconnectStrategy: false } },
+    sentinelClientOptions: {
+      username: url.sentinelUsername,
+      password: url.sentinelPassword,
+      // No socket timeout: the sentinel connection that listens for failovers is idle by design.
+      socket: { connectTimeout: options.timeoutMs, ...tls },
+    },
+  } as Parameters<typeof createSentinel>[0]);
+  return redisStoreOver(new SentinelRedisClient(sentinel as unknown as NodeRedisSentinel), options);
+}
