@@ -60,21 +60,27 @@ export function createGatehouseClient<TRouter extends AnyRouter>(options: Gateho
   const calls = httpBatchLink<TRouter>({ url, maxItems, fetch: withCredentials } as never) as Link;
   const queries = options.streamQueries ? (httpBatchStreamLink<TRouter>({ url, maxItems, fetch: withCredentials } as never) as Link) : calls;
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceLike }).EventSource;
-  const subscriptions = EventSourceImpl
-    ? (httpSubscriptionLink({
-        url,
-        EventSource: EventSourceImpl as never,
-        eventSourceOptions: options.fetch ? { withCredentials: true, fetch: withCredentials } : { withCredentials: true },
-      } as never) as Link)
-    : undefined;
+  const subscriptions = httpSubscriptionLink({
+    url,
+    EventSource: (EventSourceImpl ?? MissingEventSource) as never,
+    eventSourceOptions: options.fetch ? { withCredentials: true, fetch: withCredentials } : { withCredentials: true },
+  } as never) as Link;
   return createTRPCClient<TRouter>({
     links: [
       splitLink<TRouter>({
         condition: (op) => op.type === 'subscription',
-        // Without an EventSource, a subscription fails with tRPC's own clear error from the plain link.
-        true: subscriptions ?? calls,
+        true: subscriptions,
         false: splitLink<TRouter>({ condition: (op) => op.type === 'query', true: queries, false: calls }),
       }),
     ],
   });
+}
+
+/** Without an EventSource (Node 20 has none), a subscription fails with the fix rather than tRPC's "use httpSubscriptionLink". */
+const NO_EVENT_SOURCE =
+  'Subscriptions need an EventSource, and this runtime has none (Node 20): install the eventsource package and pass it, createGatehouseClient({ EventSource }) or createNodeClient({ EventSource }), with import { EventSource } from "eventsource".';
+class MissingEventSource {
+  constructor() {
+    throw new Error(NO_EVENT_SOURCE);
+  }
 }

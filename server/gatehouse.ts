@@ -144,6 +144,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     secure: cookie.secure,
     trustProxy,
     sameSite: cookie.sameSite,
+    clearSiteData: cookie.clearSiteData,
     idleTimeoutMs: resolved.idleTimeoutMs,
     absoluteTimeoutMs: resolved.absoluteTimeoutMs,
     signer: new CookieSigner(resolved.keys),

@@ -77,6 +77,14 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
      * development over plain `http://`.
      */
     secure?: boolean;
+    /**
+     * On logout (any end of a session by the request), also send
+     * `Clear-Site-Data: "cookies"`, which makes the browser drop every
+     * cookie of the origin — your app's too (default true). Set false when
+     * your app keeps cookies of its own that must outlive a logout;
+     * Gatehouse's own cookie is cleared either way.
+     */
+    clearSiteData?: boolean;
   };
   /**
    * Behind one TLS-terminating proxy you control: trust the value it
@@ -123,7 +131,7 @@ export interface ResolvedOptions<TUser extends { id: string } = User> {
   readonly streamCheckIntervalMs: number;
   readonly accounts: AccountsAdapter<TUser> | undefined;
   readonly onSessionEvent: SessionEventHook | undefined;
-  readonly cookie: { readonly name: string; readonly sameSite: 'lax' | 'strict'; readonly secure: boolean };
+  readonly cookie: { readonly name: string; readonly sameSite: 'lax' | 'strict'; readonly secure: boolean; readonly clearSiteData: boolean };
   readonly trustProxy: boolean;
   readonly allowedOrigins: readonly string[];
   readonly throttle: { readonly perAccount: number; readonly perAddress: number; readonly registerPerAddress: number; readonly windowMs: number };
@@ -170,7 +178,10 @@ const optionsSchema = z
   .object({
     keys: z
       .array(z.string({ error: 'must be strings' }).min(MIN_KEY_LENGTH, { error: `must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -base64 48)` }), {
-        error: 'is required: an array of secrets of 32+ characters, newest first (generate one with: openssl rand -base64 48)',
+        error: (issue) =>
+          issue.input === undefined
+            ? 'is required: an array of secrets of 32+ characters, newest first (generate one with: openssl rand -base64 48)'
+            : `must be an array of secrets, newest first: keys: [${typeof issue.input === 'string' ? 'yourSecret' : '…'}] (each 32+ characters; generate one with: openssl rand -base64 48)`,
       })
       .min(1, { error: 'must hold at least one secret of 32+ characters (generate one with: openssl rand -base64 48)' }),
     // One check, not a union: a union that fails reports only "Invalid input", never the fix.
@@ -206,6 +217,7 @@ const optionsSchema = z
         name: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { error: 'must be a cookie name (1–64 token characters)' }).optional(),
         sameSite: z.enum(['lax', 'strict'], { error: 'must be "lax" or "strict"' }).default('lax'),
         secure: z.boolean({ error: 'must be true or false' }).default(true),
+        clearSiteData: z.boolean({ error: 'must be true or false' }).default(true),
       })
       .strict()
       .prefault({}),
@@ -246,6 +258,11 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
   }
   const o = parsed.data;
   if (o.absoluteTimeout < o.idleTimeout) problems.push('options.absoluteTimeout must be at least options.idleTimeout');
+  if (options.storeNamespace !== undefined && typeof o.store !== 'string') {
+    problems.push(
+      'options.storeNamespace applies to store URLs only: a store instance keeps the namespace it was opened with (openStore({ namespace }), keyvStore(…, { namespace }), redisStoreFor(…, { namespace }))',
+    );
+  }
   const name = o.cookie.name ?? (o.cookie.secure ? '__Host-sid' : 'sid');
   if ((name.startsWith('__Host-') || name.startsWith('__Secure-')) && !o.cookie.secure) {
     problems.push(`options.cookie.name "${name}" needs options.cookie.secure: true (browsers drop a ${name.split('-')[0]}- cookie without Secure)`);
@@ -263,7 +280,7 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
     streamCheckIntervalMs: o.streamCheckInterval,
     accounts: o.accounts as AccountsAdapter<TUser> | undefined,
     onSessionEvent: o.onSessionEvent,
-    cookie: Object.freeze({ name, sameSite: o.cookie.sameSite, secure: o.cookie.secure }),
+    cookie: Object.freeze({ name, sameSite: o.cookie.sameSite, secure: o.cookie.secure, clearSiteData: o.cookie.clearSiteData }),
     trustProxy: o.trustProxy,
     allowedOrigins: Object.freeze(o.allowedOrigins.map((origin) => new URL(origin).origin)),
     throttle: Object.freeze({

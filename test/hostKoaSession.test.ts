@@ -56,6 +56,8 @@ describe.each(['before', 'after'] as const)('the team’s own koa-session mounte
     const res = await request(`${url}/trpc/auth.register`, { body: { username: `koa-sess-${order}`, password } });
     expect(res.status).toBe(200);
     expect(res.setCookies.some((c) => /^sid=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43};/.test(c))).toBe(true);
+    // The app has keys (for its own signed cookies): Gatehouse still writes one cookie, no koa `.sig` beside it.
+    expect(res.setCookies.filter((c) => c.startsWith('sid.sig='))).toEqual([]);
     const team = teamCookieData(res.setCookies);
     // The team's session was not touched by the registration at all.
     expect(team).toBeUndefined();
@@ -90,5 +92,37 @@ describe.each(['before', 'after'] as const)('the team’s own koa-session mounte
     expect(out.setCookies.filter((c) => c.startsWith('koa.sess'))).toEqual([]);
     const after = await request(`${url}/visits`, { cookie: teamCookies.join('; ') });
     expect(after.json).toEqual({ views: 2, gatehouseUser: null });
+  });
+});
+
+describe('logout and the app’s other cookies (Clear-Site-Data)', () => {
+  it.each([
+    [undefined, '"cookies"'],
+    [true, '"cookies"'],
+    [false, null],
+  ] as const)('cookie.clearSiteData %s: logout sends Clear-Site-Data %s, and always expires Gatehouse’s own cookie', async (clearSiteData, expected) => {
+    const gatehouse = await createGatehouse({
+      keys: [TEST_KEY],
+      cookie: { secure: false, ...(clearSiteData === undefined ? {} : { clearSiteData }) },
+      logger: createLogger('silent'),
+    });
+    const app = new Koa();
+    app.silent = true;
+    app.use(gatehouse.session()).use(gatehouse.trpc({ router: router(gatehouseRoutes) }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const reg = await request(`${base}/trpc/auth.register`, { body: { username: `csd-${String(clearSiteData)}`, password } });
+      const sid = reg.setCookies.find((c) => c.startsWith('sid='))!.split(';')[0]!;
+      const out = await request(`${base}/trpc/auth.logout`, { body: {}, cookie: sid });
+      expect(out.status).toBe(200);
+      expect(out.headers.get('clear-site-data')).toBe(expected);
+      expect(out.setCookies.find((c) => c.startsWith('sid='))).toMatch(/^sid=;.*expires=Thu, 01 Jan 1970 00:00:00 GMT/i);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await gatehouse.close();
+    }
   });
 });

@@ -35,8 +35,19 @@ describe('createGatehouse options', () => {
     [{ keys, maxSessionsPerUser: 0 }, 'options.maxSessionsPerUser must be at least 1'],
     [{ keys, trustProxy: 'yes' }, 'options.trustProxy must be true or false'],
     [{ keys, accounts: { find: () => undefined } }, 'options.accounts must be an accounts adapter with at least authenticate() and findById()'],
+    [{ keys: TEST_KEY }, 'options.keys must be an array of secrets, newest first: keys: [yourSecret] (each 32+ characters'],
+    [{ keys, cookie: { clearSiteData: 'no' } }, 'options.cookie.clearSiteData must be true or false'],
   ])('%j → %s', async (options, message) => {
     expect(await problemOf(options)).toContain(message);
+  });
+
+  it('a namespace next to a store instance is refused: the instance keeps the one it was opened with', async () => {
+    const { openStore } = await import('../server/index.js');
+    const store = await openStore({ url: 'memory://', timeoutMs: 1_000, namespace: 'mine' });
+    expect(await problemOf({ keys, store, storeNamespace: 'other' })).toContain(
+      'options.storeNamespace applies to store URLs only: a store instance keeps the namespace it was opened with (openStore({ namespace }), keyvStore(…, { namespace }), redisStoreFor(…, { namespace }))',
+    );
+    await store.close();
   });
 
   it('lists every problem at once, and never echoes a key or the store URL', async () => {

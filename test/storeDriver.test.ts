@@ -11,19 +11,19 @@ describe('loading a store driver only when its URL is used', () => {
   it('a missing driver is one error naming the URL, the package and the install command', async () => {
     const opening = importDriver(SQLITE_DRIVER, 'sqlite://data/gatehouse.sqlite', () => Promise.reject(notFound('better-sqlite3')));
     await expect(opening).rejects.toThrow(
-      'SESSION_STORE_URL is sqlite://data/gatehouse.sqlite, which needs the better-sqlite3 package: npm install better-sqlite3@^12',
+      'the store sqlite://data/gatehouse.sqlite (SESSION_STORE_URL or options.store) needs the better-sqlite3 package: npm install better-sqlite3@^12',
     );
     await expect(importDriver(POSTGRES_DRIVER, 'postgres://db/app', () => Promise.reject(notFound('pg', 'MODULE_NOT_FOUND')))).rejects.toThrow(
-      'SESSION_STORE_URL is postgres://db/app, which needs the pg package: npm install pg@^8',
+      'the store postgres://db/app (SESSION_STORE_URL or options.store) needs the pg package: npm install pg@^8',
     );
   });
 
   it('never prints the password of a store URL (D2)', () => {
     expect(missingDriverMessage(REDIS_DRIVER, 'rediss://:s3cret@redis.internal:6379')).toBe(
-      'SESSION_STORE_URL is rediss://:***@redis.internal:6379, which needs the redis package: npm install redis@^5',
+      'the store rediss://:***@redis.internal:6379 (SESSION_STORE_URL or options.store) needs the redis package: npm install redis@^5',
     );
-    expect(missingDriverMessage(POSTGRES_DRIVER, 'postgres://app:s3cret@db:5432/app')).toContain('postgres://app:***@db:5432/app,');
-    expect(missingDriverMessage(SQLITE_DRIVER, 'sqlite://data/gatehouse.sqlite?synchronous=full')).toContain('sqlite://data/gatehouse.sqlite?synchronous=full,');
+    expect(missingDriverMessage(POSTGRES_DRIVER, 'postgres://app:s3cret@db:5432/app')).toContain('postgres://app:***@db:5432/app (');
+    expect(missingDriverMessage(SQLITE_DRIVER, 'sqlite://data/gatehouse.sqlite?synchronous=full')).toContain('sqlite://data/gatehouse.sqlite?synchronous=full (');
   });
 
   it('a module missing inside an installed driver, or any other failure, is passed on as it is', async () => {
@@ -40,6 +40,6 @@ describe('loading a store driver only when its URL is used', () => {
   ])('in a process where %s is not installed, openStore says so (and nothing else)', async (hidden, url, install) => {
     const result = await run(process.execPath, ['--import', 'tsx', 'test/helpers/openWithoutDriver.ts', hidden, url]);
     expect(result.code).toBe(1);
-    expect(result.stdout.trim()).toBe(`SESSION_STORE_URL is ${redactUrl(url)}, which needs the ${hidden} package: ${install}`);
+    expect(result.stdout.trim()).toBe(`the store ${redactUrl(url)} (SESSION_STORE_URL or options.store) needs the ${hidden} package: ${install}`);
   });
 });

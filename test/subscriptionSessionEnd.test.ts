@@ -71,6 +71,25 @@ describe('a subscription and the session it was opened with', () => {
     return { jar, cookie: sessionCookie(res) };
   }
 
+  it('without an EventSource (Node 20 has none), subscribing fails with the fix, not tRPC’s "use httpSubscriptionLink"', async () => {
+    const global = globalThis as { EventSource?: unknown };
+    const saved = global.EventSource;
+    delete global.EventSource;
+    try {
+      const error = deferred<unknown>();
+      const { api } = createNodeClient<LiveRouter>({ url: one.url, jar: new CookieJar() });
+      const subscription = api.feed.subscribe(undefined, { onError: (cause) => error.resolve(cause) });
+      const cause = await error.promise;
+      subscription.unsubscribe();
+      expect(cause).toBeInstanceOf(TRPCClientError);
+      expect((cause as Error).message).toBe(
+        'Subscriptions need an EventSource, and this runtime has none (Node 20): install the eventsource package and pass it, createGatehouseClient({ EventSource }) or createNodeClient({ EventSource }), with import { EventSource } from "eventsource".',
+      );
+    } finally {
+      if (saved !== undefined) global.EventSource = saved;
+    }
+  });
+
   it('is checked when the stream opens: without a session the subscription is refused with UNAUTHORIZED', async () => {
     const { error } = openFeed(clientFor(one.url, new CookieJar()));
     const cause = await error;

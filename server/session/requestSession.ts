@@ -70,6 +70,8 @@ export interface RequestSessionLayer {
   readonly touchIntervalMs: number;
   readonly codec: SessionCodec;
   readonly emit: SessionEventSink;
+  /** Send `Clear-Site-Data: "cookies"` when this request ends its session. */
+  readonly clearSiteData: boolean;
   expiresAt(record: SessionRecord): number;
 }
 
@@ -173,7 +175,7 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
     // koa-session: with the session set to null, commit() destroys it in the store and clears the cookie.
     this.#koa.session = null;
     await this.#run({ kind: 'end', live, reason }, () => session.manuallyCommit());
-    this.#ctx.set('Clear-Site-Data', '"cookies"');
+    if (this.#layer.clearSiteData) this.#ctx.set('Clear-Site-Data', '"cookies"');
     return live !== undefined;
   }
 

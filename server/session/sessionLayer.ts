@@ -21,6 +21,8 @@ export interface SessionLayerOptions {
   /** Whether the proxy's `X-Forwarded-Proto` says a request came over HTTPS (its last value only). */
   trustProxy: boolean;
   sameSite: 'lax' | 'strict';
+  /** Send `Clear-Site-Data: "cookies"` when a request ends its session. */
+  clearSiteData: boolean;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   signer: CookieSigner;
@@ -72,17 +74,20 @@ export class SessionLayer {
   readonly touchIntervalMs: number;
   readonly codec: SessionCodec;
   readonly emit: SessionEventSink;
+  readonly clearSiteData: boolean;
   readonly #options: SessionLayerOptions;
-  readonly #cookieAttributes: { httpOnly: true; sameSite: 'lax' | 'strict'; secure: boolean; path: '/'; overwrite: true };
+  readonly #cookieAttributes: { httpOnly: true; sameSite: 'lax' | 'strict'; secure: boolean; path: '/'; overwrite: true; signed: false };
 
   constructor(options: SessionLayerOptions) {
     this.#options = options;
     this.clock = options.clock;
     this.codec = options.store.codec;
     this.emit = (event) => options.store.emit(event);
+    this.clearSiteData = options.clearSiteData;
     // Extending the idle window costs a write at most this often per session.
     this.touchIntervalMs = Math.min(60_000, Math.max(1_000, Math.floor(options.idleTimeoutMs / 10)));
-    this.#cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure: options.secure, path: '/', overwrite: true };
+    // `signed: false`: Gatehouse signs the id itself; without it, a host app with `app.keys` would get a stray `.sig` cookie.
+    this.#cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure: options.secure, path: '/', overwrite: true, signed: false };
   }
 
   expiresAt(record: SessionRecord): number {

@@ -20,8 +20,13 @@ export const KEYV_DRIVER: StoreDriver = { name: 'keyv', range: '~5.6' };
  *
  * @example const { default: pg } = await importDriver(POSTGRES_DRIVER, url, () => import('pg'));
  */
-export function importDriver<T>(driver: StoreDriver, url: string, load: () => Promise<T>): Promise<T> {
-  return importPackage(driver, urlNeeds(url), load);
+export async function importDriver<T>(driver: StoreDriver, url: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (isMissingPackage(error, driver.name)) throw new Error(missingDriverMessage(driver, url), { cause: error });
+    throw error;
+  }
 }
 
 /**
@@ -37,9 +42,9 @@ export async function importPackage<T>(driver: StoreDriver, neededBy: string, lo
   }
 }
 
-/** `SESSION_STORE_URL is sqlite://…, which needs the better-sqlite3 package: npm install better-sqlite3@^12` */
+/** `the store sqlite://… (SESSION_STORE_URL or options.store) needs the better-sqlite3 package: npm install better-sqlite3@^12` */
 export function missingDriverMessage(driver: StoreDriver, url: string): string {
-  return missingPackageMessage(driver, urlNeeds(url));
+  return `the store ${redactUrl(url)} (SESSION_STORE_URL or options.store) needs the ${driver.name} package: npm install ${driver.name}@${driver.range}`;
 }
 
 /** `<neededBy>, which needs the <package> package: npm install <package>@<range>` */
@@ -47,7 +52,6 @@ export function missingPackageMessage(driver: StoreDriver, neededBy: string): st
   return `${neededBy}, which needs the ${driver.name} package: npm install ${driver.name}@${driver.range}`;
 }
 
-const urlNeeds = (url: string) => `SESSION_STORE_URL is ${redactUrl(url)}`;
 
 /** The package itself is missing (ESM or CommonJS resolution), not some module it imports. */
 function isMissingPackage(error: unknown, name: string): boolean {
