@@ -154,3 +154,61 @@ describe('group commit', () => {
     expect(readFromAnotherConnection(path, 'k')).toBe('kept');
   });
 });
+
+describe('a batch that fails', () => {
+  /** Stands in for SQLITE_FULL or an I/O error, which SQLite may answer by rolling the whole transaction back. */
+  function rollBackOnKey(path: string, key: string) {
+    const admin = new Database(path);
+    admin.exec(`CREATE TRIGGER boom BEFORE INSERT ON gatehouse_values WHEN NEW.key = 'gatehouse:${key}' BEGIN SELECT RAISE(ROLLBACK, 'simulated SQLITE_FULL'); END`);
+    admin.close();
+  }
+
+  it('a write that rolls the transaction back fails every write of its batch: a logout in it is a 503, never acknowledged while the session stays', async () => {
+    const path = join(dir, 'rolled-back.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 1_000 });
+    await store.set('session', 'alive', 0);
+    rollBackOnKey(path, 'boom');
+    const logout = store.delete('session').then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    const failing = store.set('boom', 'x', 0).catch((error: unknown) => error);
+    const later = store.set('other', 'y', 0);
+    const outcome = await logout;
+    expect('error' in outcome && outcome.error).toBeInstanceOf(StoreUnavailableError);
+    expect(await failing).toBeInstanceOf(StoreUnavailableError);
+    await later;
+    // The logout was not reported done, and indeed did not happen: a retry of it does.
+    expect(await store.get('session')).toBe('alive');
+    expect(await store.get('other')).toBe('y');
+    expect(await store.delete('session')).toBe(true);
+    await store.close();
+  });
+
+  it('a write that fails alone (its statement undone) is rejected while the rest of its batch commits, and the write lock is not kept', async () => {
+    const path = join(dir, 'failed-statement.sqlite');
+    const store = await openStore({ url: `sqlite://${path}`, timeoutMs: 1_000 });
+    const kept = store.set('kept', 'v', 0);
+    await expect(store.set('bad', null as unknown as string, 0)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await kept;
+    expect(readValue(path, 'kept')).toBe('v');
+    // Now as the first write of a batch: its transaction is still committed (empty) on the next turn.
+    await expect(store.set('bad', null as unknown as string, 0)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Another process can write at once: no transaction was left open after the failure.
+    const other = new Database(path);
+    other.pragma('busy_timeout = 0');
+    expect(() => other.prepare(`INSERT INTO gatehouse_values VALUES ('other:k', 'v', NULL)`).run()).not.toThrow();
+    other.close();
+    await store.close();
+  });
+});
+
+function readValue(path: string, key: string): string | undefined {
+  const other = new Database(path, { readonly: true });
+  try {
+    return (other.prepare('SELECT value FROM gatehouse_values WHERE key = ?').get(`gatehouse:${key}`) as { value: string } | undefined)?.value;
+  } finally {
+    other.close();
+  }
+}

@@ -176,7 +176,16 @@ export class SqliteKeyValueStore implements KeyValueStore {
       this.#run(operation, () => {
         if (durable && this.#db.inTransaction && !this.#batchSynced) this.#commitBatch();
         if (!this.#db.inTransaction) this.#begin(durable);
-        const result = step();
+        let result: T;
+        try {
+          result = step();
+        } catch (error) {
+          // A failed statement is undone on its own and the batch goes on (its commit still comes); an error
+          // that made SQLite roll the whole transaction back (a full disk, an I/O error) failed every write in it.
+          if (this.#db.inTransaction) this.#scheduleCommit();
+          else this.#endBatch(error);
+          throw error;
+        }
         // Joined in the same synchronous step as the write, so whichever
         // commit ends this transaction (the scheduled one, one made for a
         // durable write, close()) settles it.
@@ -188,6 +197,8 @@ export class SqliteKeyValueStore implements KeyValueStore {
 
   /** Opens a batch; a synced one switches to `synchronous = FULL` for its commit (a pragma SQLite refuses inside a transaction). */
   #begin(synced: boolean): void {
+    // Writes still waiting from a batch whose transaction is gone were never committed.
+    if (this.#pending.length > 0) this.#endBatch(new Error('the batch was rolled back before its commit'));
     const raise = synced && this.#durability !== 'full';
     if (raise) this.#db.pragma('synchronous = FULL');
     try {
@@ -211,25 +222,36 @@ export class SqliteKeyValueStore implements KeyValueStore {
 
   /** Commits the open batch and settles its writes: all acknowledged, or all failed (rolled back). */
   #commitBatch(): void {
+    if (this.#pending.length === 0 && !this.#db.inTransaction) return;
+    if (!this.#db.open || !this.#db.inTransaction) {
+      this.#endBatch(new Error('the batch was rolled back (a failed statement) or the database closed before its commit'));
+      return;
+    }
+    try {
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      try {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      } catch {
+        // The rollback of a failed commit: nothing more to undo.
+      }
+      this.#endBatch(error);
+      return;
+    }
+    this.#endBatch(undefined);
+  }
+
+  /** The batch is over: its writes are acknowledged (`failure` undefined) or all fail, and the durability setting is back. */
+  #endBatch(failure: unknown): void {
     const pending = this.#pending;
     this.#pending = [];
-    if (pending.length === 0 && !this.#db.inTransaction) return;
-    let failure: unknown;
-    if (!this.#db.open || !this.#db.inTransaction) {
-      failure = new Error('the batch was rolled back (a failed statement) or the database closed before its commit');
-    } else {
+    if (this.#batchRaised && this.#db.open) {
       try {
-        this.#db.exec('COMMIT');
-      } catch (error) {
-        failure = error;
-        try {
-          if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-        } catch {
-          // The rollback of a failed commit: nothing more to undo.
-        }
+        this.#db.pragma('synchronous = NORMAL');
+      } catch {
+        // Retried by the next synced batch's own switch; never thrown out of a commit callback.
       }
     }
-    if (this.#batchRaised && this.#db.open) this.#db.pragma('synchronous = NORMAL');
     this.#batchRaised = false;
     this.#batchSynced = false;
     if (failure !== undefined) {
