@@ -8,7 +8,8 @@ log() { printf '\n== consumer: %s\n' "$*"; }
 stamp() { date +%s; }
 
 log "npm run check:package (publint, attw)"
-npm run --silent check:package >/dev/null
+if ! npm run --silent check:package >.pack-check.log 2>&1; then cat .pack-check.log >&2; rm -f .pack-check.log; exit 1; fi
+rm -f .pack-check.log
 
 log "npm pack"
 rm -rf .pack && mkdir -p .pack

@@ -121,6 +121,9 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
   const store = await storeOf(resolved as ResolvedOptions, logger);
   warnOnceAbout(store, logger);
   const codec = new SessionCodec(internals.userSchema, internals.dataSchema, internals.migrate);
+  /** Gatehouse's procedures that start sessions with the data schema's defaults. */
+  const authProcedures = (definition.routes.auth as unknown as AnyRouter)._def.procedures as Record<string, unknown>;
+  const startingProcedures = [authProcedures['login'], authProcedures['register']];
   const teamHook = sessionEventSink(resolved.onSessionEvent, logger);
   // Session events go to the open-stream watch (built on the session store, so known only after it) and the team's hook.
   const listeners: { watch?: SessionWatch } = {};
@@ -215,7 +218,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*[^/]$/.test(prefix)) {
         throw new Error(`gatehouse.trpc(): prefix must start with "/" and not end with one (e.g. "/api/trpc"), got "${prefix}"`);
       }
-      checkRouter(router, (definition.router as (routes: Record<string, never>) => AnyRouter)({}), codec);
+      checkRouter(router, (definition.router as (routes: Record<string, never>) => AnyRouter)({}), startingProcedures, codec);
       trpcPrefixes.add(prefix);
       const guarded = compose([
         originGuard({ allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
@@ -299,14 +302,14 @@ function scrubbedError(error: unknown, scrub: (text: string) => string): Record<
  * and, when it holds Gatehouse's login or registration, a session-data
  * schema those can start sessions with (they pass no data: your defaults).
  */
-function checkRouter(router: AnyRouter, emptyRouterOfDefinition: AnyRouter, codec: SessionCodec): void {
+function checkRouter(router: AnyRouter, emptyRouterOfDefinition: AnyRouter, startingProcedures: readonly unknown[], codec: SessionCodec): void {
   if (router._def._config !== emptyRouterOfDefinition._def._config) {
     throw new Error(
       'gatehouse.trpc(): this router was not built with the builders of the definition createGatehouse() got. Build it with your definition (gh.router, gh.protectedProcedure, …) and pass the same definition: createGatehouse(gh, options).',
     );
   }
-  const procedures = router._def.procedures as Record<string, unknown>;
-  if (!procedures['auth.login'] && !procedures['auth.register']) return;
+  // By identity, wherever they are nested: `{ account: gh.routes.auth }` starts sessions too.
+  if (!Object.values(router._def.procedures as Record<string, unknown>).some((procedure) => startingProcedures.includes(procedure))) return;
   try {
     codec.data({});
   } catch (error) {

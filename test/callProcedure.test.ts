@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { callProcedure } from '../server/trpc/callProcedure.js';
+import { singleCallProcedure } from '../server/trpc/singleCall.js';
 
 /**
  * The fast path calls procedures with its own loop over `_def.middlewares`;
@@ -83,5 +84,21 @@ describe('callProcedure calls a procedure as tRPC does', () => {
     expect(ours.seen[1]).toMatchObject({ type: 'mutation', path: 'withInput', input: { n: 21 }, meta: { tag: 'm' }, batchIndex: 0, ctxKeys: ['extra', 'seen', 'who'] });
     const refused = await both('withInput', 'mutation', { n: 1 }, null);
     expect(refused.ours.error).toMatchObject({ code: 'UNAUTHORIZED', message: 'sign in' });
+  });
+});
+
+describe('the fast path leaves to tRPC what it does not replicate', () => {
+  it('a procedure with its own caller (.experimental_caller) is not taken: tRPC runs it, calling the override', () => {
+    const calls: string[] = [];
+    const withCaller = t.procedure
+      .experimental_caller(async (opts) => {
+        calls.push('override');
+        return opts.invoke(opts.args[0] as never);
+      })
+      .query(() => 'ran');
+    const r = t.router({ custom: withCaller as never as ReturnType<typeof t.procedure.query>, plain: t.procedure.query(() => 'plain') });
+    expect(singleCallProcedure(r, 'custom', new URLSearchParams(), 'query')).toBeUndefined();
+    expect(singleCallProcedure(r, 'plain', new URLSearchParams(), 'query')).toBe(r._def.procedures.plain);
+    expect(calls).toEqual([]);
   });
 });

@@ -88,3 +88,19 @@ describe('session data is never shared', () => {
     expect((await get('cart', carol)).json).toEqual({ result: { data: ['tea'] } });
   });
 });
+
+describe('a decoded record shares nothing with the schema', () => {
+  it('data filled from a nested default (a field added after the record was written) is each record’s own, and the schema’s default stays writable', async () => {
+    const { SessionCodec } = await import('../server/session/sessionCodec.js');
+    const data = z.object({ prefs: z.object({ tags: z.array(z.string()) }).default({ tags: [] }) });
+    const codec = new SessionCodec(z.object({ id: z.string() }), data);
+    const written = (id: string) => JSON.stringify([2, { id }, {}, 1, 1, 1, null]);
+    const a = codec.decode(written('u1'))!.record.data as { prefs: { tags: string[] } };
+    const b = codec.decode(written('u2'))!.record.data as { prefs: { tags: string[] } };
+    expect(a.prefs).not.toBe(b.prefs);
+    expect(Object.isFrozen(a.prefs.tags)).toBe(true);
+    const fresh = data.parse({});
+    expect(Object.isFrozen(fresh.prefs.tags)).toBe(false);
+    expect(() => fresh.prefs.tags.push('mine')).not.toThrow();
+  });
+});

@@ -71,6 +71,8 @@ describe('mount-time checks', () => {
     expect(() => gatehouse.trpc({ router: gh.router({ ...gh.routes }) })).toThrow(
       /^gatehouse\.trpc\(\): your router has Gatehouse's auth\.login\/auth\.register, which start sessions with your sessionData schema's defaults, but \{\} does not parse: tenantId: .+\. Give every field of initGatehouse\(\{ sessionData \}\) a \.default\(…\), or make it \.optional\(\)\.$/,
     );
+    // Nested under another name, they are still found.
+    expect(() => gatehouse.trpc({ router: gh.router({ account: gh.routes.auth }) })).toThrow(/tenantId/);
     // Without Gatehouse's auth routes (a team that starts sessions itself, with data), it mounts.
     expect(() => gatehouse.trpc({ router: gh.router({ sessions: gh.routes.sessions }) })).not.toThrow();
   });

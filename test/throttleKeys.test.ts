@@ -1,6 +1,12 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginCounterKey } from '../server/throttle/loginThrottle.js';
+import { z } from 'zod';
+import { createGatehouse, createLogger, initGatehouse } from '../server/index.js';
+import { defaultLoginKey } from '../server/throttle/loginThrottle.js';
 import { request, sessionCookie } from './helpers/http.js';
+import { TEST_KEY } from './helpers/server.js';
 import { startTeamServer, type TeamServer } from './helpers/teamApp.js';
 
 // A3 for a team's own logins (emails, matched case-insensitively by its adapter): every spelling of one
@@ -38,8 +44,50 @@ describe('the per-account login counter', () => {
     expect(again.status).toBe(200);
   });
 
-  it('keys a login by its NFKC, trimmed, lower-cased form, in a namespace of its own', () => {
-    expect(loginCounterKey(' Ａlice@Shop.example ')).toBe('name:alice@shop.example');
-    expect(loginCounterKey('id:u-1')).toBe('name:id:u-1');
+  it('keys a login by its NFKC, trimmed, lower-cased form unless the adapter says how its logins compare', () => {
+    expect(defaultLoginKey(' Ａlice@Shop.example ')).toBe('alice@shop.example');
+  });
+});
+
+describe('an adapter whose logins compare otherwise (case-sensitive) says so with loginKey', () => {
+  it('a success as "bob" does not reset the count of guesses at "Bob": the 4th guess at Bob is 429', async () => {
+    const people = new Map([
+      ['Bob', { id: 'u-Bob', password: 'victim password 1' }],
+      ['bob', { id: 'u-bob', password: 'attacker password 1' }],
+    ]);
+    const gh = initGatehouse({ user: z.object({ id: z.string() }) });
+    const gatehouse = await createGatehouse(gh, {
+      keys: [TEST_KEY],
+      cookie: { secure: false },
+      logger: createLogger('silent'),
+      throttle: { perAccount: 3, perAddress: 1_000 },
+      accounts: {
+        loginKey: (login) => login.normalize('NFKC'),
+        async authenticate(login, password) {
+          const person = people.get(login);
+          return person && person.password === password ? { user: { id: person.id }, version: 1 } : undefined;
+        },
+        async findById(id) {
+          return { user: { id }, version: 1 };
+        },
+      },
+    });
+    const app = new Koa();
+    app.use(gatehouse.session()).use(gatehouse.trpc({ router: gh.router({ ...gh.routes }) }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const attempt = (username: string, password: string) => request(`${base}/trpc/auth.login`, { body: { username, password } });
+    try {
+      expect((await attempt('Bob', 'guess one!')).status).toBe(401);
+      expect((await attempt('Bob', 'guess two!')).status).toBe(401);
+      expect((await attempt('bob', 'attacker password 1')).status).toBe(200);
+      expect((await attempt('Bob', 'guess three')).status).toBe(401);
+      expect((await attempt('Bob', 'guess four!')).status).toBe(429);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await gatehouse.close();
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { defaultLoginKey } from '../throttle/loginThrottle.js';
+
 /**
  * An account as Gatehouse's built-in procedures see it: your user (what a
  * session holds, validated by your user schema), a version that changes
@@ -44,4 +46,17 @@ export interface AccountsAdapter<TUser extends { id: string }> {
   setRole?(id: string, role: string): Promise<Account<TUser> | 'invalid-role' | undefined>;
   /** Removes the account; resolves whether it existed. */
   delete?(id: string): Promise<boolean>;
+  /**
+   * How your logins compare, for the per-account login throttle: two logins
+   * that name one account must give the same key, two accounts never one.
+   * Default: NFKC-normalized, trimmed, lower-cased (logins that ignore
+   * case). Give this when yours compare otherwise: case-sensitive logins
+   * (`login => login`), or a database collation that also ignores accents.
+   */
+  loginKey?(login: string): string;
+}
+
+/** The throttle key of a login, as the adapter compares logins. */
+export function loginKeyOf(accounts: Pick<AccountsAdapter<{ id: string }>, 'loginKey'>, login: string): string {
+  return accounts.loginKey ? accounts.loginKey(login) : defaultLoginKey(login);
 }

@@ -5,7 +5,7 @@ import type { PasswordHasher } from './passwordHasher.js';
 import { StoreUserDirectory, toPublicUser, type UserDirectory, type UserRecord } from './userDirectory.js';
 
 /** The built-in directory as an accounts adapter, with the directory itself for scripts (`npm run users`). */
-export interface BuiltInAccounts extends Required<AccountsAdapter<User>> {
+export interface BuiltInAccounts extends Required<Omit<AccountsAdapter<User>, 'loginKey'>> {
   readonly directory: UserDirectory;
 }
 

@@ -4,7 +4,7 @@ import { SessionUserError } from '../session/sessionCodec.js';
 import { changePasswordSchema } from '../../shared/credentials.js';
 import { errorMessages } from '../../shared/errors.js';
 import { endedSessionsSchema, logoutResultSchema, reauthenticatedSchema, reauthenticateSchema, sessionViewSchema } from '../../shared/session.js';
-import type { Account, AccountsAdapter } from '../accounts/accountsAdapter.js';
+import { type Account, type AccountsAdapter, loginKeyOf } from '../accounts/accountsAdapter.js';
 import type { LoginAttempt, ThrottleVerdict } from '../throttle/loginThrottle.js';
 import type { StoredUser } from '../session/sessionRecord.js';
 import type { RouteBuilders, RouteContext, RouteSchemas } from './routeBuilders.js';
@@ -111,7 +111,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
       .mutation(async ({ ctx, input }) => {
         const { accounts, throttle } = ctx.services;
         // Counted before the password check, so a burst of parallel guesses cannot slip past the limit.
-        const attempt = await throttle.beginLogin(input.username, ctx.clientAddress);
+        const attempt = await throttle.beginLogin(loginKeyOf(accounts, input.username), ctx.clientAddress);
         if (!attempt.allowed) {
           ctx.log.warn({ event: 'auth.login_throttled', username: input.username }, 'login throttled');
           throw tooManyAttempts(attempt);

@@ -131,7 +131,8 @@ export class SessionCodec {
       migrated = true;
     }
     if (!data.success) return undefined;
-    return { record: { ...record, user: deepFreeze(user.data as StoredUser), data: deepFreeze(data.data as StoredData) }, migrated };
+    // Copies, not zod's output: a nested default in that output is the schema's own object, shared by every parse.
+    return { record: { ...record, user: ownFrozenCopy(JSON.stringify(user.data)), data: ownFrozenCopy(JSON.stringify(data.data)) }, migrated };
   }
 }
 
@@ -147,7 +148,7 @@ function ownFrozenCopy<T>(json: string): T {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (value !== null && typeof value === 'object') {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }

@@ -26,24 +26,29 @@ export interface LoginAttempt extends ThrottleVerdict {
 
 /** Throttles password guessing and mass registration. */
 export interface LoginThrottle {
-  /** Counts a login attempt for the login name `login` from `address`; when refused, nothing else needs calling. */
-  beginLogin(login: string, address: string): Promise<LoginAttempt>;
+  /** Counts a login attempt for `loginKey` (see `loginKeyOf`) from `address`; when refused, nothing else needs calling. */
+  beginLogin(loginKey: string, address: string): Promise<LoginAttempt>;
   /** Counts a signed-in user's password check (re-authentication, password change) for `userId` from `address`. */
   beginPasswordCheck(userId: string, address: string): Promise<LoginAttempt>;
   /** Counts a registration attempt from `address`; refused past the limit. */
   consumeRegistration(address: string): Promise<ThrottleVerdict>;
-  /** Forgets an account's counters (the account was deleted): its login name's and its user id's. */
-  forgetAccount(login: string, userId: string): Promise<void>;
+  /** Forgets an account's counters (the account was deleted): its login key's and its user id's. */
+  forgetAccount(loginKey: string, userId: string): Promise<void>;
 }
 
 /**
- * The per-account counter's key for a login name: Unicode-normalized
- * (NFKC), trimmed and lower-cased, so `Alice@Shop.example`, `alice@shop.example`
- * and a full-width or composed variant share one counter. Adapters match
- * logins case-insensitively as a rule; one that does not only makes this
- * counter stricter. A login name and a user id never share a key.
+ * How logins compare unless the accounts adapter says otherwise
+ * (`AccountsAdapter.loginKey`): Unicode-normalized (NFKC), trimmed and
+ * lower-cased, so `Alice@Shop.example`, `alice@shop.example` and a
+ * full-width variant are one account's counter — right for adapters that
+ * match logins case-insensitively, the common case. An adapter whose logins
+ * compare otherwise must say how: with case-sensitive logins, `Bob` and `bob`
+ * would share a counter here, and a success as one would reset the other's.
  */
-export const loginCounterKey = (login: string) => `name:${login.normalize('NFKC').trim().toLowerCase()}`;
+export const defaultLoginKey = (login: string) => login.normalize('NFKC').trim().toLowerCase();
+
+/** A login key's counter; a login key and a user id never share one. */
+const loginCounterKey = (loginKey: string) => `name:${loginKey}`;
 const userCounterKey = (userId: string) => `id:${userId}`;
 
 export interface ThrottleLimits {
@@ -88,8 +93,8 @@ export class StoreLoginThrottle implements LoginThrottle {
     this.#limits = limits;
   }
 
-  beginLogin(login: string, address: string): Promise<LoginAttempt> {
-    return this.#begin(loginCounterKey(login), address);
+  beginLogin(loginKey: string, address: string): Promise<LoginAttempt> {
+    return this.#begin(loginCounterKey(loginKey), address);
   }
 
   beginPasswordCheck(userId: string, address: string): Promise<LoginAttempt> {
@@ -126,8 +131,8 @@ export class StoreLoginThrottle implements LoginThrottle {
     return counted.count > this.#limits.registerPerAddress ? refused(counted.expiresAt - now) : ALLOWED;
   }
 
-  async forgetAccount(login: string, userId: string): Promise<void> {
-    await Promise.all([this.#byAccount.reset(loginCounterKey(login)), this.#byAccount.reset(userCounterKey(userId))]);
+  async forgetAccount(loginKey: string, userId: string): Promise<void> {
+    await Promise.all([this.#byAccount.reset(loginCounterKey(loginKey)), this.#byAccount.reset(userCounterKey(userId))]);
   }
 }
 

@@ -30,6 +30,8 @@ const PLAIN_PATH = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 export function singleCallProcedure(router: AnyRouter, path: string, search: URLSearchParams, type: SingleCallType): AnyProcedure | undefined {
   if (search.has('batch') || !PLAIN_PATH.test(path)) return undefined;
   const procedure = (router._def.procedures as Record<string, AnyProcedure | undefined>)[path];
+  // A procedure with its own caller (`.experimental_caller(…)`) runs through tRPC, which calls it.
+  if ((procedure?._def as { experimental_caller?: boolean } | undefined)?.experimental_caller) return undefined;
   return procedure?._def.type === type ? procedure : undefined;
 }
 
