@@ -25,7 +25,12 @@ export async function openRedisCluster(options: OpenStoreOptions): Promise<KeyVa
   const seeds = url.nodes.map(({ host, port }) => ({ socket: { host, port, socketTimeout: options.timeoutMs, ...tls } }));
   const cluster = createCluster({
     rootNodes: seeds,
-    defaults: { ...node, username: url.username, password: url.password, socket: { ...node.socket, ...tls } },
+    defaults: {
+      ...node,
+      ...(url.username === undefined ? {} : { username: url.username }),
+      ...(url.password === undefined ? {} : { password: url.password }),
+      socket: { ...node.socket, ...tls },
+    },
     useReplicas: false,
   });
   return redisStoreOver(new ClusterRedisClient(cluster as unknown as NodeRedisCluster, seeds), options);
