@@ -143,7 +143,8 @@ describe.skipIf(!mysqlUrl)('keyvStore over @keyv/mysql behind a proxy that freez
       ['ping', () => store.ping()],
     ];
     const outcomes = await Promise.allSettled(calls.map(([, call]) => call()));
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // A hang guard, not a timing claim: the deadline is 300 ms; a call that ignored it would wait for the thaw.
+    expect(Date.now() - started).toBeLessThan(5_000);
     outcomes.forEach((outcome, i) => {
       expect(outcome.status, calls[i]![0]).toBe('rejected');
       expect((outcome as PromiseRejectedResult).reason, calls[i]![0]).toBeInstanceOf(StoreUnavailableError);
