@@ -83,8 +83,10 @@ export interface RequestSessionLayer {
  * learns whether the old record was still there when it was destroyed.
  */
 export type Commit =
-  | { kind: 'create'; rotation: boolean; oldRemoved?: boolean }
-  | { kind: 'update' }
+  /** `base`: a rotation's live record, which the written one continues (a start writes a whole new record). */
+  | { kind: 'create'; rotation: boolean; base?: SessionRecord; oldRemoved?: boolean }
+  /** `base`: the live record being rewritten with the fields this transition changed. */
+  | { kind: 'update'; base: SessionRecord }
   /** Ending `live`: the state already says `ended` (for the rest of a batch) while the store write runs. */
   | { kind: 'end'; live: LiveState | undefined; reason: EndReason };
 
@@ -113,6 +115,8 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
   readonly #refusal: TRPCError | undefined;
   /** The last `current` built, reused while the state it describes is unchanged. */
   #described: { state: LiveState; active: ActiveSession } | undefined;
+  /** The transition running now: a tRPC batch runs its calls at once, and their transitions go one at a time. */
+  #transitions: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: Koa.Context, layer: RequestSessionLayer, koa: { session: KoaSessionLike | null }, refusal?: TRPCError) {
     this.#ctx = ctx;
@@ -131,8 +135,12 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
     return active;
   }
 
-  async start(user: StoredUser, data?: unknown): Promise<void> {
-    if (this.#refusal) throw this.#refusal;
+  start(user: StoredUser, data?: unknown): Promise<void> {
+    if (this.#refusal) return Promise.reject(this.#refusal);
+    return this.#oneAtATime(() => this.#start(user, data));
+  }
+
+  async #start(user: StoredUser, data: unknown): Promise<void> {
     const codec = this.#layer.codec;
     // Validated before anything is written; nothing of an earlier (or anonymous) session carries over (L1).
     const record: SessionRecord = this.#fresh(codec.user(user), codec.data(data ?? {}));
@@ -153,24 +161,35 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
     return this.#rotate('refreshed');
   }
 
-  async update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
+  update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
+    return this.#oneAtATime(() => this.#update(change));
+  }
+
+  async #update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
     const live = liveOf(this.state);
     const session = this.#koa.session;
     if (!live || !session) throw notSignedIn();
     const data = this.#layer.codec.changedData(live.record.data, change);
     session['data'] = data;
     session['lastSeen'] = this.#layer.clock.now();
-    await this.#run({ kind: 'update' }, () => session.save());
+    await this.#run({ kind: 'update', base: live.record }, () => session.save());
     // Ended elsewhere while this request ran: the write found nothing, and nothing was revived.
     if (!liveOf(this.state)) throw notSignedIn();
     return data;
   }
 
-  async end(reason: EndReason = 'logout'): Promise<boolean> {
-    const live = liveOf(this.state);
-    const session = this.#koa.session;
+  end(reason: EndReason = 'logout'): Promise<boolean> {
+    const liveAtCall = liveOf(this.state);
     // Ended for every other call of this request (a batch) from now on, even while the store write runs.
     this.state = ENDED;
+    return this.#oneAtATime(() => this.#end(reason, liveAtCall));
+  }
+
+  async #end(reason: EndReason, liveAtCall: LiveState | undefined): Promise<boolean> {
+    // A transition that was already running when end() was called may have left a newer live session.
+    const live = liveOf(this.state) ?? liveAtCall;
+    this.state = ENDED;
+    const session = this.#koa.session;
     if (!session) return live !== undefined;
     // koa-session: with the session set to null, commit() destroys it in the store and clears the cookie.
     this.#koa.session = null;
@@ -180,7 +199,11 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
   }
 
   /** After the handlers ran: extend the idle window, or rewrite under the first key and the current format, if due. */
-  async finish(): Promise<void> {
+  finish(): Promise<void> {
+    return this.#oneAtATime(() => this.#finish());
+  }
+
+  async #finish(): Promise<void> {
     const state = this.state;
     if (state.kind !== 'loaded' || !this.#koa.session) return;
     const now = this.#layer.clock.now();
@@ -188,7 +211,7 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
     if (!due && !state.keyRotated) return;
     const session = this.#koa.session;
     session['lastSeen'] = now;
-    await this.#run({ kind: 'update' }, () => session.save());
+    await this.#run({ kind: 'update', base: state.record }, () => session.save());
   }
 
   /** The session store adapter reports a successful `create`. */
@@ -209,8 +232,12 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
     this.state = ENDED;
   }
 
-  async #rotate(kind: 'rotated' | 'refreshed'): Promise<void> {
-    if (this.#refusal) throw this.#refusal;
+  #rotate(kind: 'rotated' | 'refreshed'): Promise<void> {
+    if (this.#refusal) return Promise.reject(this.#refusal);
+    return this.#oneAtATime(() => this.#rotateNow(kind));
+  }
+
+  async #rotateNow(kind: 'rotated' | 'refreshed'): Promise<void> {
     const previous = liveOf(this.state);
     const session = this.#koa.session;
     if (!previous || !session) throw notSignedIn();
@@ -218,7 +245,7 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
     session['lastSeen'] = now;
     // A re-authentication (or a password change, which checks the current password) is a fresh login.
     if (kind === 'refreshed') session['authAt'] = now;
-    await this.#run({ kind: 'create', rotation: true }, () => session.regenerate());
+    await this.#run({ kind: 'create', rotation: true, base: previous.record }, () => session.regenerate());
     const current = liveOf(this.state);
     if (current) {
       this.#layer.emit({ type: kind, userId: current.record.user.id, sessionId: publicIdOf(current.id), previousSessionId: publicIdOf(previous.id), at: now });
@@ -228,6 +255,13 @@ export class RequestSession implements SessionHandle<StoredUser, StoredData, unk
   #fresh(user: StoredUser, data: StoredData): SessionRecord {
     const now = this.#layer.clock.now();
     return { v: 2, user, data, createdAt: now, lastSeen: now, authAt: now, ua: this.#ctx.get('user-agent').slice(0, 512) || null };
+  }
+
+  /** Runs `transition` once every transition this request asked for before it has settled. */
+  #oneAtATime<T>(transition: () => Promise<T>): Promise<T> {
+    const result = this.#transitions.then(transition);
+    this.#transitions = result.catch(() => undefined);
+    return result;
   }
 
   async #run(commit: Commit, run: () => Promise<void>): Promise<void> {

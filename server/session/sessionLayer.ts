@@ -158,16 +158,17 @@ export class SessionLayer {
             if (!isWellFormedSessionId(id)) throw new Error('refusing to store a session under an unissued id');
             const request = requestOf(shadow);
             const commit = request.commit;
+            // A rotation whose old session was ended meanwhile (a logout, a revocation, or this request's own
+            // end() arriving while it ran) must not revive it.
+            if (commit?.kind === 'create' && commit.rotation && (commit.oldRemoved === false || request.state.kind === 'ended')) {
+              request.rotationLost();
+              throw notSignedIn();
+            }
             // A start writes a whole new record; a rotation or an update writes the live one with the fields it changed.
-            const base = commit?.kind === 'create' && !commit.rotation ? undefined : liveOf(request.state)?.record;
+            const base = commit?.kind === 'create' || commit?.kind === 'update' ? commit.base : undefined;
             // The user and data were validated by the codec when set; this checks the record is whole.
             const record = sessionRecordShape.parse(base ? { ...base, ...(data as object) } : data) as SessionRecord;
             if (commit?.kind === 'create') {
-              // A rotation whose old session was ended meanwhile (logout, revocation) must not revive it.
-              if (commit.rotation && commit.oldRemoved === false) {
-                request.rotationLost();
-                throw notSignedIn();
-              }
               await store.create(id, record);
               request.started(id, record);
             } else {
