@@ -77,10 +77,31 @@ export async function redisStoreOver(client: RedisClient, options: Omit<OpenStor
     keyPrefix: `${namespaceOf(options)}::`,
     timeoutMs: options.timeoutMs,
     close: async () => {
-      // A frozen Redis never answers QUIT: give it one deadline, then drop the socket.
-      const timer = setTimeout(() => client.destroy(), options.timeoutMs);
-      await client.close().catch(() => undefined);
+      // node-redis's close() settles only once every command sent has its reply: a frozen Redis (or a cluster
+      // node still connecting) never sends it. One store timeout, then the client is dropped and close() ends.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, options.timeoutMs, 'late')));
+      const closed = Promise.resolve()
+        .then(() => client.close())
+        .then(
+          () => 'closed' as const,
+          () => 'closed' as const,
+        );
+      if ((await Promise.race([closed, late])) === 'late') dropClient(client);
       clearTimeout(timer);
     },
   });
+}
+
+/**
+ * Rejects the client's waiting commands and drops its connection. node-redis's `destroy()` throws once
+ * `close()` has begun (after failing the waiting commands, before dropping the socket); the socket is then
+ * left to end with the server, unref'd so it never holds a process that is shutting down.
+ */
+function dropClient(client: RedisClient): void {
+  try {
+    client.destroy();
+  } catch {
+    (client as { unref?: () => void }).unref?.();
+  }
 }
