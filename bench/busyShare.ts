@@ -1,21 +1,27 @@
 /**
- * `npx tsx bench/busyShare.ts [rounds=2]`: which side sets the rate of an
- * authenticated read, koa-session against Gatehouse on memory. Each server
+ * `npx tsx bench/busyShare.ts [rounds=2] [--sqlite]`: which side sets the rate of an
+ * authenticated read, koa-session (with --sqlite: Gatehouse on SQLite) against Gatehouse on memory. Each server
  * on CPU 0, autocannon here on CPU 1, a 3 s warm-up, then 8 s measured:
  * prints req/s, how busy the server was (its CPU time over the window) and
  * how busy the load generator was. A server near 100 % sets the rate; a
  * load generator near 100 % would mean the bench measures the client.
  */
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { load, obtainCookie } from './measure.js';
 import { cpuSecondsOf } from './processCpu.js';
 import { type StackSpec, startStack } from './stackProcess.js';
 
-const rounds = Number(process.argv[2] ?? 2);
+const args = process.argv.slice(2);
+const rounds = Number(args.find((arg) => !arg.startsWith('--')) ?? 2);
+const sqlite = args.includes('--sqlite');
 const SECONDS = 8;
 execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 const specs: StackSpec[] = [
-  { name: 'koa-session + Keyv memory', file: 'koaSession.ts' },
+  sqlite
+    ? { name: 'Gatehouse, SQLite', file: 'gatehouse.ts', env: { BENCH_STORE_URL: `sqlite://${join(tmpdir(), `gatehouse-busy-${process.pid}.sqlite`)}` } }
+    : { name: 'koa-session + Keyv memory', file: 'koaSession.ts' },
   { name: 'Gatehouse, memory', file: 'gatehouse.ts', env: { BENCH_STORE_URL: 'memory://' } },
 ];
 const percent = (busySeconds: number) => `${Math.round((busySeconds / SECONDS) * 100)} %`;

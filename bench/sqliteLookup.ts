@@ -1,20 +1,23 @@
 /**
  * `npx tsx bench/sqliteLookup.ts [rows=100000]`: what one session lookup
  * costs in SQLite itself, on the store's own schema and statement, in a
- * scratch WAL database: run alone (as the store runs it, one read
- * transaction per statement), inside an open transaction, and a
- * `PRAGMA data_version` check. bench/PROFILE.md uses it to say where the gap
- * between SQLite and memory reads is, and why it stays.
+ * scratch WAL database: run alone (one read transaction per statement),
+ * alone while the store's read pin holds the read mark (as the store runs
+ * it, server/store/sqliteReadPin.ts), inside an open transaction, and a
+ * `PRAGMA data_version` check. bench/PROFILE.md uses it to say where the
+ * gap between SQLite and memory reads was, and what closed it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { SqliteReadPin } from '../server/store/sqliteReadPin.js';
 import { createSchema, VALUES } from '../server/store/sqliteSchema.js';
 
 const rows = Number(process.argv[2] ?? 100_000);
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-lookup-'));
-const db = new Database(join(dir, 'lookup.sqlite'));
+const path = join(dir, 'lookup.sqlite');
+const db = new Database(path);
 try {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -37,12 +40,17 @@ try {
   const lookup = (i: number) => get.get({ key: keys[i % rows]!, now: Date.now() });
 
   const alone = microseconds(lookup);
+  // The loop below never yields, so the pin is not renewed in it: it holds one snapshot throughout.
+  const pin = new SqliteReadPin(new Database(path));
+  const pinned = microseconds(lookup);
+  pin.close();
   db.exec('BEGIN');
   const inTransaction = microseconds(lookup);
   db.exec('COMMIT');
   const version = microseconds(() => dataVersion.get());
   console.log(`${rows.toLocaleString('en-US')} rows, Node ${process.version}, better-sqlite3 (SQLite ${db.prepare('SELECT sqlite_version()').pluck().get()})`);
-  console.log(`lookup alone (the store's read): ${alone.toFixed(2)} µs`);
+  console.log(`lookup alone: ${alone.toFixed(2)} µs`);
+  console.log(`lookup alone, the read pin held (the store's read): ${pinned.toFixed(2)} µs`);
   console.log(`lookup inside an open transaction: ${inTransaction.toFixed(2)} µs`);
   console.log(`PRAGMA data_version alone: ${version.toFixed(2)} µs`);
 } finally {

@@ -1,8 +1,10 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KeyValueStore } from './keyValueStore.js';
 import { namespaceOf, type OpenStoreOptions } from './openStore.js';
 import { SqliteKeyValueStore } from './sqliteKeyValueStore.js';
+import { SqliteReadPin } from './sqliteReadPin.js';
 import { createSchema, migrateLegacyRows } from './sqliteSchema.js';
 import { importDriver, SQLITE_DRIVER } from './storeDriver.js';
 
@@ -71,6 +73,17 @@ export function parseSqliteUrl(url: string): SqliteUrl {
   return { path, synchronous };
 }
 
+/** The read pin's own connection (sqliteReadPin.ts); an in-memory database is private to one connection, so it has none. */
+function openPin(Database: typeof BetterSqlite3, path: string): SqliteReadPin {
+  const pinDb = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    return new SqliteReadPin(pinDb);
+  } catch (error) {
+    pinDb.close();
+    throw error;
+  }
+}
+
 /**
  * SQLite (the embedded default): a file in WAL mode (readers never wait for
  * the writer), created with its directory on first start. Rows the
@@ -90,7 +103,7 @@ export async function openSqlite(options: OpenStoreOptions): Promise<KeyValueSto
     const namespace = namespaceOf(options);
     migrateLegacyRows(db, namespace, Date.now());
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    return new SqliteKeyValueStore(db, namespace, options.timeoutMs, synchronous);
+    return new SqliteKeyValueStore(db, namespace, options.timeoutMs, synchronous, inMemory ? undefined : openPin(Database, path));
   } catch (error) {
     db.close();
     throw error;

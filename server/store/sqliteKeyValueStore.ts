@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { counterTtlMs, encodeCounter, NO_COUNTER, nextCounter, parseCounter } from './counter.js';
 import { expiryOf } from './expiry.js';
 import type { Counter, KeyValueStore } from './keyValueStore.js';
+import type { SqliteReadPin } from './sqliteReadPin.js';
 import { MAPS, VALUES } from './sqliteSchema.js';
 import { StoreUnavailableError } from './storeErrors.js';
 
@@ -102,6 +103,8 @@ export class SqliteKeyValueStore implements KeyValueStore {
   readonly #delete: (key: string, now: number) => boolean;
   readonly #addToCounter: (key: string, delta: number, nowMs: number, windowMs: number) => Counter;
   readonly #durability: SqliteDurability;
+  /** Shares the read lock of every read outside a batch (sqliteReadPin.ts); none for an in-memory database. */
+  readonly #pin: SqliteReadPin | undefined;
   /** The writes of the open batch transaction, settled by its commit. */
   #pending: Pending[] = [];
   #commitScheduled = false;
@@ -109,8 +112,15 @@ export class SqliteKeyValueStore implements KeyValueStore {
   #batchSynced = false;
   #batchRaised = false;
 
-  constructor(db: Database.Database, namespace: string, timeoutMs: number, durability: SqliteDurability = 'normal') {
+  constructor(
+    db: Database.Database,
+    namespace: string,
+    timeoutMs: number,
+    durability: SqliteDurability = 'normal',
+    pin?: SqliteReadPin,
+  ) {
     this.#db = db;
+    this.#pin = pin;
     this.#durability = durability;
     this.#timeoutMs = timeoutMs;
     this.#prefix = `${namespace}:`;
@@ -227,6 +237,8 @@ export class SqliteKeyValueStore implements KeyValueStore {
       this.#endBatch(new Error('the batch was rolled back (a failed statement) or the database closed before its commit'));
       return;
     }
+    // The pin's older snapshot would stop the commit's checkpoint short; it takes the new one after.
+    this.#pin?.release();
     try {
       this.#db.exec('COMMIT');
     } catch (error) {
@@ -237,6 +249,8 @@ export class SqliteKeyValueStore implements KeyValueStore {
       }
       this.#endBatch(error);
       return;
+    } finally {
+      this.#pin?.afterCommit();
     }
     this.#endBatch(undefined);
   }
@@ -350,6 +364,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
   close(): Promise<void> {
     // Writes still waiting for their batch commit are committed, not lost.
     if (this.#db.open) this.#commitBatch();
+    this.#pin?.close();
     if (this.#db.open) this.#db.close();
     return Promise.resolve();
   }
