@@ -7,6 +7,7 @@
  * load generator near 100 % would mean the bench measures the client.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, obtainCookie } from './measure.js';
@@ -18,9 +19,10 @@ const rounds = Number(args.find((arg) => !arg.startsWith('--')) ?? 2);
 const sqlite = args.includes('--sqlite');
 const SECONDS = 8;
 execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+const scratch = mkdtempSync(join(tmpdir(), 'gatehouse-busy-'));
 const specs: StackSpec[] = [
   sqlite
-    ? { name: 'Gatehouse, SQLite', file: 'gatehouse.ts', env: { BENCH_STORE_URL: `sqlite://${join(tmpdir(), `gatehouse-busy-${process.pid}.sqlite`)}` } }
+    ? { name: 'Gatehouse, SQLite', file: 'gatehouse.ts', env: { BENCH_STORE_URL: `sqlite://${join(scratch, 'busy.sqlite')}` } }
     : { name: 'koa-session + Keyv memory', file: 'koaSession.ts' },
   { name: 'Gatehouse, memory', file: 'gatehouse.ts', env: { BENCH_STORE_URL: 'memory://' } },
 ];
@@ -47,3 +49,4 @@ for (let round = 1; round <= rounds; round += 1) {
     }
   }
 }
+rmSync(scratch, { recursive: true, force: true });

@@ -73,14 +73,21 @@ export function parseSqliteUrl(url: string): SqliteUrl {
   return { path, synchronous };
 }
 
-/** The read pin's own connection (sqliteReadPin.ts); an in-memory database is private to one connection, so it has none. */
-function openPin(Database: typeof BetterSqlite3, path: string): SqliteReadPin {
-  const pinDb = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+/**
+ * The read pin (sqliteReadPin.ts) on a connection of its own, for a file in
+ * WAL mode. Without one (an in-memory database is private to its
+ * connection; a file system where WAL could not be set; a pin that failed to
+ * open) the store works the same, its reads at their unpinned cost.
+ */
+function openPin(Database: typeof BetterSqlite3, path: string, store: BetterSqlite3.Database): SqliteReadPin | undefined {
+  if (store.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
+  let pinDb: BetterSqlite3.Database | undefined;
   try {
-    return new SqliteReadPin(pinDb);
-  } catch (error) {
-    pinDb.close();
-    throw error;
+    pinDb = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    return new SqliteReadPin(pinDb, store);
+  } catch {
+    pinDb?.close();
+    return undefined;
   }
 }
 
@@ -103,7 +110,13 @@ export async function openSqlite(options: OpenStoreOptions): Promise<KeyValueSto
     const namespace = namespaceOf(options);
     migrateLegacyRows(db, namespace, Date.now());
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    return new SqliteKeyValueStore(db, namespace, options.timeoutMs, synchronous, inMemory ? undefined : openPin(Database, path));
+    const pin = inMemory ? undefined : openPin(Database, path, db);
+    try {
+      return new SqliteKeyValueStore(db, namespace, options.timeoutMs, synchronous, pin);
+    } catch (error) {
+      pin?.close();
+      throw error;
+    }
   } catch (error) {
     db.close();
     throw error;

@@ -22,6 +22,8 @@ const LIVE = '(expires IS NULL OR expires > @now)';
 function prepare(db: Database.Database) {
   return {
     get: db.prepare<{ key: string; now: number }, string>(`SELECT value FROM ${VALUES} WHERE key = @key AND ${LIVE}`).pluck(),
+    // The session read, positional: binding from an object costs about 0.5 µs more per lookup.
+    read: db.prepare<[string, number], string>(`SELECT value FROM ${VALUES} WHERE key = ? AND (expires IS NULL OR expires > ?)`).pluck(),
     set: db.prepare(
       `INSERT INTO ${VALUES} (key, value, expires) VALUES (@key, @value, @expires)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
@@ -103,7 +105,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
   readonly #delete: (key: string, now: number) => boolean;
   readonly #addToCounter: (key: string, delta: number, nowMs: number, windowMs: number) => Counter;
   readonly #durability: SqliteDurability;
-  /** Shares the read lock of every read outside a batch (sqliteReadPin.ts); none for an in-memory database. */
+  /** Shares the read lock of the reads outside a batch (sqliteReadPin.ts); none for an in-memory database. */
   readonly #pin: SqliteReadPin | undefined;
   /** The writes of the open batch transaction, settled by its commit. */
   #pending: Pending[] = [];
@@ -237,7 +239,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
       this.#endBatch(new Error('the batch was rolled back (a failed statement) or the database closed before its commit'));
       return;
     }
-    // The pin's older snapshot would stop the commit's checkpoint short; it takes the new one after.
+    // The pin's older snapshot would stop the commit's checkpoint short.
     this.#pin?.release();
     try {
       this.#db.exec('COMMIT');
@@ -249,8 +251,6 @@ export class SqliteKeyValueStore implements KeyValueStore {
       }
       this.#endBatch(error);
       return;
-    } finally {
-      this.#pin?.afterCommit();
     }
     this.#endBatch(undefined);
   }
@@ -279,8 +279,16 @@ export class SqliteKeyValueStore implements KeyValueStore {
     return this.#prefix + key;
   }
 
+  /** A read outside the batch transaction begins its own read transaction; the pin makes that cheap (sqliteReadPin.ts). */
+  #beforeRead(): void {
+    if (this.#pin !== undefined && !this.#db.inTransaction) this.#pin.beforeRead();
+  }
+
   get(key: string): Promise<string | undefined> {
-    return this.#run('get', () => this.#sql.get.get({ key: this.#key(key), now: Date.now() }));
+    return this.#run('get', () => {
+      this.#beforeRead();
+      return this.#sql.read.get(this.#prefix + key, Date.now());
+    });
   }
 
   set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -340,6 +348,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
 
   mapGetAll(key: string): Promise<Map<string, string>> {
     return this.#run('mapGetAll', () => {
+      this.#beforeRead();
       const rows = this.#sql.mapGetAll.all({ key: this.#key(key), now: Date.now() });
       return new Map(rows.map((row) => [row.field, row.value]));
     });
