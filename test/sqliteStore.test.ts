@@ -12,8 +12,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the sqlite:// URL', () => {
   it('is a path as written, synchronous=normal (ends and account changes always full) unless it says otherwise', () => {
-    expect(parseSqliteUrl('sqlite://data/gatehouse.sqlite')).toEqual({ path: 'data/gatehouse.sqlite', synchronous: 'normal' });
-    expect(parseSqliteUrl('sqlite:///var/lib/g.sqlite?synchronous=normal')).toEqual({ path: '/var/lib/g.sqlite', synchronous: 'normal' });
+    expect(parseSqliteUrl('sqlite://data/gatehouse.sqlite')).toEqual({ path: 'data/gatehouse.sqlite', synchronous: 'normal', readPin: true });
+    expect(parseSqliteUrl('sqlite:///var/lib/g.sqlite?synchronous=normal')).toEqual({ path: '/var/lib/g.sqlite', synchronous: 'normal', readPin: true });
+    expect(parseSqliteUrl('sqlite://g.sqlite?readPin=off&synchronous=full')).toEqual({ path: 'g.sqlite', synchronous: 'full', readPin: false });
   });
 
   it.each(['full', 'normal', 'NORMAL'])('accepts synchronous=%s', async (synchronous) => {
@@ -29,9 +30,15 @@ describe('the sqlite:// URL', () => {
     );
   });
 
+  it('refuses a readPin other than on or off', async () => {
+    await expect(openStore({ url: `sqlite://${join(dir, 'x.sqlite')}?readPin=maybe`, timeoutMs: 1_000 })).rejects.toThrow(
+      'SESSION_STORE_URL: sqlite:// readPin must be on or off, not "maybe"',
+    );
+  });
+
   it('refuses an unknown parameter instead of ignoring it', async () => {
     await expect(openStore({ url: `sqlite://${join(dir, 'x.sqlite')}?journal=delete`, timeoutMs: 1_000 })).rejects.toThrow(
-      'SESSION_STORE_URL: unknown sqlite:// parameter "journal" (the only one is synchronous=full|normal)',
+      'SESSION_STORE_URL: unknown sqlite:// parameter "journal" (the parameters are synchronous=full|normal, readPin=on|off)',
     );
   });
 });

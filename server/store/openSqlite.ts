@@ -47,12 +47,16 @@ export interface SqliteUrl {
   /** File path; `:memory:` or empty for a private in-memory database. */
   readonly path: string;
   readonly synchronous: SqliteSynchronous;
+  /** `readPin=off` opens the store without its read pin (sqliteReadPin.ts); default on. */
+  readonly readPin: boolean;
 }
 
+const PARAMETERS = 'synchronous=full|normal, readPin=on|off';
+
 /**
- * Reads `sqlite://<path>[?synchronous=full|normal]`. The path is taken
- * as written (no percent-decoding) and is relative to the working directory
- * unless it starts with "/" (`sqlite:///var/lib/gatehouse.sqlite`).
+ * Reads `sqlite://<path>[?synchronous=full|normal][&readPin=on|off]`. The
+ * path is taken as written (no percent-decoding) and is relative to the
+ * working directory unless it starts with "/" (`sqlite:///var/lib/gatehouse.sqlite`).
  */
 export function parseSqliteUrl(url: string): SqliteUrl {
   const rest = url.replace(/^sqlite:\/\//, '');
@@ -60,17 +64,22 @@ export function parseSqliteUrl(url: string): SqliteUrl {
   const path = query === -1 ? rest : rest.slice(0, query);
   const params = new URLSearchParams(query === -1 ? '' : rest.slice(query + 1));
   let synchronous: SqliteSynchronous = 'normal';
+  let readPin = true;
   for (const [name, value] of params) {
-    if (name !== 'synchronous') {
-      throw new Error(`SESSION_STORE_URL: unknown sqlite:// parameter "${name}" (the only one is synchronous=full|normal)`);
-    }
     const wanted = value.toLowerCase();
-    if (!SQLITE_SYNCHRONOUS.includes(wanted as SqliteSynchronous)) {
-      throw new Error(`SESSION_STORE_URL: sqlite:// synchronous must be full or normal, not "${value}"`);
+    if (name === 'synchronous') {
+      if (!SQLITE_SYNCHRONOUS.includes(wanted as SqliteSynchronous)) {
+        throw new Error(`SESSION_STORE_URL: sqlite:// synchronous must be full or normal, not "${value}"`);
+      }
+      synchronous = wanted as SqliteSynchronous;
+    } else if (name === 'readPin') {
+      if (wanted !== 'on' && wanted !== 'off') throw new Error(`SESSION_STORE_URL: sqlite:// readPin must be on or off, not "${value}"`);
+      readPin = wanted === 'on';
+    } else {
+      throw new Error(`SESSION_STORE_URL: unknown sqlite:// parameter "${name}" (the parameters are ${PARAMETERS})`);
     }
-    synchronous = wanted as SqliteSynchronous;
   }
-  return { path, synchronous };
+  return { path, synchronous, readPin };
 }
 
 /**
@@ -98,7 +107,7 @@ function openPin(Database: typeof BetterSqlite3, path: string, store: BetterSqli
  * the native tables on open, once.
  */
 export async function openSqlite(options: OpenStoreOptions): Promise<KeyValueStore> {
-  const { path, synchronous } = parseSqliteUrl(options.url);
+  const { path, synchronous, readPin } = parseSqliteUrl(options.url);
   const { default: Database } = await importDriver(SQLITE_DRIVER, options.url, () => import('better-sqlite3'));
   const inMemory = path === '' || path === ':memory:';
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
@@ -110,7 +119,7 @@ export async function openSqlite(options: OpenStoreOptions): Promise<KeyValueSto
     const namespace = namespaceOf(options);
     migrateLegacyRows(db, namespace, Date.now());
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    const pin = inMemory ? undefined : openPin(Database, path, db);
+    const pin = inMemory || !readPin ? undefined : openPin(Database, path, db);
     try {
       return new SqliteKeyValueStore(db, namespace, options.timeoutMs, synchronous, pin);
     } catch (error) {

@@ -6,12 +6,16 @@ export interface SqliteReadPinOptions {
   readonly stepAsideMs?: number;
 }
 
-export const DEFAULT_STEP_ASIDE_MS = 1_000;
+/** A second instance on the file usually writes again soon: a minute aside, renewed by each of its commits seen. */
+export const DEFAULT_STEP_ASIDE_MS = 60_000;
 
 /**
- * A second connection to the store's file that holds a read transaction
- * open for the rest of an event-loop turn in which the store reads, so
- * that the store's reads skip two system calls each.
+ * A second connection to the store's file that, at the store's first read
+ * of an event-loop turn, takes a read transaction and holds it until the
+ * loop's next check phase (a `setImmediate`: the end of this turn, or of
+ * the next when the read itself ran in a check-phase callback, such as a
+ * group commit's), so that the store's other reads meanwhile skip two
+ * system calls each.
  *
  * Why it helps: in WAL mode every statement outside a transaction begins a
  * read transaction of its own (it must see every commit made before it, by
@@ -21,8 +25,8 @@ export const DEFAULT_STEP_ASIDE_MS = 1_000;
  * the pin held). SQLite counts the shared locks the connections of one
  * process hold on one file and calls `fcntl` only for the first and the
  * last, so while the pin holds the read mark the store's statements take,
- * theirs are counted in memory. Under load a turn serves many requests;
- * the pin costs its own two calls once per turn.
+ * theirs are counted in memory. Under load a turn serves dozens of
+ * requests; the pin costs its own two calls once per turn.
  *
  * What it does not change: each of the store's reads still begins its own
  * read transaction and reads the WAL index header afresh, so it sees every
@@ -32,15 +36,19 @@ export const DEFAULT_STEP_ASIDE_MS = 1_000;
  *
  * What it could cost, and how it is kept from it: a reader holding an
  * older snapshot limits a checkpoint to the frames before it and keeps
- * writers from starting the WAL over. So the pin is held only inside a
- * turn that reads, never between turns (an idle process, or one stopped
- * between turns, holds nothing), it lets go before each of the store's
- * commits, and once it sees that another connection committed (a second
- * instance, `npm run users`; this store's own connection's commits do not
- * count) it stays unused for `stepAsideMs` and for as long as such
- * commits go on: their checkpoints are held back by one turn at most.
- * Failing to take it (a busy file) only leaves the reads at their usual
- * cost; it never fails a store operation.
+ * writers from starting the WAL over. So the pin is never held across an
+ * idle loop, it lets go before each of the store's commits, and once it
+ * sees another connection commit (a second instance, `npm run users`;
+ * the store's own commits do not count) it stays unused for `stepAsideMs`
+ * after the last such commit seen: while others write, their checkpoints
+ * wait for one of this process's turns at most. What it cannot help: a
+ * process frozen in the middle of a turn (SIGSTOP, `docker pause`, a
+ * debugger) holds its read mark until it runs again, and a busy process is
+ * in a turn most of the time, so another process writing meanwhile grows
+ * the WAL until then. Kill such a process rather than pause it, or open the
+ * store with `sqlite://…?readPin=off`. Failing to take the pin (a busy
+ * file) only leaves the reads at their usual cost; it never fails a store
+ * operation.
  */
 export class SqliteReadPin {
   readonly #pin: Database.Database;
@@ -49,7 +57,10 @@ export class SqliteReadPin {
   readonly #rollback: Database.Statement;
   /** Read on the pin's connection, it begins the read transaction that holds the mark. */
   readonly #pinRead: Database.Statement<[], number>;
-  /** On the store's connection: it changes when any other connection commits, never for its own commits. */
+  /**
+   * On the store's connection: it changes when another connection commits (or truncates the WAL by a
+   * checkpoint, which errs on the safe side), never for the store's own commits or checkpoints.
+   */
   readonly #othersVersion: Database.Statement<[], number>;
   readonly #stepAsideMs: number;
   #holding = false;
