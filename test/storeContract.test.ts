@@ -68,6 +68,61 @@ describeEachBackend(
     });
   });
 
+  describe('take (a logout that must learn what it ended)', () => {
+    it('removes the value and resolves it; a second take, or a take of a missing key, resolves undefined', async () => {
+      await store.set('take:a', 'the value', LONG);
+      await expect(store.take('take:a')).resolves.toBe('the value');
+      expect(await store.get('take:a')).toBeUndefined();
+      await expect(store.take('take:a')).resolves.toBeUndefined();
+      await expect(store.take('take:never')).resolves.toBeUndefined();
+    });
+
+    it('an expired value is not taken (it was already gone)', async () => {
+      await store.set('take:expired', 'x', -5_000);
+      await eventually(async () => (await store.get('take:expired')) === undefined, 'expired');
+      await expect(store.take('take:expired')).resolves.toBeUndefined();
+    });
+
+    it('of 20 concurrent takes of one key exactly one gets the value', async () => {
+      await store.set('take:race', 'prize', LONG);
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.take('take:race')));
+      expect(results.filter((value) => value === 'prize')).toHaveLength(1);
+      expect(results.filter((value) => value === undefined)).toHaveLength(19);
+    });
+
+    it('a take racing a compareAndSet: either the swap lands and the take gets the new value, or the take wins and the swap finds nothing', async () => {
+      for (let round = 0; round < 10; round += 1) {
+        const key = `take:cas:${round}`;
+        await store.set(key, 'old', LONG);
+        const [taken, swapped] = await Promise.all([store.take(key), store.compareAndSet(key, 'old', 'new', LONG)]);
+        expect(taken).toBe(swapped ? 'new' : 'old');
+        expect(await store.get(key)).toBeUndefined();
+      }
+    });
+  });
+
+  describe('increment (the per-user session generation)', () => {
+    it('counts up from 1 and is read back with get as the integer', async () => {
+      await expect(store.increment('gen:a')).resolves.toBe(1);
+      await expect(store.increment('gen:a')).resolves.toBe(2);
+      expect(await store.get('gen:a')).toBe('2');
+    });
+
+    it('never expires, and a value that is not an integer starts over at 1', async () => {
+      await store.set('gen:odd', 'not a number', SHORT);
+      await expect(store.increment('gen:odd')).resolves.toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, SHORT * 2));
+      expect(await store.get('gen:odd')).toBe('1');
+    });
+
+    it('50 concurrent increments each see a different value, and the last is stored', async () => {
+      const values = await Promise.all(Array.from({ length: 50 }, () => store.increment('gen:race')));
+      expect(new Set(values).size).toBe(50);
+      expect(Math.max(...values)).toBe(50);
+      expect(await store.get('gen:race')).toBe('50');
+    });
+  });
+
   describe('conditional writes', () => {
     it('add writes only when the key is absent', async () => {
       expect(await store.add('add:a', 'first', LONG)).toBe(true);
@@ -303,6 +358,8 @@ describeEachBackend(
         ['compareAndSet', () => broken.compareAndSet('k', 'v', 'w', LONG)],
         ['addToCounter', () => broken.addToCounter('k', 1, Date.now(), LONG)],
         ['delete', () => broken.delete('k')],
+        ['take', () => broken.take('k')],
+        ['increment', () => broken.increment('k')],
         ['mapSet', () => broken.mapSet('m', 'f', 'v', LONG)],
         ['mapDelete', () => broken.mapDelete('m', 'f')],
         ['mapGetAll', () => broken.mapGetAll('m')],
@@ -344,6 +401,17 @@ describeEachBackend(
     it('50 concurrent mapSets split across instances all survive', async () => {
       await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? first : second).mapSet('shared:map', `f${i}`, 'v', LONG)));
       expect((await first.mapGetAll('shared:map')).size).toBe(50);
+    });
+
+    it('of 20 concurrent takes split across instances exactly one gets the value', async () => {
+      await first.set('shared:take', 'prize', LONG);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? first : second).take('shared:take')));
+      expect(results.filter((value) => value === 'prize')).toHaveLength(1);
+    });
+
+    it('40 concurrent increments split across instances count to 40', async () => {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? first : second).increment('shared:gen')));
+      expect(await first.get('shared:gen')).toBe('40');
     });
 
     it('a replace racing a delete from the other instance never resurrects the key', async () => {

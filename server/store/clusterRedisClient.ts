@@ -103,6 +103,7 @@ export class ClusterRedisClient implements RedisClient {
   set: RedisCommands['set'] = (key, value, options) => this.#cluster.set(key, value, options);
   get: RedisCommands['get'] = (key) => this.#cluster.get(key);
   unlink: RedisCommands['unlink'] = (key) => this.#cluster.unlink(key);
+  getDel: RedisCommands['getDel'] = (key) => this.#cluster.getDel(key);
   hDel: RedisCommands['hDel'] = (key, field) => this.#cluster.hDel(key, field);
   hGetAll: RedisCommands['hGetAll'] = (key) => this.#cluster.hGetAll(key);
   multi: RedisCommands['multi'] = () => this.#cluster.multi();

@@ -35,3 +35,9 @@ export function nextCounter(current: Counter | undefined, delta: number, nowMs: 
 /** The TTL to store `counter` with at `nowMs`: its window plus the slack, or 0 (kept) when its window never ends. */
 export const counterTtlMs = (counter: Counter, nowMs: number): number =>
   counter.expiresAt > 0 ? counter.expiresAt - nowMs + COUNTER_TTL_SLACK_MS : 0;
+
+/** The integer `increment` keeps at a key (missing or unreadable: 0). */
+export function parseInteger(raw: string | undefined): number {
+  const value = raw === undefined ? 0 : Number(raw);
+  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}

@@ -39,6 +39,20 @@ export interface KeyValueStore {
   /** Resolves true when it removed an entry: of two racing deletes, exactly one sees true. */
   delete(key: string): Promise<boolean>;
   /**
+   * Removes the value at `key` and resolves what it held (`undefined`: no
+   * live value), in one atomic step: of two racing takes, exactly one gets
+   * the value, and no write can land between the read and the removal (a
+   * logout that meets a rotation's tombstone learns where it points).
+   */
+  take(key: string): Promise<string | undefined>;
+  /**
+   * Adds one to the integer at `key` (missing: 0) in one atomic step and
+   * resolves the new value. The entry never expires, and the write is as
+   * durable as a delete: it is a per-user session generation, which ending
+   * every session of a user bumps (L11).
+   */
+  increment(key: string): Promise<number>;
+  /**
    * Adds `delta` to the counter at `key` in one atomic step (login throttling
    * across instances). A counter that is missing, or whose window ended
    * (`expiresAt <= nowMs`, the caller's clock), starts over at `delta` with

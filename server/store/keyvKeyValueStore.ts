@@ -1,4 +1,4 @@
-import { counterTtlMs, encodeCounter, NO_COUNTER, nextCounter, parseCounter } from './counter.js';
+import { counterTtlMs, encodeCounter, NO_COUNTER, nextCounter, parseCounter, parseInteger } from './counter.js';
 import { withDeadline } from './deadline.js';
 import { KeyedLock } from './keyedLock.js';
 import type { Counter, KeyValueStore } from './keyValueStore.js';
@@ -110,6 +110,24 @@ export class KeyvKeyValueStore implements KeyValueStore {
       inTime();
       await this.#keyv.delete(key);
       return true;
+    });
+  }
+
+  take(key: string): Promise<string | undefined> {
+    return this.#locked('take', key, async (inTime) => {
+      const value = await this.#read(key);
+      if (value === undefined) return undefined;
+      inTime();
+      await this.#keyv.delete(key);
+      return value;
+    });
+  }
+
+  increment(key: string): Promise<number> {
+    return this.#locked('increment', key, async (inTime) => {
+      const next = parseInteger(await this.#read(key)) + 1;
+      await this.#write(key, String(next), 0, inTime);
+      return next;
     });
   }
 

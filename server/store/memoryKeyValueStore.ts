@@ -1,5 +1,5 @@
 import { type Counter, type KeyValueStore } from './keyValueStore.js';
-import { counterTtlMs, encodeCounter, NO_COUNTER, nextCounter, parseCounter } from './counter.js';
+import { counterTtlMs, encodeCounter, NO_COUNTER, nextCounter, parseCounter, parseInteger } from './counter.js';
 import { OffHeapStrings } from './offHeapStrings.js';
 
 /** A map's fields as stored: `[field, value, expires]`, `expires` null for never. */
@@ -74,6 +74,21 @@ export class MemoryKeyValueStore implements KeyValueStore {
     this.#drop(this.#values, key);
     this.#drop(this.#maps, key);
     return Promise.resolve(live);
+  }
+
+  take(key: string): Promise<string | undefined> {
+    const handle = this.#live(key);
+    if (handle === undefined) return Promise.resolve(undefined);
+    const value = this.#strings.get(handle);
+    this.#drop(this.#values, key);
+    return Promise.resolve(value);
+  }
+
+  increment(key: string): Promise<number> {
+    const handle = this.#live(key);
+    const next = parseInteger(handle === undefined ? undefined : this.#strings.get(handle)) + 1;
+    this.#put(key, String(next), 0);
+    return Promise.resolve(next);
   }
 
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {

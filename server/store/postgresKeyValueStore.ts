@@ -164,6 +164,30 @@ export class PostgresKeyValueStore implements KeyValueStore {
     return result.rows[0]?.live === true;
   }
 
+  async take(key: string): Promise<string | undefined> {
+    const result = await this.#query<{ value: string }>(
+      'take',
+      `WITH taken AS (DELETE FROM ${this.#values} WHERE key = $1 RETURNING value, expires)
+       SELECT value FROM taken WHERE expires IS NULL OR expires > $2`,
+      [this.#key(key), Date.now()],
+    );
+    return result.rows[0]?.value;
+  }
+
+  async increment(key: string): Promise<number> {
+    // A value that is not a plain integer (or one that could expire) starts over at 1.
+    const result = await this.#query<{ value: string }>(
+      'increment',
+      `INSERT INTO ${this.#values} AS t (key, value, expires) VALUES ($1, '1', NULL)
+       ON CONFLICT (key) DO UPDATE SET
+         value = (CASE WHEN t.value ~ '^[0-9]{1,15}$' AND t.expires IS NULL THEN t.value::bigint + 1 ELSE 1 END)::text,
+         expires = NULL
+       RETURNING value`,
+      [this.#key(key)],
+    );
+    return Number(result.rows[0]!.value);
+  }
+
   async mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
     await this.#query(
       'mapSet',

@@ -19,6 +19,7 @@ export interface RedisCommands {
   ): Promise<string | null>;
   get(key: string): Promise<string | null>;
   unlink(key: string): Promise<number>;
+  getDel(key: string): Promise<string | null>;
   hDel(key: string, field: string): Promise<number>;
   hGetAll(key: string): Promise<Record<string, string>>;
   multi(): RedisMulti;

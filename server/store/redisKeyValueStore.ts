@@ -92,6 +92,14 @@ export class RedisKeyValueStore implements KeyValueStore {
     return this.#op('delete', async () => (await this.#redis.unlink(this.#key(key))) > 0);
   }
 
+  take(key: string): Promise<string | undefined> {
+    return this.#op('take', async () => unwrap(await this.#redis.getDel(this.#key(key))));
+  }
+
+  increment(key: string): Promise<number> {
+    return this.#op('increment', async () => Number(await this.#redis.eval(INCREMENT, { keys: [this.#key(key)], arguments: [] })));
+  }
+
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
     return this.#op('mapSet', async () => {
       const redisKey = this.#key(key);
@@ -165,6 +173,14 @@ if live ~= ARGV[1] then return 0 end
 local px = tonumber(ARGV[3])
 if px > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', px) else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
+
+/** KeyValueStore.increment: a value that is not a plain integer starts over at 1; the key never expires. */
+const INCREMENT = `
+local raw = redis.call('GET', KEYS[1])
+local current = raw and string.match(raw, '^%d+$') and tonumber(raw) or 0
+local next = current + 1
+redis.call('SET', KEYS[1], string.format('%d', next))
+return next`;
 
 /** The counter semantics of KeyValueStore.addToCounter, in one step. Values are '<count>|<expiresAt>'. */
 const ADD_TO_COUNTER = `

@@ -79,6 +79,7 @@ export class SentinelRedisClient implements RedisClient {
   set: RedisCommands['set'] = (key, value, options) => this.#sentinel.set(key, value, options);
   get: RedisCommands['get'] = (key) => this.#sentinel.get(key);
   unlink: RedisCommands['unlink'] = (key) => this.#sentinel.unlink(key);
+  getDel: RedisCommands['getDel'] = (key) => this.#sentinel.getDel(key);
   hDel: RedisCommands['hDel'] = (key, field) => this.#sentinel.hDel(key, field);
   hGetAll: RedisCommands['hGetAll'] = (key) => this.#sentinel.hGetAll(key);
   multi: RedisCommands['multi'] = () => this.#sentinel.multi();

@@ -37,6 +37,15 @@ function prepare(db: Database.Database) {
     replace: db.prepare(`UPDATE ${VALUES} SET value = @value, expires = @expires WHERE key = @key AND ${LIVE}`),
     compareAndSet: db.prepare(`UPDATE ${VALUES} SET value = @value, expires = @expires WHERE key = @key AND value = @expected AND ${LIVE}`),
     deleteValue: db.prepare<{ key: string }, number | null>(`DELETE FROM ${VALUES} WHERE key = @key RETURNING expires`).pluck(),
+    take: db.prepare<{ key: string }, { value: string; expires: number | null }>(`DELETE FROM ${VALUES} WHERE key = @key RETURNING value, expires`),
+    increment: db.prepare<{ key: string }, string>(
+      `INSERT INTO ${VALUES} (key, value, expires) VALUES (@key, '1', NULL)
+       ON CONFLICT (key) DO UPDATE SET
+         value = CAST(CASE WHEN ${VALUES}.value <> '' AND ${VALUES}.value NOT GLOB '*[^0-9]*' AND ${VALUES}.expires IS NULL
+                      THEN CAST(${VALUES}.value AS INTEGER) + 1 ELSE 1 END AS TEXT),
+         expires = NULL
+       RETURNING value`,
+    ).pluck(),
     deleteMap: db.prepare<{ key: string }, number | null>(`DELETE FROM ${MAPS} WHERE key = @key RETURNING expires`).pluck(),
     mapSet: db.prepare(
       `INSERT INTO ${MAPS} (key, field, value, expires) VALUES (@key, @field, @value, @expires)
@@ -328,6 +337,21 @@ export class SqliteKeyValueStore implements KeyValueStore {
 
   delete(key: string): Promise<boolean> {
     return this.#write('delete', () => this.#delete(this.#key(key), Date.now()), DURABLE);
+  }
+
+  take(key: string): Promise<string | undefined> {
+    return this.#write(
+      'take',
+      () => {
+        const row = this.#sql.take.get({ key: this.#key(key) });
+        return row && (row.expires === null || row.expires > Date.now()) ? row.value : undefined;
+      },
+      DURABLE,
+    );
+  }
+
+  increment(key: string): Promise<number> {
+    return this.#write('increment', () => Number(this.#sql.increment.get({ key: this.#key(key) })), DURABLE);
   }
 
   mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {

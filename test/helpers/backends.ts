@@ -268,6 +268,8 @@ function failingStore(kind: StoreKind): KeyValueStore {
     replace: fail('replace'),
     compareAndSet: fail('compareAndSet'),
     delete: fail('delete'),
+    take: fail('take'),
+    increment: fail('increment'),
     addToCounter: fail('addToCounter'),
     mapSet: fail('mapSet'),
     mapDelete: fail('mapDelete'),
@@ -421,3 +423,20 @@ export function describeEachBackend(
     });
   }
 }
+
+/**
+ * One backend by its label (`memory`, `sqlite`, `redis`, `postgres`, `keyv: new Keyv()`, `keyv: @keyv/mysql`,
+ * `redis-cluster`, `redis-sentinel`), outside `describeEachBackend`: for scripts such as the model checker's.
+ * A URL backend needs its variable; a private cluster or sentinel setup is started (cleanup() stops it).
+ */
+export async function backendNamed(label: string): Promise<Backend> {
+  const factory = FACTORIES.find((f) => f.label === label);
+  if (!factory) throw new Error(`no backend "${label}"; known: ${FACTORIES.map((f) => f.label).join(', ')}`);
+  if (factory.start) return factory.start();
+  const url = factory.variable ? process.env[factory.variable] : 'local';
+  if (!url) throw new Error(`the ${label} backend needs ${factory.variable}`);
+  return factory.make!(url);
+}
+
+/** The labels `backendNamed` knows. */
+export const BACKEND_LABELS: readonly string[] = FACTORIES.map((f) => f.label);
