@@ -5,7 +5,8 @@ import argon2 from 'argon2';
 import Koa from 'koa';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { createGatehouse, createPasswordHasher, type Gatehouse, initGatehouse, type KeyValueStore } from '../../server/index.js';
+import { type BuiltInAccounts, createGatehouse, createPasswordHasher, type Gatehouse, initGatehouse, type KeyValueStore } from '../../server/index.js';
+import { shared } from '../helpers/backendServer.js';
 import { ManualClock } from '../helpers/clock.js';
 import { TEST_KEY } from '../helpers/server.js';
 import { currentOperation, type StoreGate } from './storeGate.js';
@@ -43,6 +44,8 @@ export interface CheckerInstance {
 export interface CheckerApps {
   readonly instances: readonly [CheckerInstance, CheckerInstance];
   readonly clock: ManualClock;
+  /** Whether `password` is the one the built-in directory holds for `userId` (disabled or not). */
+  passwordIs(userId: string, password: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -61,7 +64,8 @@ export async function startCheckerApps(stores: readonly [KeyValueStore, KeyValue
     const name = index === 0 ? 'A' : 'B';
     const gatehouse = await createGatehouse(gh, {
       keys: [TEST_KEY],
-      store: gate.wrap(store, name),
+      // The stores are the caller's: closing an instance leaves them open for the next run.
+      store: gate.wrap(shared(store), name),
       clock,
       hasher,
       logger: pino({ level: 'silent' }),
@@ -87,9 +91,14 @@ export async function startCheckerApps(stores: readonly [KeyValueStore, KeyValue
     const { port } = server.address() as AddressInfo;
     started.push({ instance: { name, url: `http://127.0.0.1:${port}`, gatehouse: gatehouse as never }, server });
   }
+  const directory = (started[0]!.instance.gatehouse.services.accounts as unknown as BuiltInAccounts).directory;
   return {
     instances: [started[0]!.instance, started[1]!.instance],
     clock,
+    async passwordIs(userId, password) {
+      const record = await directory.findById(userId);
+      return record !== undefined && (await hasher.verify(record.passwordHash, password));
+    },
     async close() {
       for (const { instance, server } of started) {
         server.closeAllConnections();

@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { randomPool } from '../../server/session/randomPool.js';
 import fc from 'fast-check';
 import type { KeyValueStore } from '../../server/store/keyValueStore.js';
 import { startCheckerApps } from './checkerApps.js';
-import { CLIENTS, describeOperation, type OperationKind, type OperationSpec, operationsArbitrary, perform, type World } from './operations.js';
+import { storeKeyOf } from '../../server/session/sessionId.js';
+import { CLIENTS, describeOperation, idOf, type OperationKind, type OperationSpec, operationsArbitrary, perform, type World } from './operations.js';
 import { type Played, SessionModel } from './sessionModel.js';
 import { StoreGate } from './storeGate.js';
 
@@ -35,6 +37,8 @@ export interface CheckerReport {
 export interface RunResult {
   problems: string[];
   trace: string[];
+  /** Each operation as it ran, in the order they finished. */
+  played: Played[];
 }
 
 /**
@@ -49,13 +53,17 @@ export async function runChecker(options: CheckerOptions): Promise<CheckerReport
   const gate = new StoreGate();
   const apps = await startCheckerApps(options.stores, gate);
   let lastTrace: string[] = [];
+  let failure: RunResult | undefined;
   let runs = 0;
   try {
     const property = fc.asyncProperty(operationsArbitrary({ withDelete: options.withDelete ?? false, ...(options.kinds ? { kinds: options.kinds } : {}) }), fc.scheduler(), async (specs, scheduler) => {
       runs += 1;
       const result = await playOnce(apps, gate, specs, scheduler);
       lastTrace = result.trace;
-      if (result.problems.length > 0) throw new Error(result.problems.join('\n'));
+      if (result.problems.length === 0) return;
+      // The smallest failing run seen (shrinking tries smaller ones after the first).
+      if (!failure || result.trace.length <= failure.trace.length) failure = result;
+      throw new Error(result.problems.join('\n'));
     });
     const details = await fc.check(property, {
       numRuns: options.numRuns,
@@ -65,15 +73,35 @@ export async function runChecker(options: CheckerOptions): Promise<CheckerReport
       verbose: 0,
     });
     const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance ?? '');
-    const message = details.failed ? `${fc.defaultReportMessage(details) ?? 'failed'}\n\nWhat the model found:\n${error}` : '';
-    return { seed: details.seed, runs, failed: details.failed, message, trace: lastTrace };
+    const message = details.failed
+      ? `${fc.defaultReportMessage(details) ?? 'failed'}\n\nWhat the model found:\n${error}\n\nThe store calls of the smallest failing run, in the order the scheduler let them run:\n${failure?.trace.join('\n') ?? ''}\n\nIts operations:\n${failure?.played.map((p) => `op${p.op} ${describeOperation(p.spec)} [steps ${p.start}–${p.end}] → ${p.outcome.status} ${String(JSON.stringify(p.outcome.body)).slice(0, 200)}`).join('\n') ?? ''}`
+      : '';
+    return { seed: details.seed, runs, failed: details.failed, message, trace: failure?.trace ?? lastTrace };
   } finally {
     await apps.close();
   }
 }
 
-/** One run: a fresh user with three signed-in browsers, the operations played under `scheduler`, then the model's checks. */
+/**
+ * One run: a fresh user with three signed-in browsers, the operations played
+ * under `scheduler`, then the model's checks. Session ids are drawn from the
+ * run's operations while it lasts (not the CSPRNG): backends that keep a
+ * user's index sorted by id (SQLite, PostgreSQL) would otherwise walk it in
+ * another order on a replay, and the seed would not replay.
+ */
 export async function playOnce(apps: Awaited<ReturnType<typeof startCheckerApps>>, gate: StoreGate, specs: readonly OperationSpec[], scheduler: fc.Scheduler): Promise<RunResult> {
+  const random = randomPool.base64url;
+  let drawn = 0;
+  const salt = JSON.stringify(specs);
+  randomPool.base64url = (length) => createHash('sha512').update(`${salt}#${(drawn += 1)}`).digest().subarray(0, length).toString('base64url');
+  try {
+    return await play(apps, gate, specs, scheduler);
+  } finally {
+    randomPool.base64url = random;
+  }
+}
+
+async function play(apps: Awaited<ReturnType<typeof startCheckerApps>>, gate: StoreGate, specs: readonly OperationSpec[], scheduler: fc.Scheduler): Promise<RunResult> {
   const username = `u${randomBytes(5).toString('hex')}`;
   const world: World = { apps, username, cookies: [], password: PASSWORD };
   // The setup runs outside any operation: not scheduled.
@@ -93,7 +121,9 @@ export async function playOnce(apps: Awaited<ReturnType<typeof startCheckerApps>
     });
     world.cookies[client] = cookieOf(login.headers.getSetCookie());
   }
+  const setupCookies = world.cookies.filter((cookie): cookie is string => cookie !== undefined);
   const model = new SessionModel(world.cookies);
+  const played: Played[] = [];
 
   gate.begin(scheduler);
   try {
@@ -107,8 +137,9 @@ export async function playOnce(apps: Awaited<ReturnType<typeof startCheckerApps>
         const outcome = await perform(world, spec, op, input);
         if (client !== undefined && outcome.cookie !== undefined) world.cookies[client] = outcome.cookie ?? undefined;
         if (spec.kind === 'changePassword' && outcome.status === 200) world.password = `password of op ${op}`;
-        const played: Played = { op, spec, start, end: gate.step, clockAtStart, clockAtEnd: apps.clock.now(), input, target, outcome };
-        model.record(played);
+        const outcomePlayed: Played = { op, spec, start, end: gate.step, clockAtStart, clockAtEnd: apps.clock.now(), input, target, outcome };
+        model.record(outcomePlayed);
+        played.push(outcomePlayed);
       });
     });
     await gate.drive();
@@ -116,12 +147,44 @@ export async function playOnce(apps: Awaited<ReturnType<typeof startCheckerApps>
   } finally {
     gate.end();
   }
-  const problems = await model.violations(world, userId);
-  return { problems, trace: [...gate.trace] };
+  const entries = [...gate.entries];
+  const problems = await model.violations(world, userId, entries);
+  // Session ids repeat when a run is replayed (shrinking replays too): the run's session keys go, so the next starts clean.
+  const keys = new Set([...setupCookies.map((cookie) => storeKeyOf(idOf(cookie))), ...entries.filter((entry) => entry.key.startsWith('s:')).map((entry) => entry.key)]);
+  for (const key of keys) await apps.instances[0].gatehouse.store.delete(key);
+  return { problems, trace: [...gate.trace], played };
 }
 
 function cookieOf(lines: string[]): string {
   const line = lines.find((l) => l.startsWith('sid='));
   if (!line) throw new Error('setup: no session cookie');
   return line.slice(4, line.indexOf(';'));
+}
+
+/**
+ * Plays one generated run per seed twice over `stores` and says where the
+ * two interleavings part, if they do: `[]` when every seed replays call for
+ * call (the scheduler's choices, not the backend's timing, set the order).
+ */
+export async function replayDifferences(stores: readonly [KeyValueStore, KeyValueStore], seeds: readonly number[]): Promise<string[]> {
+  const gate = new StoreGate();
+  const apps = await startCheckerApps(stores, gate);
+  const differences: string[] = [];
+  try {
+    for (const seed of seeds) {
+      const traces: string[][] = [];
+      for (let replay = 0; replay < 2; replay += 1) {
+        const [specs, scheduler] = fc.sample(fc.tuple(operationsArbitrary({ withDelete: true }), fc.scheduler()), { numRuns: 1, seed })[0]!;
+        traces.push((await playOnce(apps, gate, specs, scheduler)).trace);
+      }
+      const [first, second] = traces as [string[], string[]];
+      const at = first.findIndex((call, index) => call !== second[index]);
+      if (at !== -1 || first.length !== second.length) {
+        differences.push(`seed ${seed}: call ${at === -1 ? first.length : at + 1} was "${first[at] ?? '(none)'}", then "${second[at === -1 ? first.length : at] ?? '(none)'}"`);
+      }
+    }
+  } finally {
+    await apps.close();
+  }
+  return differences;
 }

@@ -1,6 +1,7 @@
 import { publicIdOf, storeKeyOf } from '../../server/session/sessionId.js';
 import { CAP, IDLE_MS } from './checkerApps.js';
 import { describeOperation, idOf, type OperationSpec, type Outcome, type World } from './operations.js';
+import type { TraceEntry } from './storeGate.js';
 
 /** One operation as it ran: when (scheduler steps and the checker's clock), with which cookie, and what it saw. */
 export interface Played {
@@ -32,7 +33,9 @@ const END_ALL = new Set(['revokeOthers', 'changePassword', 'setRole', 'disable',
 /** Browser operations that act as the session they carry (a logout may reach a successor through a tombstone, so it is not one). */
 const USES_SESSION = new Set(['reauthenticate', 'rotate', 'mark', 'read', 'revokeOthers', 'changePassword', 'revoke']);
 
-const succeeded = (played: Played) => played.outcome.status === 200 && !(typeof played.outcome.body === 'string' && played.outcome.body === 'no-account');
+/** An HTTP operation answered 200; an administrator's action found the account and acted (its result names it). */
+const succeeded = (played: Played) =>
+  played.outcome.status === 200 && (played.input !== undefined || played.spec.kind === 'login' || (typeof played.outcome.body === 'object' && played.outcome.body !== null));
 
 /**
  * The reference model of one run: which sessions exist, how they descend
@@ -43,6 +46,7 @@ const succeeded = (played: Played) => played.outcome.status === 200 && !(typeof 
 export class SessionModel {
   readonly #nodes = new Map<string, SessionNode>();
   readonly #played: Played[] = [];
+  #entries: readonly TraceEntry[] = [];
 
   constructor(setupCookies: readonly (string | undefined)[]) {
     for (const cookie of setupCookies) if (cookie) this.#nodes.set(idOf(cookie), { id: idOf(cookie), parent: undefined, born: undefined });
@@ -56,8 +60,13 @@ export class SessionModel {
     this.#nodes.set(idOf(issued), { id: idOf(issued), parent: isRotation ? idOf(played.input!) : undefined, born: played });
   }
 
-  /** Every problem found, each a sentence naming the operations involved. */
-  async violations(world: World, userId: string): Promise<string[]> {
+  /**
+   * Every problem found, each a sentence naming the operations involved.
+   * `entries`: the store calls in the order they ran (step i + 1), which
+   * say when an end-all moved the generation and when a login read it.
+   */
+  async violations(world: World, userId: string, entries: readonly TraceEntry[]): Promise<string[]> {
+    this.#entries = entries;
     const problems: string[] = [];
     const sessions = world.apps.instances[0].gatehouse.services.sessions;
     const live = new Map<string, Awaited<ReturnType<typeof sessions.load>>>();
@@ -118,11 +127,8 @@ export class SessionModel {
       }
     }
     const lastChange = changes.sort((a, b) => a.end - b.end).at(-1);
-    if (account && lastChange) {
-      const verify = world.apps.instances[0].gatehouse.services.accounts.verifyPassword!;
-      if (!(await verify.call(world.apps.instances[0].gatehouse.services.accounts, account, `password of op ${lastChange.op}`))) {
-        problems.push(`${this.#describe(lastChange)} answered 200, but its password is not the account's`);
-      }
+    if (account && lastChange && !(await world.apps.passwordIs(userId, `password of op ${lastChange.op}`))) {
+      problems.push(`${this.#describe(lastChange)} answered 200, but its password is not the account's`);
     }
     return problems;
   }
@@ -161,11 +167,34 @@ export class SessionModel {
     return dead;
   }
 
-  /** Whether `node` existed before `endAll` began, or is a rotation of such a session (and not the kept one). */
+  /**
+   * Whether `node` existed, or was being created, when `endAll` took effect
+   * (moved the user's generation): a session counts as being created from
+   * the moment its creation read the generation. A rotation of such a
+   * session (other than the kept one) is one too.
+   */
   #existedBefore(node: SessionNode, endAll: Played, kept: string | undefined): boolean {
-    if (node.born === undefined || node.born.end < endAll.start) return true;
-    if (node.parent === undefined || node.parent === kept) return false;
+    if (node.born === undefined) return true;
+    if (node.parent === undefined) return this.#birthStep(node) < this.#bumpStep(endAll);
+    if (node.parent === kept) return false;
     return this.#existedBefore(this.#nodes.get(node.parent)!, endAll, kept);
+  }
+
+  /** The step at which an end-all moved the generation (its start, if the trace shows none). */
+  #bumpStep(endAll: Played): number {
+    const index = this.#entries.findIndex((entry) => entry.op === endAll.op && entry.method === 'increment' && entry.key.startsWith('g:'));
+    return index === -1 ? endAll.start : index + 1;
+  }
+
+  /** The step at which a login's session began: its creation's read of the generation, the last before its record was written. */
+  #birthStep(node: SessionNode): number {
+    const born = node.born!;
+    const written = this.#entries.findIndex((entry) => entry.op === born.op && entry.method === 'set' && entry.key === storeKeyOf(node.id));
+    for (let index = written - 1; index >= 0; index -= 1) {
+      const entry = this.#entries[index]!;
+      if (entry.op === born.op && entry.method === 'get' && entry.key.startsWith('g:')) return index + 1;
+    }
+    return born.start;
   }
 
   /** `id` and its rotations, following each tombstone only while it lives (the idle timeout after its rotation). */

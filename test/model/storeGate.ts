@@ -5,11 +5,21 @@ import type { KeyValueStore } from '../../server/store/keyValueStore.js';
 /** The operation a store call belongs to (set by the checker's middleware from a request header, or around a direct call). */
 export const currentOperation = new AsyncLocalStorage<number>();
 
+/** One store call (or an operation's start) as the scheduler let it run. */
+export interface TraceEntry {
+  readonly op: number;
+  /** The store method, or `start`. */
+  readonly method: string;
+  /** The store key it named (without namespace), or the operation's description for a start. */
+  readonly key: string;
+}
+
 interface ParkedCall {
   readonly op: number;
   /** The call's number within its operation: parked calls are offered to the scheduler in (op, seq) order. */
   readonly seq: number;
   readonly label: string;
+  readonly entry: TraceEntry;
   readonly go: () => void;
 }
 
@@ -38,7 +48,9 @@ export class StoreGate {
   readonly #aliases = new Map<string, string>();
   /** The operations of the run and whether each has finished. */
   #operations = new Map<number, boolean>();
+  /** The calls in the order the scheduler let them run: `trace[i]` ran at step i + 1. */
   readonly trace: string[] = [];
+  readonly entries: TraceEntry[] = [];
 
   /** Starts a run: calls of operations are scheduled by `scheduler` until `end()`. */
   begin(scheduler: fc.Scheduler): void {
@@ -47,6 +59,7 @@ export class StoreGate {
     this.#sequence.clear();
     this.#aliases.clear();
     this.trace.length = 0;
+    this.entries.length = 0;
   }
 
   end(): void {
@@ -62,7 +75,7 @@ export class StoreGate {
   track<T>(op: number, label: string, run: (startStep: number) => Promise<T>): Promise<T> {
     this.#operations.set(op, false);
     const done = currentOperation.run(op, async () => {
-      await this.#park(op, `start ${label}`);
+      await this.#park(op, `start ${label}`, { op, method: 'start', key: label });
       return run(this.trace.length);
     });
     return done.finally(() => this.#operations.set(op, true));
@@ -84,7 +97,7 @@ export class StoreGate {
         return async (...args: unknown[]) => {
           const op = currentOperation.getStore();
           if (this.#scheduler !== undefined && op !== undefined && this.#operations.has(op)) {
-            await this.#park(op, `${instance}.${String(property)}(${this.#alias(String(args[0]))})`);
+            await this.#park(op, `${instance}.${String(property)}(${this.#alias(String(args[0]))})`, { op, method: String(property), key: String(args[0]) });
           }
           this.#executing += 1;
           try {
@@ -116,7 +129,7 @@ export class StoreGate {
     }
   }
 
-  #park(op: number, label: string): Promise<void> {
+  #park(op: number, label: string, entry: TraceEntry): Promise<void> {
     const seq = (this.#sequence.get(op) ?? 0) + 1;
     this.#sequence.set(op, seq);
     return new Promise((resolve) =>
@@ -124,8 +137,10 @@ export class StoreGate {
         op,
         seq,
         label: `op${op}#${seq} ${label}`,
+        entry,
         go: () => {
           this.trace.push(`op${op}#${seq} ${label}`);
+          this.entries.push(entry);
           resolve();
         },
       }),
@@ -157,7 +172,7 @@ export class StoreGate {
   }
 
   #alias(key: string): string {
-    const shape = key.replace(/[A-Za-z0-9_-]{20,}/g, '…').replace(/[0-9a-f]{8}-[0-9a-f-]{27,}/g, '…');
+    const shape = key.replace(/[0-9a-f]{8}-[0-9a-f-]{27,}/g, '…').replace(/[A-Za-z0-9_-]{8,}/g, '…');
     const known = this.#aliases.get(key);
     if (known) return known;
     const alias = `${shape}#${this.#aliases.size + 1}`;
