@@ -48,6 +48,7 @@ export function seedEndpoint(gatehouse: Gatehouse): Koa.Middleware {
               lastSeen: now,
               authAt: now,
               ua: 'autocannon',
+              gen: 0,
             }),
           );
         }

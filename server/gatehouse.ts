@@ -18,11 +18,13 @@ import { assignRequestId, lazyLogOf, logOf, requestId } from './http/requestId.j
 import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
 import { type GatehouseOptions, GatehouseOptionsError, type ResolvedOptions, resolveOptions } from './options.js';
+import { userSourceOf } from './accounts/accountsAdapter.js';
 import { CookieSigner } from './session/cookieSigner.js';
-import type { SessionHandle } from './session/requestSession.js';
 import { SessionCodec } from './session/sessionCodec.js';
+import { SessionCore, type UserSource } from './session/sessionCore.js';
 import { sessionEventSink } from './session/sessionEvents.js';
-import { SessionLayer, sessionHandleOf, sessionHandleOrNone } from './session/sessionLayer.js';
+import type { SessionHandle } from './session/sessionHandle.js';
+import { sessionHandleOf, sessionHandleOrNone, sessionMiddleware as cookieSessionMiddleware } from './session/sessionLayer.js';
 import { liveOf } from './session/sessionState.js';
 import { SessionWatch } from './session/sessionWatch.js';
 import { createServices } from './services.js';
@@ -142,19 +144,8 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
   const sessionWatch = new SessionWatch(services.sessions, resolved.streamCheckIntervalMs);
   listeners.watch = sessionWatch;
   const { cookie, trustProxy } = resolved;
-  const sessionLayer = new SessionLayer({
-    cookieName: cookie.name,
-    secure: cookie.secure,
-    trustProxy,
-    sameSite: cookie.sameSite,
-    clearSiteData: cookie.clearSiteData,
-    idleTimeoutMs: resolved.idleTimeoutMs,
-    absoluteTimeoutMs: resolved.absoluteTimeoutMs,
-    signer: new CookieSigner(resolved.keys),
-    store: services.sessions,
-    clock,
-    logger,
-  });
+  // A rotation reads the user from the accounts as they are now: a rotated session never keeps a stale role.
+  const core = new SessionCore(services.sessions, clock, userSourceOf(services.accounts) as UserSource);
   const sweeper = startSweeper(store, logger);
   /** The tRPC prefixes this Gatehouse serves: a store failure while loading a session there is answered in tRPC's shape. */
   const trpcPrefixes = new Set<string>();
@@ -190,7 +181,17 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     return watched.signal;
   };
 
-  const sessionMiddleware = sessionLayer.middleware();
+  const sessionMiddleware = cookieSessionMiddleware({
+    cookieName: cookie.name,
+    secure: cookie.secure,
+    trustProxy,
+    sameSite: cookie.sameSite,
+    clearSiteData: cookie.clearSiteData,
+    absoluteTimeoutMs: resolved.absoluteTimeoutMs,
+    signer: new CookieSigner(resolved.keys),
+    core,
+    logger,
+  });
   return {
     options: resolved,
     logger,

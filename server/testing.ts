@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { AnyRouter } from '@trpc/server';
 import { pino } from 'pino';
 import type { User } from '../shared/user.js';
-import type { AccountsAdapter } from './accounts/accountsAdapter.js';
+import { type AccountsAdapter, userSourceOf } from './accounts/accountsAdapter.js';
 import type { PasswordHasher } from './accounts/passwordHasher.js';
 import { type Clock, systemClock } from './clock.js';
 import { type GatehouseDefinition, internalsOf, type NoContext, type NoSessionData } from './definition.js';
 import { type GatehouseOptions, resolveOptions } from './options.js';
 import { DirectSession } from './session/directSession.js';
-import type { SessionHandle } from './session/requestSession.js';
 import { SessionCodec } from './session/sessionCodec.js';
+import { SessionCore, type UserSource } from './session/sessionCore.js';
+import type { SessionHandle } from './session/sessionHandle.js';
 import { createServices } from './services.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
@@ -33,7 +34,11 @@ export type TestCallerOptions<
   user?: TUser;
   /** The session's data at start (validated; your schema's defaults apply). */
   data?: TDataInput;
-  /** Your accounts adapter, for the built-in procedures (default: the built-in directory, for the built-in user). */
+  /**
+   * Your accounts adapter, for the built-in procedures (default: the built-in directory, for the built-in user).
+   * Given, a rotation reads the user from it as in production (a user it does not know is signed out); without
+   * it, a rotation keeps the user the session has.
+   */
   accounts?: AccountsAdapter<TUser>;
   clock?: Clock;
   /** Defaults to a fresh `memory://` store. */
@@ -78,14 +83,15 @@ export async function createTestCaller<
   const store = options.store ?? (await openStore({ url: 'memory://', timeoutMs: resolved.storeTimeoutMs }));
   const codec = new SessionCodec(internals.userSchema, internals.dataSchema, internals.migrate);
   const services = await createServices<TUser>(resolved, store, clock, codec, () => undefined, options.accounts, options.hasher);
-  const session = new DirectSession(services.sessions, clock);
-  if (options.user) await session.start(options.user, options.data);
-  const typed = session as unknown as SessionHandle<TUser, TData, TDataInput>;
+  const userSource = options.accounts ? (userSourceOf(options.accounts) as UserSource) : undefined;
+  const direct = new DirectSession(new SessionCore(services.sessions, clock, userSource));
+  if (options.user) await direct.start(options.user, options.data);
+  const handle = direct.handle as unknown as SessionHandle<TUser, TData, TDataInput>;
   const ctx = {
     ...(options.context ?? {}),
-    session: typed,
+    session: handle,
     get user() {
-      return typed.current?.user ?? null;
+      return handle.current?.user ?? null;
     },
     clock,
     requestId: 'test-request',
@@ -94,5 +100,26 @@ export async function createTestCaller<
     services,
   } as unknown as GatehouseContext<TUser, TData, TExtra, TDataInput>;
   const caller = definition.createCallerFactory(options.router)(ctx as never) as ReturnType<TRouter['createCaller']>;
-  return { caller, ctx, session: typed, services, close: () => store.close() };
+  const session = direct as unknown as SessionHandle<TUser, TData, TDataInput>;
+  return { caller: asRequests(caller, (call) => direct.asRequest(call)), ctx, session, services, close: () => store.close() };
+}
+
+/**
+ * `caller`, with each procedure call run as one request: the session read
+ * again first (its timeouts on the caller's clock), the idle extension
+ * after — as the session middleware does around a request.
+ */
+function asRequests<T extends object>(caller: T, run: <R>(call: () => Promise<R>) => Promise<R>): T {
+  const at = (path: readonly PropertyKey[]): unknown =>
+    new Proxy(() => undefined, {
+      // tRPC forbids a procedure named `then`: so a caller is never mistaken for a promise.
+      get: (_target, property) => (property === 'then' ? undefined : at([...path, property])),
+      apply: (_target, _this, args: unknown[]) =>
+        run(() => {
+          let target: unknown = caller;
+          for (const property of path) target = (target as Record<PropertyKey, unknown>)[property];
+          return (target as (...a: unknown[]) => Promise<unknown>)(...args);
+        }),
+    });
+  return at([]) as T;
 }

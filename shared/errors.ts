@@ -26,5 +26,6 @@ export const errorMessages = {
   freshLoginRequired: 'Confirm your password to continue: this action needs a recent sign-in.',
   notImplemented: 'This server does not offer that.',
   accountChanged: 'Your account was changed by another request at the same moment, so nothing was changed. Sign in again and retry.',
+  sessionChanged: 'Your session was changed by another request at the same moment, so nothing was changed. Try again.',
   internal: 'Something went wrong on our side.',
 } as const;

@@ -11,7 +11,7 @@ import { team, teamAccounts, teamRouter } from './helpers/teamApp.js';
 
 // Several calls of one tRPC batch run at once; their session transitions must not interleave.
 const password = 'a team password 1';
-const storeDelete = new Gate();
+const storeHandOver = new Gate();
 let letEndGo: () => void = () => undefined;
 let endCalled: Promise<void>;
 let reportEndCalled: () => void = () => undefined;
@@ -36,7 +36,7 @@ const router = team.router({
 
 beforeAll(async () => {
   accounts = teamAccounts();
-  const store = gatedStore(await openStore({ url: 'memory://', timeoutMs: 1_000 }), { delete: { gate: storeDelete } });
+  const store = gatedStore(await openStore({ url: 'memory://', timeoutMs: 1_000 }), { compareAndSet: { gate: storeHandOver, key: /^s:/ } });
   const gatehouse = await createGatehouse(team, { keys: [TEST_KEY], cookie: { secure: false }, accounts, store, logger: createLogger('silent') });
   const app = new Koa();
   app.silent = true;
@@ -63,13 +63,13 @@ describe('session transitions of one batch go one at a time', () => {
     const user = accounts.add('rotate-end@team.example', password, 'member');
     const cookie = await login(user.email);
     endCalled = new Promise((resolve) => (reportEndCalled = resolve));
-    storeDelete.arm(1);
-    // The rotation removes the old record first: held there.
+    storeHandOver.arm(1);
+    // The rotation has written its successor and hands the old record over (a tombstone): held there.
     const batch = request(`${url}/api/trpc/rotateNow,endWhenTold?batch=1`, { cookie, body: {} });
-    await storeDelete.held();
+    await storeHandOver.held();
     letEndGo();
     await endCalled;
-    storeDelete.release();
+    storeHandOver.release();
     const res = await batch;
     const [rotation, end] = res.json as [{ error?: { data: { httpStatus: number; code: string } } }, { result?: unknown }];
     expect(rotation.error?.data).toMatchObject({ httpStatus: 401, code: 'UNAUTHORIZED' });

@@ -43,9 +43,9 @@ describe('opened-record memo (reads of an unchanged record skip AES-GCM and vali
     const id = newSessionId();
     const created = record('u-1');
     await sessions.create(id, created);
-    await sessions.load(id);
+    const read = (await sessions.load(id))!;
     clock.advance(120_000);
-    expect(await sessions.update(id, { ...created, lastSeen: clock.now() })).toBe(true);
+    expect(await sessions.rewriteAt(storeKeyOf(id), read.sealed, { ...created, lastSeen: clock.now() })).toBeDefined();
     const loaded = await sessions.load(id);
     expect(loaded?.record.lastSeen).toBe(clock.now());
     expect(sealer.opens).toBe(2);

@@ -60,3 +60,15 @@ export interface AccountsAdapter<TUser extends { id: string }> {
 export function loginKeyOf(accounts: Pick<AccountsAdapter<{ id: string }>, 'loginKey'>, login: string): string {
   return accounts.loginKey ? accounts.loginKey(login) : defaultLoginKey(login);
 }
+
+/**
+ * The user of an account as sessions should carry it now (a rotation reads
+ * it, so a rotated session never keeps a stale role): `undefined` when the
+ * account is gone or disabled.
+ */
+export function userSourceOf<TUser extends { id: string }>(accounts: Pick<AccountsAdapter<TUser>, 'findById'>): (userId: string) => Promise<TUser | undefined> {
+  return async (userId) => {
+    const account = await accounts.findById(userId);
+    return account && !account.disabled ? account.user : undefined;
+  };
+}

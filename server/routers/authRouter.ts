@@ -23,18 +23,18 @@ export function adapterMethod<T>(method: T | undefined): T {
 
 const invalidCredentials = () => new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.invalidCredentials });
 
-/** The throttle key of a signed-in user's own password checks (re-authentication, password change). */
-
 
 /**
  * Starts a session for the account a login proved, and makes sure the
- * account did not change while it was being started: an administrator's
- * change (role, disable, delete) or a password change ends every session
- * it finds in the index, and a session indexed just after that would keep
- * the old account. So the account is read again once the session is
- * indexed; if it moved, the login is checked again against the account as
- * it is now (a new role: signed in with it; a new password or a disabled
- * account: 401), and the first session is given up (L10).
+ * account did not change while it was being started. Every change to an
+ * account (role, disable, delete, password) and every revocation ends all
+ * of the user's sessions by moving their generation (L11); a session whose
+ * creation saw the generation move is given up by the core (409). Then:
+ * if the account itself changed, the login is checked again against the
+ * account as it is now (a new role: signed in with it; a new password or
+ * a disabled or deleted account: 401); if only its sessions were ended
+ * (a revocation), this login was under way when that answered: 409, sign
+ * in again.
  */
 async function startChecked(
   ctx: RouteContext,
@@ -44,9 +44,17 @@ async function startChecked(
 ): Promise<StoredUser> {
   let current = account;
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    await ctx.session.start(current.user);
+    const ended = await ctx.session.start(current.user).then(
+      () => false,
+      (error: unknown) => {
+        if (!(error instanceof TRPCError) || error.code !== 'CONFLICT') throw error;
+        return true;
+      },
+    );
     const latest = await accounts.findById(current.user.id);
-    if (latest && latest.version === current.version && !latest.disabled) return current.user;
+    const changed = !latest || latest.version !== current.version || latest.disabled;
+    if (!changed && !ended) return current.user;
+    if (!changed) throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
     const again = latest && !latest.disabled ? await accounts.authenticate(credentials.username, credentials.password) : undefined;
     if (!again) {
       await ctx.session.end('conflict');
@@ -180,7 +188,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
       .input(changePasswordSchema)
       .output(endedSessionsSchema)
       .mutation(async ({ ctx, input }) => {
-        const { accounts, sessions, throttle } = ctx.services;
+        const { accounts, throttle } = ctx.services;
         const verify = adapterMethod(accounts.verifyPassword);
         const change = adapterMethod(accounts.changePassword);
         // A stolen cookie must not buy unlimited guesses at the password: throttled like login.
@@ -200,7 +208,8 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
           ctx.log.warn({ event: 'auth.password_change_conflict', userId: ctx.user.id }, 'password change lost a race');
           throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
         }
-        const endedSessions = await sessions.removeAllForUser(ctx.user.id, ctx.session.current?.publicId, 'password-change');
+        // Every other session ends, this one stays (under the user's new session generation: L11).
+        const endedSessions = await ctx.session.endOthers('password-change');
         ctx.log.info({ event: 'auth.password_changed', userId: ctx.user.id, endedSessions, session: ctx.session.current?.logTag }, 'password changed');
         return { endedSessions };
       }),

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { endedSessionsSchema, sessionViewSchema } from '../../shared/session.js';
-import { logTagOf } from '../session/requestSession.js';
+import { logTagOf } from '../session/describedSession.js';
 import type { RouteBuilders } from './routeBuilders.js';
 import { toSessionView } from './sessionView.js';
 
@@ -40,7 +40,8 @@ export function sessionsRoutes(b: RouteBuilders) {
 
     /** Ends every session of the caller except this one. */
     revokeOthers: b.freshProcedure.output(endedSessionsSchema).mutation(async ({ ctx }) => {
-      const endedSessions = await ctx.services.sessions.removeAllForUser(ctx.user.id, ctx.session.current.publicId, 'revoked');
+      // One state change (the user's generation): a session being created or rotated right now does not escape it.
+      const endedSessions = await ctx.session.endOthers('revoked');
       ctx.log.info({ event: 'sessions.revoke_others', userId: ctx.user.id, endedSessions }, 'other sessions revoked');
       return { endedSessions };
     }),

@@ -1,89 +1,84 @@
-import type { Clock } from '../clock.js';
-import { type ActiveSession, DescribedSession, type EndReason, notSignedIn, type SessionHandle } from './requestSession.js';
-import { newSessionId, publicIdOf } from './sessionId.js';
-import type { SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
-import type { SessionStore } from './sessionStore.js';
+import { type Carrier, CarriedSession } from './carriedSession.js';
+import type { LiveSession, SessionCore } from './sessionCore.js';
+import type { ActiveSession, EndReason, SessionHandle } from './sessionHandle.js';
+import type { StoredData, StoredUser } from './sessionRecord.js';
+
+/** The testing helper's carrier: it holds the last credential handed out, as a browser's cookie jar would. */
+class HeldCredential implements Carrier {
+  credential: string | undefined;
+
+  issue(live: LiveSession): Promise<void> {
+    this.credential = live.id;
+    return Promise.resolve();
+  }
+
+  clear(): Promise<void> {
+    this.credential = undefined;
+    return Promise.resolve();
+  }
+
+  reissue(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 /**
- * A session handle without HTTP (the testing helper's): the same
- * validation (the team's schemas, the size limits) and the same store
- * code as a request's session, so procedures that start, rotate, update
- * or end sessions behave as they do behind the real middleware.
+ * A session without HTTP (the testing helper's): each procedure call, and
+ * each call of this handle between them, runs as a request with the
+ * credential held does — the session read again with its idle and
+ * absolute timeouts (so moving the clock ends it), the transitions of the
+ * same core, and the idle extension when due at the end. The same code as
+ * behind the real middleware, minus the cookie.
  */
 export class DirectSession implements SessionHandle<StoredUser, StoredData, unknown> {
-  readonly #sessions: SessionStore;
-  readonly #clock: Clock;
-  #live: { id: string; record: SessionRecord } | undefined;
+  /** What procedures get as `ctx.session` during a call. */
+  readonly handle: CarriedSession;
+  readonly #core: SessionCore;
+  readonly #held = new HeldCredential();
 
-  constructor(sessions: SessionStore, clock: Clock) {
-    this.#sessions = sessions;
-    this.#clock = clock;
+  constructor(core: SessionCore) {
+    this.#core = core;
+    this.handle = new CarriedSession(core, this.#held, { userAgent: 'test' });
   }
 
+  /** Runs `call` as one request: the session loaded first, the idle window extended after. */
+  async asRequest<T>(call: () => Promise<T>): Promise<T> {
+    this.handle.reset();
+    if (this.#held.credential) await this.handle.load(this.#held.credential);
+    try {
+      return await call();
+    } finally {
+      await this.handle.finish();
+    }
+  }
+
+  /** The session as of the last call; `null` once its idle or absolute timeout has passed on the clock. */
   get current(): ActiveSession | null {
-    const live = this.#live;
-    return live ? new DescribedSession(live.id, live.record, this.#sessions.expiresAt(live.record)) : null;
+    const current = this.handle.current;
+    return current && current.expiresAt > this.#core.clock.now() ? current : null;
   }
 
-  async start(user: StoredUser, data?: unknown): Promise<void> {
-    const codec = this.#sessions.codec;
-    const record: SessionRecord = {
-      v: 2,
-      user: codec.user(user),
-      data: codec.data(data ?? {}),
-      createdAt: this.#clock.now(),
-      lastSeen: this.#clock.now(),
-      authAt: this.#clock.now(),
-      ua: 'test',
-    };
-    await this.end('logout');
-    const id = newSessionId();
-    await this.#sessions.create(id, record);
-    this.#live = { id, record };
-    this.#sessions.emit({ type: 'created', userId: record.user.id, sessionId: publicIdOf(id), at: record.createdAt });
+  start(user: StoredUser, data?: unknown): Promise<void> {
+    return this.asRequest(() => this.handle.start(user, data));
   }
 
   rotate(): Promise<void> {
-    return this.#rotate('rotated');
+    return this.asRequest(() => this.handle.rotate());
   }
 
   refresh(): Promise<void> {
-    return this.#rotate('refreshed');
+    return this.asRequest(() => this.handle.refresh());
   }
 
-  async update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
-    const live = this.#live;
-    if (!live) throw notSignedIn();
-    const record = { ...live.record, data: this.#sessions.codec.changedData(live.record.data, change), lastSeen: this.#clock.now() };
-    if (!(await this.#sessions.update(live.id, record))) {
-      this.#live = undefined;
-      throw notSignedIn();
-    }
-    this.#live = { id: live.id, record };
-    return record.data;
+  update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
+    return this.asRequest(() => this.handle.update(change));
   }
 
-  async end(reason: EndReason = 'logout'): Promise<boolean> {
-    const live = this.#live;
-    this.#live = undefined;
-    if (!live) return false;
-    await this.#sessions.remove(live.id, live.record.user.id, reason);
-    return true;
+  end(reason?: EndReason): Promise<boolean> {
+    return this.asRequest(() => this.handle.end(reason));
   }
 
-  async #rotate(kind: 'rotated' | 'refreshed'): Promise<void> {
-    const live = this.#live;
-    if (!live) throw notSignedIn();
-    const now = this.#clock.now();
-    const record = { ...live.record, lastSeen: now, authAt: kind === 'refreshed' ? now : live.record.authAt };
-    // A rotation whose old session was ended meanwhile must not revive it.
-    if (!(await this.#sessions.remove(live.id, record.user.id))) {
-      this.#live = undefined;
-      throw notSignedIn();
-    }
-    const id = newSessionId();
-    await this.#sessions.create(id, record);
-    this.#live = { id, record };
-    this.#sessions.emit({ type: kind, userId: record.user.id, sessionId: publicIdOf(id), previousSessionId: publicIdOf(live.id), at: now });
+  endOthers(reason?: EndReason | 'password-change'): Promise<number> {
+    return this.asRequest(() => this.handle.endOthers(reason));
   }
 }

@@ -87,9 +87,11 @@ export class SessionCodec {
     return this.data(typeof change === 'function' ? change(structuredClone(current)) : { ...current, ...change });
   }
 
-  /** Format 2: `[2, user, data, createdAt, lastSeen, authAt, ua]`, a bare array (no field names at rest). */
+  /** Format 2: `[2, user, data, createdAt, lastSeen, authAt, ua, gen?]`, a bare array (no field names at rest; `gen` only once it is not 0). */
   encode(record: SessionRecord): string {
-    return JSON.stringify([2, record.user, record.data, record.createdAt, record.lastSeen, record.authAt, record.ua]);
+    const fields: unknown[] = [2, record.user, record.data, record.createdAt, record.lastSeen, record.authAt, record.ua];
+    if (record.gen > 0) fields.push(record.gen);
+    return JSON.stringify(fields);
   }
 
   /**
@@ -111,7 +113,7 @@ export class SessionCodec {
     const v1 = sessionRecordV1Shape.safeParse(fields);
     if (!v1.success) return undefined;
     const { uid, username, role, createdAt, lastSeen, ua } = v1.data;
-    return this.#checked({ v: 2, user: { id: uid, username, role }, data: {}, createdAt, lastSeen, authAt: createdAt, ua }, true);
+    return this.#checked({ v: 2, user: { id: uid, username, role }, data: {}, createdAt, lastSeen, authAt: createdAt, ua, gen: 0 }, true);
   }
 
   /** A record whose shape is right: its user and data through the team's schemas. */
@@ -156,11 +158,11 @@ function deepFreeze<T>(value: T): T {
 }
 
 function fromArray(fields: unknown[]): unknown {
-  if (fields.length !== 7) return undefined;
-  if (fields[0] === 2) {
-    const [v, user, data, createdAt, lastSeen, authAt, ua] = fields;
-    return { v, user, data, createdAt, lastSeen, authAt, ua };
+  if (fields[0] === 2 && (fields.length === 7 || fields.length === 8)) {
+    const [v, user, data, createdAt, lastSeen, authAt, ua, gen = 0] = fields;
+    return { v, user, data, createdAt, lastSeen, authAt, ua, gen };
   }
+  if (fields.length !== 7) return undefined;
   const [v, uid, username, role, createdAt, lastSeen, ua] = fields;
   return { v, uid, username, role, createdAt, lastSeen, ua };
 }

@@ -16,6 +16,12 @@ export interface SessionRecord {
   /** When the user last proved who they are (login, registration, re-authentication, password change). */
   readonly authAt: number;
   readonly ua: string | null;
+  /**
+   * The user's session generation this session was started (or last kept)
+   * under: ending every session of a user moves the generation first, and a
+   * rotation that finds it moved gives up (L11). 0 until the first end-all.
+   */
+  readonly gen: number;
 }
 
 const timestamp = z.number().int().nonnegative();
@@ -29,6 +35,7 @@ export const sessionRecordShape = z.object({
   lastSeen: timestamp,
   authAt: timestamp,
   ua: z.string().max(512).nullable(),
+  gen: z.number().int().nonnegative().default(0),
 });
 
 /** Format 1 (before typed users and data): the built-in user's fields, no data, no authAt. Still read. */

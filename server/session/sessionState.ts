@@ -4,19 +4,20 @@ import type { SessionRecord } from './sessionRecord.js';
  * Where one request's session stands. Every rule of the lifecycle is a
  * statement about these states:
  *
- * - `anonymous`: no session (no cookie, a bad or unknown one, an expired
- *   record). Nothing is written for it.
+ * - `anonymous`: no session (no credential, a bad or unknown one, an
+ *   expired record, a rotation's tombstone). Nothing is written for it.
  * - `loaded`: a live session read from the store. At the end of the
- *   request its idle window may be extended — only by a write that
- *   succeeds if the record still exists (a logout elsewhere wins).
+ *   request its idle window may be extended — only by a compare-and-set on
+ *   the record as read, re-read and re-applied when another request wrote
+ *   meanwhile (a logout elsewhere wins; an update elsewhere stays).
  * - `started`: this request wrote a session under a new id (login,
- *   registration, rotation). The cookie carries the new id. Nothing of an
- *   earlier session carries over on start (L1).
+ *   registration, rotation). The credential carries the new id. Nothing of
+ *   an earlier session carries over on start (L1).
  * - `ended`: this request ended the session (logout, revocation of itself,
- *   a lost rotation). Never written again by this request; the cookie is
- *   cleared. A rotation that lost to a logout stays lost (L4).
- * - `vanished`: the session was ended elsewhere while this request ran (its
- *   conditional write found nothing). Never written back; no cookie.
+ *   a lost rotation). Never written again by this request; the credential
+ *   is cleared. A rotation that lost to a logout stays lost (L4).
+ * - `vanished`: the session was ended (or rotated away) elsewhere while
+ *   this request ran. Never written back; the credential is left alone.
  *
  * A store failure (503) changes no cookie, in any state: the tRPC mount
  * and the error boundary drop the response's `Set-Cookie`.
@@ -28,10 +29,12 @@ export type SessionState =
       readonly id: string;
       /** May be a frozen record shared with other requests (the opened-record memo). */
       readonly record: Readonly<SessionRecord>;
-      /** The cookie was signed, or the record sealed, under an older key: re-sign and re-seal on this request. */
+      /** The stored text the record was read (or last written) as: rewrites compare against it. */
+      readonly sealed: string;
+      /** The credential was signed, or the record sealed, under an older key: re-sign and re-seal on this request. */
       readonly keyRotated: boolean;
     }
-  | { readonly kind: 'started'; readonly id: string; readonly record: Readonly<SessionRecord> }
+  | { readonly kind: 'started'; readonly id: string; readonly record: Readonly<SessionRecord>; readonly sealed: string }
   | { readonly kind: 'ended' }
   | { readonly kind: 'vanished' };
 

@@ -1,11 +1,13 @@
 import type { Clock } from '../clock.js';
+import { parseInteger } from '../store/counter.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
-import { type OpenedRecord, OpenedRecords } from './openedRecords.js';
+import { OpenedRecords } from './openedRecords.js';
 import type { Sealer } from './sealer.js';
 import type { SessionCodec } from './sessionCodec.js';
 import type { SessionEndReason, SessionEventSink } from './sessionEvents.js';
 import { publicIdOf, storeKeyOf } from './sessionId.js';
 import type { SessionRecord } from './sessionRecord.js';
+import { decodeTombstone, encodeTombstone, type Tombstone } from './tombstone.js';
 
 export interface SessionTimeouts {
   readonly idleMs: number;
@@ -21,7 +23,12 @@ export interface LoadedRecord {
   record: Readonly<SessionRecord>;
   /** Sealed under an older key, or in an older format: rewrite on this request. */
   rotated: boolean;
+  /** The stored text it was read from: a rewrite swaps exactly this (compare-and-set), so it never undoes another's write. */
+  sealed: string;
 }
+
+/** What a session's store key holds: a live record, or a rotation's tombstone naming the successor. */
+export type Found = ({ kind: 'record' } & LoadedRecord) | { kind: 'tombstone'; tombstone: Tombstone };
 
 export interface ListedSession {
   publicId: string;
@@ -30,30 +37,36 @@ export interface ListedSession {
 
 /** The store outlives the server's own expiry check by this much, so the server always decides. */
 const STORE_TTL_SLACK_MS = 5_000;
+/** Tombstones followed from one logout at most: a chain of rotations within one tombstone's life. */
+const MAX_FOLLOW = 16;
 
 const indexKeyOf = (userId: string) => `u:${userId}:sessions`;
+const generationKeyOf = (userId: string) => `g:${userId}`;
 
 /**
- * Sessions in the store: sealed records under hashed keys, plus a per-user
- * index of live sessions for listing and revocation. Every "not a live
- * session" outcome (missing, expired, malformed, foreign key) is a value
- * (`undefined`), and malformed or expired records are removed.
+ * Sessions in the store: sealed records under hashed keys, a per-user index
+ * of live sessions (for listing and revocation), a per-user generation
+ * (moved by every "end all sessions of this user"), and the tombstones a
+ * rotation leaves. Every "not a live session" outcome (missing, expired,
+ * malformed, foreign key) is a value (`undefined`), and malformed or
+ * expired entries are removed. The lifecycle rules built on these steps
+ * live in `SessionCore`.
  */
 export class SessionStore {
   readonly #kv: KeyValueStore;
   readonly #sealer: Sealer;
   readonly #clock: Clock;
-  readonly #timeouts: SessionLimits;
+  readonly #limits: SessionLimits;
   readonly #codec: SessionCodec;
   readonly #emit: SessionEventSink;
   /** Reads of an unchanged record skip AES-GCM and validation (issue 5). */
   readonly #opened = new OpenedRecords();
 
-  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, timeouts: SessionLimits, codec: SessionCodec, emit: SessionEventSink = () => undefined) {
+  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, limits: SessionLimits, codec: SessionCodec, emit: SessionEventSink = () => undefined) {
     this.#kv = kv;
     this.#sealer = sealer;
     this.#clock = clock;
-    this.#timeouts = timeouts;
+    this.#limits = limits;
     this.#codec = codec;
     this.#emit = emit;
   }
@@ -63,134 +76,135 @@ export class SessionStore {
     return this.#codec;
   }
 
-  /** Reports a session event (the session layer's starts and rotations go through here too). */
+  get limits(): SessionLimits {
+    return this.#limits;
+  }
+
+  /** Reports a session event (the core's starts and rotations go through here too). */
   emit(event: Parameters<SessionEventSink>[0]): void {
     this.#emit(event);
   }
 
   /** When the session ends if nothing else happens: the earlier of the idle and absolute deadlines. */
   expiresAt(record: SessionRecord): number {
-    return Math.min(record.createdAt + this.#timeouts.absoluteMs, record.lastSeen + this.#timeouts.idleMs);
+    return Math.min(record.createdAt + this.#limits.absoluteMs, record.lastSeen + this.#limits.idleMs);
   }
 
+  /** The live session under `id` (timeouts enforced), or `undefined`. A tombstone is no session. */
   async load(id: string): Promise<LoadedRecord | undefined> {
-    return this.#loadByKey(storeKeyOf(id));
+    const found = await this.findAt(storeKeyOf(id));
+    return found?.kind === 'record' ? found : undefined;
   }
 
-  async #loadByKey(key: string): Promise<LoadedRecord | undefined> {
+  /** What the store key holds now: a live record, a live tombstone, or nothing (expired or unreadable entries are removed). */
+  async findAt(key: string): Promise<Found | undefined> {
     const sealed = await this.#kv.get(key);
     if (sealed === undefined) return undefined;
-    const opened = this.#opened.get(key, sealed) ?? this.#open(key, sealed);
-    if (!opened) {
+    const found = this.#interpret(key, sealed);
+    if (found === 'unreadable') {
       // A record we cannot open or of the wrong shape is no session; drop it.
       await this.#kv.delete(key);
       return undefined;
     }
-    const { record } = opened;
-    if (this.#clock.now() >= this.expiresAt(record)) {
-      await this.#removeByKey(key, record.user.id, undefined, 'expired');
+    if (found === 'expired') {
+      await this.#endAt(key, undefined, undefined, 'expired');
       return undefined;
     }
-    return { record, rotated: opened.rotated };
+    return found;
   }
 
-  #open(key: string, sealed: string): OpenedRecord | undefined {
-    const opened = this.#sealer.open(sealed, key);
-    const decoded = opened ? this.#codec.decode(opened.plaintext) : undefined;
-    if (!opened || !decoded) return undefined;
-    const result = { record: decoded.record, rotated: opened.rotated || decoded.migrated };
-    this.#opened.remember(key, sealed, result);
-    return result;
+  /** The user's session generation: how many times every session of the user was ended. */
+  async generationOf(userId: string): Promise<number> {
+    return parseInteger(await this.#kv.get(generationKeyOf(userId)));
   }
 
   /**
-   * Stores a brand-new session and adds it to its user's index. Past the
-   * per-user cap, the user's least recently used sessions end; resolves
-   * their public ids.
+   * Stores a brand-new session, then adds it to its user's index; resolves
+   * the sealed text. In that order, so an index entry whose record is
+   * missing is one whose session ended, and listing may prune it: written
+   * at once, a listing between the two writes pruned the entry of a record
+   * about to land, which then lived unindexed, out of reach of "end every
+   * session" (found by the model checker). If either write fails the
+   * caller issues no id, so a record without its index entry is never used.
    */
-  async create(id: string, record: SessionRecord): Promise<string[]> {
+  async create(id: string, record: SessionRecord): Promise<string> {
     const key = storeKeyOf(id);
-    const ttl = this.#ttl(record);
-    const lifetime = record.createdAt + this.#timeouts.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
+    const sealed = this.#seal(key, record);
+    const lifetime = record.createdAt + this.#limits.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
+    await this.#kv.set(key, sealed, this.#ttl(record));
     // The index holds only where the record lives; listing reads the record itself for the rest.
-    const publicId = publicIdOf(id);
-    // Both at once: one round trip (Redis pipelines them; SQLite commits them in one transaction). If either
-    // fails, login fails and no cookie carries the id, so a record without its index entry is never used.
-    await Promise.all([this.#kv.set(key, this.#seal(key, record), ttl), this.#kv.mapSet(indexKeyOf(record.user.id), publicId, key, lifetime)]);
-    return this.#enforceCap(record.user.id, publicId);
-  }
-
-  /** Ends the least recently used sessions beyond the cap, never the one just created. */
-  async #enforceCap(userId: string, newest: string): Promise<string[]> {
-    const index = await this.#kv.mapGetAll(indexKeyOf(userId));
-    if (index.size <= this.#timeouts.maxPerUser) return [];
-    // Over the cap by the index: read the records (dead entries are pruned on the way) and count the live ones.
-    const live = (await this.listForUser(userId)).filter((session) => session.publicId !== newest);
-    const excess = live.length + 1 - this.#timeouts.maxPerUser;
-    if (excess <= 0) return [];
-    const leastRecent = live.sort((a, b) => a.record.lastSeen - b.record.lastSeen).slice(0, excess);
-    const ended: string[] = [];
-    for (const session of leastRecent) {
-      if (await this.removeByPublicId(userId, session.publicId, 'cap')) ended.push(session.publicId);
-    }
-    return ended;
+    await this.#kv.mapSet(indexKeyOf(record.user.id), publicIdOf(id), key, lifetime);
+    return sealed;
   }
 
   /**
-   * Rewrites an existing session (idle extension, key rotation). Writes only
-   * if the record still exists, so a request that was in flight during a
-   * logout or revocation cannot bring the session back.
+   * Writes `record` at `key` only if it still holds exactly `expected` (an
+   * idle extension, a data update, a re-seal): resolves the new sealed
+   * text, or `undefined` when something else was written meanwhile.
    */
-  async update(id: string, record: SessionRecord): Promise<boolean> {
-    const key = storeKeyOf(id);
-    return this.#kv.replace(key, this.#seal(key, record), this.#ttl(record));
+  async rewriteAt(key: string, expected: string, record: SessionRecord): Promise<string | undefined> {
+    const sealed = this.#seal(key, record);
+    return (await this.#kv.compareAndSet(key, expected, sealed, this.#ttl(record))) ? sealed : undefined;
   }
 
   /**
-   * Ends a session. Resolves true when this call removed its record: of a
-   * logout, a revocation and a rotation racing for one session, exactly one
-   * sees true, so only that one may go on (e.g. issue a rotated id).
+   * A rotation's hand-over: the old record (only if it still holds exactly
+   * `expected`) becomes a tombstone naming `successorId`, for as long as
+   * the old id could still have been used. Resolves whether it did.
+   */
+  async retire(oldId: string, expected: string, successorId: string, record: SessionRecord): Promise<boolean> {
+    const key = storeKeyOf(oldId);
+    const now = this.#clock.now();
+    const until = Math.min(now + this.#limits.idleMs, record.createdAt + this.#limits.absoluteMs);
+    const tombstone: Tombstone = { next: storeKeyOf(successorId), nextPublicId: publicIdOf(successorId), userId: record.user.id, until };
+    return this.#kv.compareAndSet(key, expected, this.#sealer.seal(encodeTombstone(tombstone), key), Math.max(1, until - now + STORE_TTL_SLACK_MS));
+  }
+
+  /** Drops a session's entry from its user's index (a rotated-away id). */
+  async unindex(userId: string, id: string): Promise<void> {
+    await this.#kv.mapDelete(indexKeyOf(userId), publicIdOf(id));
+  }
+
+  /**
+   * Ends a session, and through its tombstone the session it was rotated
+   * into. Resolves true when this call ended a live session: of a logout, a
+   * revocation and a rotation racing for one session exactly one sees its
+   * record, since the store hands it to one taker.
    */
   async remove(id: string, userId: string | undefined, reason?: SessionEndReason): Promise<boolean> {
-    return this.#removeByKey(storeKeyOf(id), userId, publicIdOf(id), reason);
+    return this.#endAt(storeKeyOf(id), publicIdOf(id), userId, reason);
   }
 
-  /** Deletes a record and its index entry; reports the end (with `reason`) when this call removed it. */
-  async #removeByKey(key: string, userId: string | undefined, publicId: string | undefined, reason?: SessionEndReason): Promise<boolean> {
-    if (userId === undefined) return this.#kv.delete(key);
-    let field = publicId;
-    let removed: boolean;
-    if (field !== undefined) {
-      // Together (one synced commit on SQLite): the delete's answer alone decides who ended the session.
-      [removed] = await Promise.all([this.#kv.delete(key), this.#kv.mapDelete(indexKeyOf(userId), field)]);
-    } else {
-      removed = await this.#kv.delete(key);
-      // Called without the raw id (expired on read): find the index entry by its store key.
-      for (const [name, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
-        if (indexedKeyOf(raw) === key) {
-          field = name;
-          await this.#kv.mapDelete(indexKeyOf(userId), name);
-        }
-      }
-    }
-    if (removed && reason && field !== undefined) this.#emit({ type: 'ended', userId, sessionId: field, reason, at: this.#clock.now() });
-    return removed;
-  }
-
-  /** The user's live sessions; dead index entries found on the way are pruned. */
+  /** The user's live sessions, most recently used first; dead index entries found on the way are pruned. */
   async listForUser(userId: string): Promise<ListedSession[]> {
-    const index = await this.#kv.mapGetAll(indexKeyOf(userId));
-    const listed: ListedSession[] = [];
-    for (const [publicId, raw] of index) {
-      const indexed = indexedKeyOf(raw);
-      const loaded = indexed ? await this.#loadByKey(indexed) : undefined;
-      if (loaded && loaded.record.user.id === userId) {
-        listed.push({ publicId, record: loaded.record });
-      } else {
+    return (await this.#live(userId)).map(({ publicId, record }) => ({ publicId, record }));
+  }
+
+  /**
+   * The user's live sessions with their store keys, most recently used
+   * first. An entry whose session is being rotated right now (a tombstone)
+   * counts as its successor, whether or not the index lists that yet.
+   */
+  async #live(userId: string): Promise<(ListedSession & { key: string })[]> {
+    const listed = new Map<string, ListedSession & { key: string }>();
+    const index = await this.#index(userId);
+    for (const [publicId, key] of index) {
+      if (key === undefined) {
         await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+        continue;
       }
+      let found = await this.findAt(key);
+      let at = { publicId, key };
+      for (let hop = 0; found?.kind === 'tombstone' && hop < MAX_FOLLOW; hop += 1) {
+        at = { publicId: found.tombstone.nextPublicId, key: found.tombstone.next };
+        found = index.has(at.publicId) ? undefined : await this.findAt(at.key);
+      }
+      const mine = found?.kind === 'record' && found.record.user.id === userId ? found : undefined;
+      // Dead, planted (another user's record), or a tombstone: the entry goes (a successor has, or gets, its own).
+      if (at.publicId !== publicId || !mine) await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      if (mine) listed.set(at.publicId, { publicId: at.publicId, key: at.key, record: mine.record });
     }
-    return listed.sort((a, b) => b.record.lastSeen - a.record.lastSeen);
+    return [...listed.values()].sort((a, b) => b.record.lastSeen - a.record.lastSeen);
   }
 
   /**
@@ -199,36 +213,120 @@ export class SessionStore {
    * (a corrupted or planted index) is dropped, never followed.
    */
   async removeByPublicId(userId: string, publicId: string, reason: SessionEndReason = 'revoked'): Promise<boolean> {
-    const raw = (await this.#kv.mapGetAll(indexKeyOf(userId))).get(publicId);
-    const indexed = raw === undefined ? undefined : indexedKeyOf(raw);
-    if (!indexed) return false;
-    const live = await this.#loadByKey(indexed);
-    if (live?.record.user.id !== userId) {
+    const key = (await this.#index(userId)).get(publicId);
+    const found = key === undefined ? undefined : await this.findAt(key);
+    if (key === undefined || !found || ownerOf(found) !== userId) {
       await this.#kv.mapDelete(indexKeyOf(userId), publicId);
       return false;
     }
-    return this.#removeByKey(indexed, userId, publicId, reason);
+    return this.#endAt(key, publicId, userId, reason);
   }
 
   /**
-   * Ends every session of the user except `keepPublicId`; returns how many
-   * live records it removed. Each record is checked to be the user's before
-   * it goes, as in `removeByPublicId`.
+   * Ends every session of the user except `keepPublicId`, as one state
+   * change: the user's generation moves first, then the index is read, so a
+   * session being created or rotated meanwhile is either in the index here
+   * or sees the new generation and gives itself up (L11). Resolves how many
+   * live sessions this call ended, and the new generation (a kept session
+   * carries it from now on: `SessionCore.endOthers`).
    */
-  async removeAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<number> {
+  async endAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<{ ended: number; generation: number }> {
+    const generation = await this.#kv.increment(generationKeyOf(userId));
     let ended = 0;
-    for (const [publicId, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+    for (const [publicId, key] of await this.#index(userId)) {
       if (publicId === keepPublicId) continue;
-      const indexed = indexedKeyOf(raw);
-      const live = indexed ? await this.#loadByKey(indexed) : undefined;
-      if (!indexed || live?.record.user.id !== userId) {
+      const found = key === undefined ? undefined : await this.findAt(key);
+      if (key === undefined || !found || ownerOf(found) !== userId) {
         await this.#kv.mapDelete(indexKeyOf(userId), publicId);
         continue;
       }
-      // Count only sessions this call really ended, not index entries whose session had expired or ended meanwhile.
-      if (await this.#removeByKey(indexed, userId, publicId, reason)) ended += 1;
+      // Counts only sessions this call really ended, not entries whose session ended meanwhile.
+      if (await this.#endAt(key, publicId, userId, reason)) ended += 1;
+    }
+    return { ended, generation };
+  }
+
+  /** Ends every session of the user (no exception); resolves how many live ones it ended. */
+  async removeAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<number> {
+    return (await this.endAllForUser(userId, keepPublicId, reason)).ended;
+  }
+
+  /** Past the cap, ends the user's least recently used sessions, never `newestPublicId`; resolves their public ids. */
+  async enforceCap(userId: string, newestPublicId: string): Promise<string[]> {
+    if ((await this.#kv.mapGetAll(indexKeyOf(userId))).size <= this.#limits.maxPerUser) return [];
+    // Over the cap by the index: read the records (dead entries are pruned on the way) and count the live ones.
+    const live = (await this.#live(userId)).filter((session) => session.publicId !== newestPublicId);
+    const excess = live.length + 1 - this.#limits.maxPerUser;
+    if (excess <= 0) return [];
+    const leastRecent = live.sort((a, b) => a.record.lastSeen - b.record.lastSeen).slice(0, excess);
+    const ended: string[] = [];
+    for (const session of leastRecent) {
+      // By its key, not its index entry: a session rotated meanwhile is followed through its tombstone to its successor.
+      if (await this.#endAt(session.key, session.publicId, userId, 'cap')) ended.push(session.publicId);
     }
     return ended;
+  }
+
+  /**
+   * Takes what is stored at `key`: a record ends (its index entry goes, and
+   * the end is reported with `reason`); a tombstone leads on to the session
+   * it names. `publicId` undefined: found by its key in the index.
+   */
+  async #endAt(key: string, publicId: string | undefined, userId: string | undefined, reason: SessionEndReason | undefined, depth = 0): Promise<boolean> {
+    // Together when the index entry is known (one synced commit on SQLite): the take's answer alone decides who ended it.
+    const [taken] = await Promise.all([this.#kv.take(key), userId !== undefined && publicId !== undefined ? this.#kv.mapDelete(indexKeyOf(userId), publicId) : undefined]);
+    if (taken === undefined) return false;
+    const found = this.#interpret(key, taken);
+    if (found === 'unreadable') return false;
+    if (found !== 'expired' && found.kind === 'tombstone') {
+      const { tombstone } = found;
+      if (depth >= MAX_FOLLOW) return false;
+      return this.#endAt(tombstone.next, tombstone.nextPublicId, tombstone.userId, reason, depth + 1);
+    }
+    const record = found === 'expired' ? this.#expiredRecord(key, taken) : found.record;
+    if (!record) return false;
+    const owner = record.user.id;
+    const field = publicId ?? (await this.#fieldOf(owner, key));
+    if (field !== undefined && (userId === undefined || publicId === undefined)) await this.#kv.mapDelete(indexKeyOf(owner), field);
+    const live = found !== 'expired';
+    if (reason && field !== undefined && (live || reason === 'expired')) this.#emit({ type: 'ended', userId: owner, sessionId: field, reason, at: this.#clock.now() });
+    return live;
+  }
+
+  /** A stored entry, opened: a record (if still live), a tombstone (if not past its end), or why not. */
+  #interpret(key: string, sealed: string): Found | 'expired' | 'unreadable' {
+    const memo = this.#opened.get(key, sealed);
+    if (memo) return this.#clock.now() >= this.expiresAt(memo.record) ? 'expired' : { kind: 'record', record: memo.record, rotated: memo.rotated, sealed };
+    const opened = this.#sealer.open(sealed, key);
+    if (!opened) return 'unreadable';
+    const tombstone = decodeTombstone(opened.plaintext);
+    if (tombstone) return this.#clock.now() < tombstone.until ? { kind: 'tombstone', tombstone } : 'expired';
+    const decoded = this.#codec.decode(opened.plaintext);
+    if (!decoded) return 'unreadable';
+    const result = { record: decoded.record, rotated: opened.rotated || decoded.migrated };
+    this.#opened.remember(key, sealed, result);
+    return this.#clock.now() >= this.expiresAt(result.record) ? 'expired' : { kind: 'record', ...result, sealed };
+  }
+
+  /** The record of an expired entry (a tombstone past its end has none). */
+  #expiredRecord(key: string, sealed: string): SessionRecord | undefined {
+    const opened = this.#opened.get(key, sealed) ?? undefined;
+    if (opened) return opened.record;
+    const plaintext = this.#sealer.open(sealed, key)?.plaintext;
+    return plaintext === undefined || decodeTombstone(plaintext) ? undefined : this.#codec.decode(plaintext)?.record;
+  }
+
+  /** The index field pointing at `key` (called without the raw id: a session that expired on read). */
+  async #fieldOf(userId: string, key: string): Promise<string | undefined> {
+    for (const [publicId, indexed] of await this.#index(userId)) if (indexed === key) return publicId;
+    return undefined;
+  }
+
+  /** The user's index: public id → store key (`undefined` for an entry that names no session key). */
+  async #index(userId: string): Promise<Map<string, string | undefined>> {
+    const index = new Map<string, string | undefined>();
+    for (const [publicId, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) index.set(publicId, indexedKeyOf(raw));
+    return index;
   }
 
   #seal(key: string, record: SessionRecord): string {
@@ -239,6 +337,8 @@ export class SessionStore {
     return Math.max(1, this.expiresAt(record) - this.#clock.now() + STORE_TTL_SLACK_MS);
   }
 }
+
+const ownerOf = (found: Found) => (found.kind === 'record' ? found.record.user.id : found.tombstone.userId);
 
 const STORE_KEY = /^s:[A-Za-z0-9_-]{43}$/;
 

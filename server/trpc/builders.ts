@@ -1,6 +1,6 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { errorMessages } from '../../shared/errors.js';
-import type { ActiveSession, SessionHandle } from '../session/requestSession.js';
+import type { ActiveSession, SessionHandle } from '../session/sessionHandle.js';
 import type { GatehouseBaseContext } from './context.js';
 import { formatError } from './errorFormatter.js';
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { User } from '../../shared/user.js';
 import type { AccountsAdapter } from '../accounts/accountsAdapter.js';
 import type { Clock } from '../clock.js';
-import type { SessionHandle } from '../session/requestSession.js';
+import type { SessionHandle } from '../session/sessionHandle.js';
 import type { SessionStore } from '../session/sessionStore.js';
 import type { LoginThrottle } from '../throttle/loginThrottle.js';
 

@@ -1,0 +1,181 @@
+import { DescribedSession } from './describedSession.js';
+import type { LiveSession, SessionCore } from './sessionCore.js';
+import { notSignedIn } from './sessionErrors.js';
+import type { ActiveSession, EndReason, SessionHandle } from './sessionHandle.js';
+import type { StoredData, StoredUser } from './sessionRecord.js';
+import { ANONYMOUS, ENDED, type LiveState, liveOf, type SessionState, VANISHED } from './sessionState.js';
+
+/**
+ * How one kind of client carries its session (DESIGN, "Credentials and
+ * sessions"): the signed cookie, the testing helper's nothing at all. A
+ * carrier only hands credentials out and takes them back; every rule of
+ * the lifecycle is `SessionCore`'s.
+ */
+export interface Carrier {
+  /** The answer hands the client this new session (started or rotated). */
+  issue(live: LiveSession): Promise<void>;
+  /** The client's credential is over: the answer clears it. */
+  clear(): Promise<void>;
+  /** The credential is still good but was signed under an older key: hand it out again. */
+  reissue(live: LiveSession): Promise<void>;
+}
+
+/**
+ * One request's session, as procedures and host routes act on it: its
+ * state (see `SessionState`) and the transitions they ask for, each run
+ * by the core and then shown to the client by the carrier. A tRPC batch
+ * runs its calls at once; their transitions here go one at a time.
+ */
+export class CarriedSession implements SessionHandle<StoredUser, StoredData, unknown> {
+  state: SessionState = ANONYMOUS;
+  /** The id the request's credential named, live or not: a logout with an id rotated away follows its tombstone. */
+  presented: string | undefined;
+  /** The credential was signed under an older key (known before the record is read). */
+  credentialKeyRotated = false;
+  readonly #core: SessionCore;
+  readonly #carrier: Carrier;
+  readonly #userAgent: string | null;
+  /** Why this request may not carry a session (plain HTTP with Secure cookies), if it may not. */
+  readonly #refusal: Error | undefined;
+  /** The last `current` built, reused while the state it describes is unchanged. */
+  #described: { state: LiveState; active: ActiveSession } | undefined;
+  #transitions: Promise<unknown> = Promise.resolve();
+
+  constructor(core: SessionCore, carrier: Carrier, options: { userAgent: string | null; refusal?: Error | undefined }) {
+    this.#core = core;
+    this.#carrier = carrier;
+    this.#userAgent = options.userAgent;
+    this.#refusal = options.refusal;
+  }
+
+  /** Starts over as a new request would (the testing helper's calls): no session until `load`. */
+  reset(): void {
+    this.state = ANONYMOUS;
+    this.presented = undefined;
+    this.credentialKeyRotated = false;
+  }
+
+  /** Reads the session the credential names (timeouts enforced). */
+  async load(id: string): Promise<void> {
+    this.presented = id;
+    const found = await this.#core.resolve(id);
+    if (found) this.state = Object.freeze({ kind: 'loaded', id, record: found.record, sealed: found.sealed, keyRotated: found.rotated || this.credentialKeyRotated });
+  }
+
+  get current(): ActiveSession | null {
+    const live = liveOf(this.state);
+    if (!live) return null;
+    // Every request reads `current` (the tRPC context does); describing costs a SHA-256 for the public id.
+    if (this.#described?.state === live) return this.#described.active;
+    const active = new DescribedSession(live.id, live.record, this.#core.store.expiresAt(live.record));
+    this.#described = { state: live, active };
+    return active;
+  }
+
+  start(user: StoredUser, data?: unknown): Promise<void> {
+    if (this.#refusal) return Promise.reject(this.#refusal);
+    return this.#oneAtATime(async () => {
+      const codec = this.#core.store.codec;
+      // Validated before anything is written; nothing of an earlier (or anonymous) session carries over (L1).
+      const checkedUser = codec.user(user);
+      const checkedData = codec.data(data ?? {});
+      const previous = liveOf(this.state);
+      if (previous) this.state = ENDED;
+      const live = await this.#core.start(checkedUser, checkedData, this.#userAgent, previous);
+      this.state = Object.freeze({ kind: 'started', ...live });
+      await this.#carrier.issue(live);
+    });
+  }
+
+  rotate(): Promise<void> {
+    return this.#rotate('rotated');
+  }
+
+  refresh(): Promise<void> {
+    return this.#rotate('refreshed');
+  }
+
+  update(change: Partial<StoredData> | ((data: StoredData) => unknown)): Promise<StoredData> {
+    return this.#oneAtATime(async () => {
+      const live = liveOf(this.state);
+      if (!live) throw notSignedIn();
+      const result = await this.#core.update(live, change).catch((error: unknown) => {
+        if ((error as { status?: unknown }).status === 401 && this.state === live) this.state = VANISHED;
+        throw error;
+      });
+      // Moved by another request's rotation: the change went to the successor, and this request's id is over.
+      if (this.state === live) this.state = result.live ? Object.freeze({ ...live, record: result.live.record, sealed: result.live.sealed }) : VANISHED;
+      return result.data;
+    });
+  }
+
+  end(reason: EndReason = 'logout'): Promise<boolean> {
+    const liveAtCall = liveOf(this.state);
+    // Ended for every other call of this request (a batch) from now on, even while the store write runs.
+    this.state = ENDED;
+    return this.#oneAtATime(async () => {
+      // A transition that was already running when end() was called may have left a newer live session.
+      const live = liveOf(this.state) ?? liveAtCall;
+      this.state = ENDED;
+      // No live session, but a credential: it may name a tombstone, whose successor a logout ends too (L11).
+      const ended = live ? await this.#core.end(live, reason) : this.presented ? await this.#core.endById(this.presented, reason) : false;
+      await this.#carrier.clear();
+      return live !== undefined || ended;
+    });
+  }
+
+  endOthers(reason: EndReason | 'password-change' = 'revoked'): Promise<number> {
+    return this.#oneAtATime(async () => {
+      const live = liveOf(this.state);
+      if (!live) throw notSignedIn();
+      const { ended, live: kept } = await this.#core.endOthers(live, reason);
+      if (this.state === live) this.state = kept ? Object.freeze({ ...live, record: kept.record, sealed: kept.sealed }) : VANISHED;
+      return ended;
+    });
+  }
+
+  /** After the handlers ran: extend the idle window, or re-seal and re-sign under the first key, if due. */
+  finish(): Promise<void> {
+    return this.#oneAtATime(async () => {
+      const state = this.state;
+      if (state.kind !== 'loaded' || (!state.keyRotated && !this.#core.touchDue(state))) return;
+      const touched = await this.#core.touch(state);
+      if (this.state !== state) return;
+      if (!touched) {
+        this.state = VANISHED;
+        return;
+      }
+      this.state = Object.freeze({ ...state, record: touched.record, sealed: touched.sealed, keyRotated: false });
+      if (state.keyRotated) await this.#carrier.reissue(touched);
+    });
+  }
+
+  #rotate(kind: 'rotated' | 'refreshed'): Promise<void> {
+    if (this.#refusal) return Promise.reject(this.#refusal);
+    return this.#oneAtATime(async () => {
+      const previous = liveOf(this.state);
+      if (!previous) throw notSignedIn();
+      let live: LiveSession;
+      try {
+        live = await this.#core.rotate(previous, kind);
+      } catch (error) {
+        if (this.state === previous && (error as { status?: unknown }).status === 401) this.state = ENDED;
+        throw error;
+      }
+      if (this.state !== previous) {
+        // This request's own end() arrived while the rotation ran: the successor must not outlive it.
+        await this.#core.end(live, 'logout');
+        throw notSignedIn();
+      }
+      this.state = Object.freeze({ kind: 'started', ...live });
+      await this.#carrier.issue(live);
+    });
+  }
+
+  /** Runs `transition` once every transition this request asked for before it has settled. */
+  #oneAtATime<T>(transition: () => Promise<T>): Promise<T> {
+    const result = this.#transitions.then(transition);
+    this.#transitions = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,232 @@
+import type { Clock } from '../clock.js';
+import { errorMessages } from '../../shared/errors.js';
+import { TRPCError } from '@trpc/server';
+import { notSignedIn, sessionConflict } from './sessionErrors.js';
+import type { SessionEndReason } from './sessionEvents.js';
+import { newSessionId, publicIdOf, storeKeyOf } from './sessionId.js';
+import type { SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
+import type { Found, SessionStore } from './sessionStore.js';
+
+/** A live session as a request holds it: its id, its record, and the stored text it was read or written as. */
+export interface LiveSession {
+  readonly id: string;
+  readonly record: Readonly<SessionRecord>;
+  readonly sealed: string;
+}
+
+/** The user as the accounts adapter has it now; `undefined` when the account is gone or disabled. */
+export type UserSource = (userId: string) => Promise<StoredUser | undefined>;
+
+/** How often one transition re-reads and tries again while other requests of the session keep writing it. */
+const MAX_TRIES = 8;
+
+type Change = Partial<StoredData> | ((data: StoredData) => unknown);
+
+/**
+ * The session lifecycle, written once for every way a client carries a
+ * session (a cookie, a bearer token, the testing helper): start, rotate,
+ * update, extend, end, end all. Each rule is a short protocol of store
+ * steps that holds whatever runs at the same time, on one instance or many:
+ *
+ * - "End every session of this user" moves the user's generation, then
+ *   reads the index (`SessionStore.endAllForUser`). A session written
+ *   before that read is found and ended; one written after it sees the new
+ *   generation when it checks, after its write, and gives itself up. Every
+ *   record carries the generation it was started under (L11).
+ * - A rotation writes the successor first, then turns the old record into
+ *   a tombstone naming it (compare-and-set on the record it read): a logout
+ *   that takes the old id before that makes the hand-over fail; one after
+ *   it finds the tombstone and ends the successor (L4, L11).
+ * - Every rewrite of a live record (idle extension, data update, re-seal,
+ *   hand-over) is a compare-and-set on the text it read; when another
+ *   request wrote meanwhile it reads again and re-applies only its own
+ *   change, so no write undoes another (L12).
+ */
+export class SessionCore {
+  readonly store: SessionStore;
+  readonly clock: Clock;
+  /** Extending the idle window costs a write at most this often per session. */
+  readonly touchIntervalMs: number;
+  readonly #userSource: UserSource | undefined;
+
+  constructor(store: SessionStore, clock: Clock, userSource?: UserSource) {
+    this.store = store;
+    this.clock = clock;
+    this.#userSource = userSource;
+    this.touchIntervalMs = Math.min(60_000, Math.max(1_000, Math.floor(store.limits.idleMs / 10)));
+  }
+
+  /** The live session under `id` (idle and absolute timeouts enforced), and whether it should be re-sealed. */
+  async resolve(id: string): Promise<(LiveSession & { rotated: boolean }) | undefined> {
+    const loaded = await this.store.load(id);
+    return loaded && { id, record: loaded.record, sealed: loaded.sealed, rotated: loaded.rotated };
+  }
+
+  /** The idle window is due for an extension (at most one write per touch interval). */
+  touchDue(live: LiveSession): boolean {
+    return this.clock.now() - live.record.lastSeen >= this.touchIntervalMs;
+  }
+
+  /**
+   * A brand-new session for `user` (login, registration, a team's own
+   * sign-in), after ending `previous`. Its generation is read before it is
+   * written and compared after: if every session of the user was ended in
+   * between, the new one was being created before that answered, so it is
+   * given up (409: sign in again), as L11 asks.
+   */
+  async start(user: StoredUser, data: StoredData, ua: string | null, previous?: LiveSession): Promise<LiveSession> {
+    if (previous) await this.end(previous, 'logout');
+    const gen = await this.store.generationOf(user.id);
+    const now = this.clock.now();
+    const record: SessionRecord = { v: 2, user, data, createdAt: now, lastSeen: now, authAt: now, ua, gen };
+    const id = newSessionId();
+    const sealed = await this.store.create(id, record);
+    if ((await this.store.generationOf(user.id)) !== gen) {
+      await this.store.remove(id, user.id);
+      throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
+    }
+    await this.store.enforceCap(user.id, publicIdOf(id));
+    this.store.emit({ type: 'created', userId: user.id, sessionId: publicIdOf(id), at: now });
+    return { id, record, sealed };
+  }
+
+  /**
+   * A new id for `live`, continuing its record as it is in the store now
+   * (data another request wrote a moment ago included), with the account's
+   * user as it is now. The old id dies at once. 401 when the session was
+   * ended meanwhile (a logout, a revocation, another rotation of it, an
+   * end-all: the generation moved), or the account is gone or disabled.
+   */
+  async rotate(live: LiveSession, kind: 'rotated' | 'refreshed'): Promise<LiveSession> {
+    const user = await this.#currentUser(live);
+    const now = this.clock.now();
+    const id = newSessionId();
+    let base: LiveSession = live;
+    let next: LiveSession | undefined;
+    for (let attempt = 0; attempt < MAX_TRIES && !next; attempt += 1) {
+      const record: SessionRecord = { ...base.record, user, lastSeen: now, authAt: kind === 'refreshed' ? now : base.record.authAt };
+      const sealed = await this.store.create(id, record);
+      if (await this.store.retire(live.id, base.sealed, id, record)) {
+        next = { id, record, sealed };
+        break;
+      }
+      const found = await this.store.findAt(storeKeyOf(live.id));
+      if (found?.kind !== 'record') break;
+      base = { id: live.id, record: found.record, sealed: found.sealed };
+    }
+    if (!next) {
+      await this.store.remove(id, user.id);
+      throw notSignedIn();
+    }
+    await this.store.unindex(user.id, live.id);
+    if ((await this.store.generationOf(user.id)) !== next.record.gen) {
+      // Every session of the user was ended while this one was being handed over: the successor goes too.
+      await this.store.remove(id, user.id);
+      throw notSignedIn();
+    }
+    this.store.emit({ type: kind, userId: user.id, sessionId: publicIdOf(id), previousSessionId: publicIdOf(live.id), at: now });
+    return next;
+  }
+
+  /**
+   * Applies `change` to the session's data as the store holds it now, and
+   * writes it. Resolves the new data, and the session as now stored —
+   * `undefined` when a rotation by another request moved the session to a
+   * new id meanwhile (the change went there; this request's id is over).
+   * 401 when the session ended; 409 when it kept changing under every try.
+   */
+  async update(live: LiveSession, change: Change): Promise<{ data: StoredData; live: LiveSession | undefined }> {
+    let key = storeKeyOf(live.id);
+    let base: { record: SessionRecord; sealed: string } = live;
+    let moved = false;
+    for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
+      const data = this.store.codec.changedData(base.record.data, change);
+      const record: SessionRecord = { ...base.record, data, lastSeen: Math.max(base.record.lastSeen, this.clock.now()) };
+      const sealed = await this.store.rewriteAt(key, base.sealed, record);
+      if (sealed !== undefined) return { data, live: moved ? undefined : { id: live.id, record, sealed } };
+      const found = await this.#follow(key);
+      if (!found) throw notSignedIn();
+      moved ||= found.key !== key;
+      key = found.key;
+      base = found;
+    }
+    throw sessionConflict();
+  }
+
+  /**
+   * Extends the idle window (and re-seals under the first key). Writes only
+   * `lastSeen` onto the record as the store holds it now. `undefined` when
+   * the session is over (ended, or rotated away by another request).
+   */
+  async touch(live: LiveSession): Promise<LiveSession | undefined> {
+    const key = storeKeyOf(live.id);
+    let base: LiveSession = live;
+    for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
+      const record: SessionRecord = { ...base.record, lastSeen: Math.max(base.record.lastSeen, this.clock.now()) };
+      const sealed = await this.store.rewriteAt(key, base.sealed, record);
+      if (sealed !== undefined) return { id: live.id, record, sealed };
+      const found = await this.store.findAt(key);
+      if (found?.kind !== 'record') return undefined;
+      base = { id: live.id, record: found.record, sealed: found.sealed };
+    }
+    // Others wrote it every time (and each of their writes extended it too): leave it as they wrote it.
+    return base;
+  }
+
+  /** Ends a session (and, through its tombstone, what it was rotated into); resolves whether a live one ended. */
+  end(live: LiveSession, reason?: SessionEndReason): Promise<boolean> {
+    return this.store.remove(live.id, live.record.user.id, reason);
+  }
+
+  /** Ends whatever a request's credential names, a live session or a rotation's tombstone (a logout with an id rotated away). */
+  endById(id: string, reason?: SessionEndReason): Promise<boolean> {
+    return this.store.remove(id, undefined, reason);
+  }
+
+  /**
+   * Ends every other session of the user and keeps `live`, which from now
+   * on carries the new generation. Resolves how many ended, and the kept
+   * session as now stored (`undefined` if it ended meanwhile).
+   */
+  async endOthers(live: LiveSession, reason: SessionEndReason): Promise<{ ended: number; live: LiveSession | undefined }> {
+    const { ended, generation } = await this.store.endAllForUser(live.record.user.id, publicIdOf(live.id), reason);
+    const key = storeKeyOf(live.id);
+    let base: LiveSession = live;
+    for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
+      const record: SessionRecord = { ...base.record, gen: Math.max(base.record.gen, generation) };
+      const sealed = await this.store.rewriteAt(key, base.sealed, record);
+      if (sealed !== undefined) return { ended, live: { id: live.id, record, sealed } };
+      const found = await this.store.findAt(key);
+      if (found?.kind !== 'record') return { ended, live: undefined };
+      base = { id: live.id, record: found.record, sealed: found.sealed };
+    }
+    throw sessionConflict();
+  }
+
+  /** Ends every session of the user; resolves how many live ones ended. */
+  async endAll(userId: string, reason: SessionEndReason): Promise<number> {
+    return (await this.store.endAllForUser(userId, undefined, reason)).ended;
+  }
+
+  /** The live record at `key`, or the one its tombstones lead to, with the key it is under. */
+  async #follow(key: string): Promise<{ key: string; record: SessionRecord; sealed: string } | undefined> {
+    let found: Found | undefined = await this.store.findAt(key);
+    for (let hop = 0; found && hop < MAX_TRIES; hop += 1) {
+      if (found.kind === 'record') return { key, record: found.record, sealed: found.sealed };
+      key = found.tombstone.next;
+      found = await this.store.findAt(key);
+    }
+    return undefined;
+  }
+
+  /** The session's user as the account is now (when Gatehouse knows the accounts); a gone or disabled account ends the session. */
+  async #currentUser(live: LiveSession): Promise<StoredUser> {
+    if (!this.#userSource) return live.record.user;
+    const user = await this.#userSource(live.record.user.id);
+    if (user === undefined) {
+      await this.end(live, 'conflict');
+      throw notSignedIn();
+    }
+    return this.store.codec.user(user);
+  }
+}
