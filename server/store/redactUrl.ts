@@ -24,3 +24,9 @@ export function redactUrl(url: string): string {
   return shown + url.slice(from);
 }
 
+/**
+ * True when `redactUrl(url)` shows `piece`: an error message may quote a
+ * piece of a URL (a host, a parameter) only then, since a piece of a
+ * malformed URL can be a piece of its password.
+ */
+export const redactedUrlShows = (url: string, piece: string): boolean => redactUrl(url).includes(piece);

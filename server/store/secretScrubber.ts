@@ -45,3 +45,30 @@ export function secretScrubber(url: string): (text: string) => string {
   };
 }
 
+/**
+ * Removes a store URL's secrets from an error a driver threw, in place: its
+ * message, stack and every other string field but `code` (Node's `ERR_INVALID_URL`
+ * keeps the whole URL in `input`, which `console.error(error)` and pino
+ * print), and the same in its `cause` and `errors`. Returns the error, to
+ * throw it on: its class, code and stack stay what they were.
+ */
+export function scrubErrorInPlace(error: unknown, scrub: (text: string) => string, depth = 0): unknown {
+  if (typeof error !== 'object' || error === null || depth > 4) return error;
+  const fields = error as Record<string, unknown>;
+  for (const key of Object.getOwnPropertyNames(error)) {
+    const value = fields[key];
+    // `code` is what callers branch on (ERR_MODULE_NOT_FOUND, ECONNREFUSED), never a secret.
+    if (typeof value === 'string' && key !== 'code') {
+      try {
+        fields[key] = scrub(value);
+      } catch {
+        // a read-only field
+      }
+    } else if (key === 'cause') {
+      scrubErrorInPlace(value, scrub, depth + 1);
+    } else if (key === 'errors' && Array.isArray(value)) {
+      for (const inner of value) scrubErrorInPlace(inner, scrub, depth + 1);
+    }
+  }
+  return error;
+}

@@ -30,6 +30,17 @@ export function userInfoOf(url: string): string | undefined {
 }
 
 /**
+ * User info holding "/", "?" or "#": a URL parser (the drivers') ends the
+ * host there, so it would connect to a piece of the password and quote it
+ * in its errors as a host, a database or a parameter.
+ */
+export const hasAmbiguousUserInfo = (url: string): boolean => /[/?#]/.test(userInfoOf(url) ?? '');
+
+/** What `hasAmbiguousUserInfo` finds, and the fix, as the rest of a sentence that starts with the setting's name. */
+export const AMBIGUOUS_USER_INFO =
+  'has "/", "?" or "#" before its last "@", so its password cannot be told from its host: percent-encode them in the user name and password (%2F, %3F, %23), and an "@" after the host (%40)';
+
+/**
  * The parts of `url` output must not show, in order and not overlapping:
  * the password (from the first ":" of the user info to the last "@"), and
  * the value of each password-like parameter, to the end of the text (an
