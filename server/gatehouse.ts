@@ -30,7 +30,7 @@ import { SessionWatch } from './session/sessionWatch.js';
 import { createServices } from './services.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
-import { secretScrubber } from './store/redactUrl.js';
+import { secretScrubber } from './store/secretScrubber.js';
 import { isStoreUnavailable } from './store/storeErrors.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
 import { type GatehouseBaseContext, RESERVED_CONTEXT_KEYS, type Services } from './trpc/context.js';

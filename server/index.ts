@@ -50,5 +50,6 @@ export { keyvStore, type KeyvOrAdapter, type KeyvStoreOptions } from './store/ke
 export { redisNodeOptions, redisStoreFor } from './store/openRedis.js';
 export type { Counter, KeyValueStore, StoreKind } from './store/keyValueStore.js';
 export { StoreUnavailableError } from './store/storeErrors.js';
-export { redactUrl, secretScrubber } from './store/redactUrl.js';
+export { redactUrl } from './store/redactUrl.js';
+export { secretScrubber } from './store/secretScrubber.js';
 export * from '../shared/index.js';

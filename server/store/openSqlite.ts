@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KeyValueStore } from './keyValueStore.js';
 import { namespaceOf, type OpenStoreOptions } from './openStore.js';
+import { redactedUrlShows } from './redactUrl.js';
 import { SqliteKeyValueStore } from './sqliteKeyValueStore.js';
 import { SqliteReadPin } from './sqliteReadPin.js';
 import { createSchema, migrateLegacyRows } from './sqliteSchema.js';
@@ -65,18 +66,20 @@ export function parseSqliteUrl(url: string): SqliteUrl {
   const params = new URLSearchParams(query === -1 ? '' : rest.slice(query + 1));
   let synchronous: SqliteSynchronous = 'normal';
   let readPin = true;
+  // A value or name is quoted only when redactUrl shows it: `?readPin=on#token=…` is one value holding a secret.
+  const quoted = (piece: string, before: string) => (redactedUrlShows(url, piece) ? `${before}"${piece}"` : '');
   for (const [name, value] of params) {
     const wanted = value.toLowerCase();
     if (name === 'synchronous') {
       if (!SQLITE_SYNCHRONOUS.includes(wanted as SqliteSynchronous)) {
-        throw new Error(`SESSION_STORE_URL: sqlite:// synchronous must be full or normal, not "${value}"`);
+        throw new Error(`SESSION_STORE_URL: sqlite:// synchronous must be full or normal${quoted(value, ', not ')}`);
       }
       synchronous = wanted as SqliteSynchronous;
     } else if (name === 'readPin') {
-      if (wanted !== 'on' && wanted !== 'off') throw new Error(`SESSION_STORE_URL: sqlite:// readPin must be on or off, not "${value}"`);
+      if (wanted !== 'on' && wanted !== 'off') throw new Error(`SESSION_STORE_URL: sqlite:// readPin must be on or off${quoted(value, ', not ')}`);
       readPin = wanted === 'on';
     } else {
-      throw new Error(`SESSION_STORE_URL: unknown sqlite:// parameter "${name}" (the parameters are ${PARAMETERS})`);
+      throw new Error(`SESSION_STORE_URL: unknown sqlite:// parameter${quoted(name, ' ')} (the parameters are ${PARAMETERS})`);
     }
   }
   return { path, synchronous, readPin };

@@ -1,5 +1,7 @@
 import type { KeyValueStore } from './keyValueStore.js';
 import { MemoryKeyValueStore } from './memoryKeyValueStore.js';
+import { scrubErrorInPlace, secretScrubber } from './secretScrubber.js';
+import { storeUrlProblem } from './storeUrl.js';
 
 export interface OpenStoreOptions {
   url: string;
@@ -27,11 +29,26 @@ export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, '\\$&
 
 /**
  * Opens the store that `SESSION_STORE_URL` names. Each backend's module,
- * and its driver package, is loaded only when its URL is used.
+ * and its driver package, is loaded only when its URL is used. A URL that
+ * `SESSION_STORE_URL` would refuse is refused here too, before anything is
+ * opened, with the same message (which never quotes a password); an error a
+ * driver throws while opening has the URL's secrets scrubbed from it.
  *
  * @example await openStore({ url: 'sqlite://data/gatehouse.sqlite', timeoutMs: 1000 })
  */
 export async function openStore(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const problem = storeUrlProblem(options.url);
+  if (problem !== undefined) throw new Error(`openStore: the url ${problem}`);
+  try {
+    return await openBackend(options);
+  } catch (error) {
+    // Node's "Invalid URL" (thrown by node-redis for `redis://app:s3cret@host:port6379`) keeps the whole URL in `input`.
+    throw scrubErrorInPlace(error, secretScrubber(options.url));
+  }
+}
+
+async function openBackend(options: OpenStoreOptions): Promise<KeyValueStore> {
+  // A known scheme, followed by "://" (storeUrlProblem).
   const scheme = options.url.slice(0, options.url.indexOf(':'));
   switch (scheme) {
     case 'memory':
@@ -61,6 +78,6 @@ export async function openStore(options: OpenStoreOptions): Promise<KeyValueStor
       return openPostgres(options);
     }
     default:
-      throw new Error(`unsupported SESSION_STORE_URL scheme "${scheme}"`);
+      throw new Error(`openStore: no store for ${scheme}:// URLs`);
   }
 }

@@ -1,49 +1,32 @@
-// User info runs to the *last* "@" before the path: a password with an unencoded "@" is still hidden whole.
-const CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
-// `password`, `sentinelPassword`, `pass`, `secret`, … in the query.
-const SECRET_PARAMS = /([?&](?:[a-z_]*password|pass|pwd|secret|token|auth)=)([^&#]*)/gi;
+import { hiddenSpans } from './storeUrlSecrets.js';
 
 /**
- * A store URL fit for output: the password (and any password-like query
- * parameter) replaced by `***`, the user name kept so an operator can tell
- * which account it is (D2). `redis://default:s3cret@cache:6379` →
- * `redis://default:***@cache:6379`; the multi-host forms alike:
- * `redis+sentinel://:s3cret@s1:26379,s2:26379/mymaster?sentinelPassword=x` →
- * `redis+sentinel://:***@s1:26379,s2:26379/mymaster?sentinelPassword=***`.
+ * A store URL fit for output: the password and every password-like query
+ * parameter (`password`, `sentinelPassword`, `pass`, `pwd`, `secret`,
+ * `token`, `auth`, …) replaced by `***`, the user name kept so an operator
+ * can tell which account it is (D2). The password runs to the *last* "@",
+ * so one holding an unencoded "@", "/", "?" or "#" is hidden whole; a
+ * parameter's value runs to the end of the URL. Text that is not
+ * `scheme://…` is shown as its scheme and `***`.
+ *
+ * @example redactUrl('redis://default:s3cret@cache:6379') // 'redis://default:***@cache:6379'
+ * @example redactUrl('redis+sentinel://:s3cret@s1:26379,s2:26379/mymaster?sentinelPassword=x') // 'redis+sentinel://:***@s1:26379,s2:26379/mymaster?sentinelPassword=***'
+ * @example redactUrl('postgres://app:pa/ss@db/app') // 'postgres://app:***@db/app'
+ * @example redactUrl('redis:app:s3cret@cache') // 'redis:***'
  */
 export function redactUrl(url: string): string {
-  return url
-    .replace(CREDENTIALS, (_match, scheme: string, userinfo: string) => {
-      const colon = userinfo.indexOf(':');
-      return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
-    })
-    .replace(SECRET_PARAMS, '$1***');
+  let shown = '';
+  let from = 0;
+  for (const { start, end } of hiddenSpans(url)) {
+    shown += `${url.slice(from, start)}***`;
+    from = end;
+  }
+  return shown + url.slice(from);
 }
 
 /**
- * A function that removes the URL's secrets from any text (an error
- * message that quotes the URL or its password), for process output.
+ * True when `redactUrl(url)` shows `piece`: an error message may quote a
+ * piece of a URL (a host, a parameter) only then, since a piece of a
+ * malformed URL can be a piece of its password.
  */
-export function secretScrubber(url: string): (text: string) => string {
-  const secrets = new Set<string>();
-  const userinfo = CREDENTIALS.exec(url)?.[2];
-  const password = userinfo?.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined;
-  const addSecret = (secret: string | undefined) => {
-    if (!secret) return;
-    secrets.add(secret);
-    try {
-      secrets.add(decodeURIComponent(secret.replace(/\+/g, ' ')));
-      secrets.add(decodeURIComponent(secret));
-    } catch {
-      // not percent-encoded
-    }
-  };
-  addSecret(password);
-  for (const match of url.matchAll(SECRET_PARAMS)) addSecret(match[2]);
-  const redacted = redactUrl(url);
-  return (text) => {
-    let out = text.split(url).join(redacted);
-    for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('***');
-    return out;
-  };
-}
+export const redactedUrlShows = (url: string, piece: string): boolean => redactUrl(url).includes(piece);

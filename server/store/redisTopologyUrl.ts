@@ -1,4 +1,5 @@
-import { redactUrl } from './redactUrl.js';
+import { redactedUrlShows, redactUrl } from './redactUrl.js';
+import { AMBIGUOUS_USER_INFO, hasAmbiguousUserInfo } from './storeUrlSecrets.js';
 
 /** One Redis server or sentinel a topology URL names. */
 export interface RedisNodeAddress {
@@ -57,35 +58,41 @@ export const isRedisTopologyUrl = (url: string) => REDIS_TOPOLOGY_SCHEMES.some((
  *   redis+sentinel://[user:password@]host:26379[,host:26379…]/<master name>[?sentinelPassword=…]
  *
  * (`rediss+…` for TLS). Ports default to 6379 (Cluster) and 26379
- * (sentinels). User and password are percent-decoded. Throws a
- * `RedisTopologyUrlError` that shows the URL with its password redacted.
+ * (sentinels). User and password are percent-decoded; the user info runs
+ * to the last "@", and must not hold an unencoded "/", "?" or "#". Throws a
+ * `RedisTopologyUrlError` that shows the URL with its password redacted,
+ * and quotes a host or parameter only when that redacted URL shows it.
  *
  * @example parseRedisTopologyUrl('redis+sentinel://s1:26379,s2:26379/mymaster').masterName // 'mymaster'
  */
 export function parseRedisTopologyUrl(url: string): RedisTopologyUrl {
-  const match = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^/?#]*)@)?([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/.exec(url);
+  // User info to the last "@" (greedy), as redactUrl reads it: a password's "@" never starts the host list.
+  const match = /^(rediss?)\+(cluster|sentinel):\/\/(?:(.*)@)?([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/s.exec(url);
   const kind = match?.[2] as 'cluster' | 'sentinel' | undefined;
   const fail = (problem: string): never => {
     const form = kind ? FORMS[kind] : `${FORMS.cluster} or ${FORMS.sentinel}`;
     throw new RedisTopologyUrlError(`${problem} (got "${redactUrl(url)}"); write ${form}`);
   };
+  if (hasAmbiguousUserInfo(url)) return fail(AMBIGUOUS_USER_INFO);
   if (!match || !kind) return fail('is not a Redis Cluster or Sentinel URL');
   const [, scheme, , userinfo, hostList = '', path = '', query = ''] = match;
-  const nodes = parseHosts(hostList, DEFAULT_PORT[kind], fail);
+  /** ` "piece"`, or nothing when the redacted URL hides it (it may be a piece of a password). */
+  const quoted = (piece: string, before = ' ') => (redactedUrlShows(url, piece) ? `${before}"${piece}"` : '');
+  const nodes = parseHosts(hostList, DEFAULT_PORT[kind], quoted, fail);
   const { username, password } = parseUserinfo(userinfo, fail);
   const params = new URLSearchParams(query.slice(1));
   const base = { tls: scheme === 'rediss', nodes, username, password };
 
   if (kind === 'cluster') {
     if (path !== '' && path !== '/') fail('has a path, but a Redis Cluster has a single database 0 and no master name');
-    for (const [name] of params) fail(`has an unknown parameter "${name}" (a Cluster URL takes none)`);
+    for (const [name] of params) fail(`has an unknown parameter${quoted(name)} (a Cluster URL takes none)`);
     return { kind, ...base };
   }
 
   const masterName = decode(path.slice(1), 'the master name', fail);
   if (!/^[^\s/]+$/.test(masterName)) fail('needs the name the sentinels monitor the master under as its path, e.g. /mymaster');
   for (const [name] of params) {
-    if (!SENTINEL_PARAMS.includes(name)) fail(`has an unknown parameter "${name}" (known: ${SENTINEL_PARAMS.join(', ')})`);
+    if (!SENTINEL_PARAMS.includes(name)) fail(`has an unknown parameter${quoted(name)} (known: ${SENTINEL_PARAMS.join(', ')})`);
   }
   return {
     kind,
@@ -96,14 +103,14 @@ export function parseRedisTopologyUrl(url: string): RedisTopologyUrl {
   };
 }
 
-function parseHosts(list: string, defaultPort: number, fail: (problem: string) => never): RedisNodeAddress[] {
+function parseHosts(list: string, defaultPort: number, quoted: (piece: string, before: string) => string, fail: (problem: string) => never): RedisNodeAddress[] {
   if (list === '') fail('names no host');
   return list.split(',').map((entry) => {
     // `[::1]:7000`, `[::1]`, `host:7000`, `host`
     const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/.exec(entry);
     const host = match?.[1] ?? match?.[2];
     const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
-    if (!host || port < 1 || port > 65535) fail(`has a host that is not host:port: "${entry}"`);
+    if (!host || port < 1 || port > 65535) fail(`has a host that is not host:port${quoted(entry, ': ')}`);
     return { host: host!, port };
   });
 }
