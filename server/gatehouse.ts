@@ -86,7 +86,12 @@ export interface Gatehouse<TUser extends { id: string } = User, TData extends ob
   httpsOnly(options?: { except?: readonly string[] }): Koa.Middleware;
   /** Opt-in: `GET path` (default `/healthz`) answers 200 when the store answers, 503 when not. */
   healthz(options?: { path?: string }): Koa.Middleware;
-  /** Opt-in: anything thrown below becomes a clean answer in tRPC's error shape (503 for store outages, never a stack). */
+  /**
+   * Opt-in, first: anything thrown below becomes a clean answer, never a
+   * stack (503 with `Retry-After` for store outages). Under the tRPC
+   * prefix in tRPC's error shape; on your own routes as Koa answers (the
+   * status, a plain-text message), with `X-Request-Id` on both.
+   */
   errorBoundary(): Koa.Middleware;
   /** Stops the sweeper and closes the store. */
   close(): Promise<void>;
@@ -257,7 +262,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     },
     httpsOnly: (httpsOptions = {}) => httpsGuard({ trustProxy, ...(httpsOptions.except ? { except: httpsOptions.except } : {}) }),
     healthz: (healthOptions = {}) => healthz(store, healthOptions.path),
-    errorBoundary: () => errorBoundary(logger),
+    errorBoundary: () => errorBoundary({ logger, isTrpcPath: withinTrpc }),
     async close() {
       sweeper.stop();
       sessionWatch.close();
