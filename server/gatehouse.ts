@@ -8,6 +8,7 @@ import type { User } from '../shared/user.js';
 import { type Clock, systemClock } from './clock.js';
 import { type GatehouseDefinition, internalsOf, isGatehouseDefinition, type NoSessionData } from './definition.js';
 import { contentTypeGuard } from './http/contentTypeGuard.js';
+import { type CsrfOptions, csrfGuard } from './http/csrfGuard.js';
 import { errorBoundary } from './http/errorBoundary.js';
 import { sendError } from './http/errorResponse.js';
 import { clientViewOf } from './http/forwarded.js';
@@ -86,6 +87,20 @@ export interface Gatehouse<TUser extends { id: string } = User, TData extends ob
   httpsOnly(options?: { except?: readonly string[] }): Koa.Middleware;
   /** Opt-in: `GET path` (default `/healthz`) answers 200 when the store answers, 503 when not. */
   healthz(options?: { path?: string }): Koa.Middleware;
+  /**
+   * CSRF defence for your own routes that act for the signed-in user (a
+   * REST sign-out, an SSO bridge, an older REST API): the tRPC prefix's
+   * Origin / `Sec-Fetch-Site` check, refusing another origin's POST, PUT,
+   * PATCH or DELETE with 403 — a sibling subdomain's too, which
+   * `SameSite=Lax` lets through — and, with `requireJson: true`, any body
+   * that is not `application/json` with 415. A refusal is thrown as Koa's
+   * `HttpError` (your error handling answers it). Mount it on those routes,
+   * not app-wide if partners post to you from their own sites.
+   *
+   * @example
+   * routes.post('/api/notes', gatehouse.csrf({ requireJson: true }), createNote);
+   */
+  csrf(options?: CsrfOptions): Koa.Middleware;
   /**
    * Opt-in, first: anything thrown below becomes a clean answer, never a
    * stack (503 with `Retry-After` for store outages). Under the tRPC
@@ -262,6 +277,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     },
     httpsOnly: (httpsOptions = {}) => httpsGuard({ trustProxy, ...(httpsOptions.except ? { except: httpsOptions.except } : {}) }),
     healthz: (healthOptions = {}) => healthz(store, healthOptions.path),
+    csrf: (csrfOptions) => csrfGuard(csrfOptions, { allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
     errorBoundary: () => errorBoundary({ logger, isTrpcPath: withinTrpc }),
     async close() {
       sweeper.stop();
