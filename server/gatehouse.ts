@@ -15,6 +15,7 @@ import { clientViewOf } from './http/forwarded.js';
 import { healthz } from './http/healthz.js';
 import { httpsGuard } from './http/httpsGuard.js';
 import { originGuard } from './http/originGuard.js';
+import { isSecureContext } from './http/secureContext.js';
 import { assignRequestId, lazyLogOf, logOf, requestId } from './http/requestId.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
@@ -222,6 +223,9 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       return async function gatehouseSessionMiddleware(ctx, next) {
         try {
           await sessionMiddleware(ctx, next);
+          // Chromium ignores Clear-Site-Data from a page that is not a secure context (http:// on a host name other
+          // than localhost), and then also drops the answer's Set-Cookie that expires Gatehouse's cookie.
+          if (cookie.clearSiteData && ctx.res.hasHeader('Clear-Site-Data') && !isSecureContext(ctx, trustProxy)) ctx.res.removeHeader('Clear-Site-Data');
         } catch (error) {
           // On Gatehouse's own prefix a store outage is a tRPC-shaped 503; elsewhere it is the host's
           // error to handle (a StoreUnavailableError has status 503 and a message safe to show).

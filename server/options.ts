@@ -79,10 +79,14 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
     secure?: boolean;
     /**
      * On logout (any end of a session by the request), also send
-     * `Clear-Site-Data: "cookies"`, which makes the browser drop every
-     * cookie of the origin — your app's too (default true). Set false when
-     * your app keeps cookies of its own that must outlive a logout;
-     * Gatehouse's own cookie is cleared either way.
+     * `Clear-Site-Data: "cookies"` (default false). Browsers then drop every
+     * cookie of the whole site, not only this origin's: your app's own
+     * (a koa-session, a theme, a consent or CSRF cookie) and those of every
+     * sibling subdomain (`other.example.com` when you are
+     * `app.example.com`). Turn it on only when nothing else lives under
+     * your registrable domain. Gatehouse's own cookie is expired either way.
+     * Sent only to a secure context (HTTPS, or `http://localhost`): Chromium
+     * ignores it elsewhere, and then drops the same answer's `Set-Cookie`.
      */
     clearSiteData?: boolean;
   };
@@ -217,7 +221,7 @@ const optionsSchema = z
         name: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { error: 'must be a cookie name (1–64 token characters)' }).optional(),
         sameSite: z.enum(['lax', 'strict'], { error: 'must be "lax" or "strict"' }).default('lax'),
         secure: z.boolean({ error: 'must be true or false' }).default(true),
-        clearSiteData: z.boolean({ error: 'must be true or false' }).default(true),
+        clearSiteData: z.boolean({ error: 'must be true or false' }).default(false),
       })
       .strict()
       .prefault({}),

@@ -57,12 +57,12 @@ describe('createGatehouse options', () => {
     expect(message).not.toContain('hunter2');
   });
 
-  it('defaults: Secure __Host-sid cookies, SameSite=Lax, 30 min idle, 12 h absolute, 10 sessions per user, a 10 min fresh-login window', async () => {
+  it('defaults: Secure __Host-sid cookies, SameSite=Lax, no Clear-Site-Data, 30 min idle, 12 h absolute, 10 sessions per user, a 10 min fresh-login window', async () => {
     const gatehouse = await createGatehouse({ keys, logger: createLogger('silent') });
     try {
       expect(gatehouse.options).toMatchObject({
         store: 'memory://',
-        cookie: { name: '__Host-sid', sameSite: 'lax', secure: true },
+        cookie: { name: '__Host-sid', sameSite: 'lax', secure: true, clearSiteData: false },
         idleTimeoutMs: 1_800_000,
         absoluteTimeoutMs: 43_200_000,
         maxSessionsPerUser: 10,
