@@ -1,7 +1,6 @@
 import cors from '@koa/cors';
 import type { AnyRouter } from '@trpc/server';
 import type Koa from 'koa';
-import compose from 'koa-compose';
 import type { Logger } from 'pino';
 import { errorMessages } from '../shared/errors.js';
 import type { User } from '../shared/user.js';
@@ -244,19 +243,18 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       }
       checkRouter(router, (definition.router as (routes: Record<string, never>) => AnyRouter)({}), startingProcedures, codec);
       trpcPrefixes.add(prefix);
-      const guarded = compose([
-        originGuard({ allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
-        contentTypeGuard(),
-        koaTrpcMount({
-          router,
-          prefix,
-          ...(maxBodySize === undefined ? {} : { maxBodySize }),
-          ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
-          createContext: createContext as never,
-          logger,
-          streamSignal,
-        }),
-      ]);
+      const origin = originGuard({ allowedOrigins: resolved.allowedOrigins, trustProxy, logger });
+      const json = contentTypeGuard();
+      const mount = koaTrpcMount({
+        router,
+        prefix,
+        ...(maxBodySize === undefined ? {} : { maxBodySize }),
+        ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
+        createContext: createContext as never,
+        logger,
+        streamSignal,
+      });
+      const guarded = (ctx: Koa.Context, next: Koa.Next) => origin(ctx, () => json(ctx, () => mount(ctx, next)));
       return function gatehouseTrpc(ctx, next) {
         if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
         if (!sessionHandleOrNone(ctx)) {
