@@ -1,7 +1,6 @@
-// @trpc/client's own type declarations name DOM types (`RequestInfo`), so a Node project without the DOM lib
-// could not type-check any tRPC client. This brings the DOM lib's declarations in for the client entries only;
-// Gatehouse's server entries (`koa-gatehouse`, `koa-gatehouse/testing`) need no DOM lib.
-/// <reference lib="dom" preserve="true" />
+// No DOM lib here: these declarations are also the Node client's (`koa-gatehouse/client/node` re-exports them), and
+// a `/// <reference lib="dom" />` would give every file of a Node project that imports it `document` and `window`.
+// A browser project has the DOM lib of its own; a Node project has fetch's types from @types/node.
 import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 export * from '../shared/index.js';
