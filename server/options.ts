@@ -36,7 +36,10 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
   store?: StoreOption;
   /** Prefix of every store key (default `gatehouse`): several apps can share one Redis or database. */
   storeNamespace?: string;
-  /** Deadline of each store operation (default `'1s'`); past it the request is a 503. */
+  /**
+   * Deadline of each store operation (default `'1s'`); past it the request
+   * is a 503. For a store URL; a store you opened keeps its own `timeoutMs`.
+   */
   storeTimeout?: Duration;
   /** A session ends after this long without a request (default `'30m'`). */
   idleTimeout?: Duration;
@@ -266,6 +269,9 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
     problems.push(
       'options.storeNamespace applies to store URLs only: a store instance keeps the namespace it was opened with (openStore({ namespace }), keyvStore(…, { namespace }), redisStoreFor(…, { namespace }))',
     );
+  }
+  if (options.storeTimeout !== undefined && typeof o.store !== 'string') {
+    problems.push('options.storeTimeout applies to store URLs only: a store instance keeps the deadline it was opened with (openStore({ url, timeoutMs }), keyvStore(…, { timeoutMs }), redisStoreFor(…, { timeoutMs }))');
   }
   const name = o.cookie.name ?? (o.cookie.secure ? '__Host-sid' : 'sid');
   if ((name.startsWith('__Host-') || name.startsWith('__Secure-')) && !o.cookie.secure) {
