@@ -1,9 +1,9 @@
-// @trpc/client's own type declarations name DOM types (`RequestInfo`), so a Node project without the DOM lib
-// could not type-check any tRPC client. This brings the DOM lib's declarations in for the client entries only;
-// Gatehouse's server entries (`koa-gatehouse`, `koa-gatehouse/testing`) need no DOM lib.
-/// <reference lib="dom" preserve="true" />
-import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
+// No DOM lib here: these declarations are also the Node client's (`koa-gatehouse/client/node` re-exports them), and
+// a `/// <reference lib="dom" />` would give every file of a Node project that imports it `document` and `window`.
+// A browser project has the DOM lib of its own; a Node project has fetch's types from @types/node.
+import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpSubscriptionLink, splitLink, type TRPCClient, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
+import { observable } from '@trpc/server/observable';
 export * from '../shared/index.js';
 export { TRPCClientError } from '@trpc/client';
 
@@ -60,11 +60,13 @@ export function createGatehouseClient<TRouter extends AnyRouter>(options: Gateho
   const calls = httpBatchLink<TRouter>({ url, maxItems, fetch: withCredentials } as never) as Link;
   const queries = options.streamQueries ? (httpBatchStreamLink<TRouter>({ url, maxItems, fetch: withCredentials } as never) as Link) : calls;
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceLike }).EventSource;
-  const subscriptions = httpSubscriptionLink({
-    url,
-    EventSource: (EventSourceImpl ?? MissingEventSource) as never,
-    eventSourceOptions: options.fetch ? { withCredentials: true, fetch: withCredentials } : { withCredentials: true },
-  } as never) as Link;
+  const subscriptions = EventSourceImpl
+    ? (httpSubscriptionLink({
+        url,
+        EventSource: EventSourceImpl as never,
+        eventSourceOptions: options.fetch ? { withCredentials: true, fetch: withCredentials } : { withCredentials: true },
+      } as never) as Link)
+    : noEventSourceLink<TRouter>();
   return createTRPCClient<TRouter>({
     links: [
       splitLink<TRouter>({
@@ -79,8 +81,12 @@ export function createGatehouseClient<TRouter extends AnyRouter>(options: Gateho
 /** Without an EventSource (Node 20 has none), a subscription fails with the fix rather than tRPC's "use httpSubscriptionLink". */
 const NO_EVENT_SOURCE =
   'Subscriptions need an EventSource, and this runtime has none (Node 20): install the eventsource package and pass it, createGatehouseClient({ EventSource }) or createNodeClient({ EventSource }), with import { EventSource } from "eventsource".';
-class MissingEventSource {
-  constructor() {
-    throw new Error(NO_EVENT_SOURCE);
-  }
+
+/**
+ * The subscription link of a runtime without an EventSource: every subscription fails at once with the fix.
+ * A link of its own, not an EventSource that throws: @trpc/client 11.22 wraps an error thrown while it opens the
+ * stream in a SuppressedError, and the message reached the caller empty.
+ */
+function noEventSourceLink<TRouter extends AnyRouter>(): TRPCLink<TRouter> {
+  return () => () => observable((observer) => observer.error(new TRPCClientError(NO_EVENT_SOURCE)));
 }

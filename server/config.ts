@@ -180,8 +180,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       absoluteTimeout: e.SESSION_ABSOLUTE_TIMEOUT,
       maxSessionsPerUser: e.SESSION_MAX_PER_USER,
       freshLoginWindow: e.SESSION_FRESH_LOGIN_WINDOW,
-      // Secure, __Host- cookies in production; plain HTTP on a development machine.
-      cookie: Object.freeze({ sameSite: e.SESSION_COOKIE_SAMESITE, secure: production }),
+      // Secure, __Host- cookies in production; plain HTTP on a development machine. The reference server is the
+      // only app on its site, so a logout may clear every cookie of it (Clear-Site-Data), the stronger default.
+      cookie: Object.freeze({ sameSite: e.SESSION_COOKIE_SAMESITE, secure: production, clearSiteData: true }),
       trustProxy: e.TRUST_PROXY,
       allowedOrigins: Object.freeze(origins),
       throttle: Object.freeze({

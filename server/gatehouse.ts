@@ -1,19 +1,20 @@
 import cors from '@koa/cors';
 import type { AnyRouter } from '@trpc/server';
 import type Koa from 'koa';
-import compose from 'koa-compose';
 import type { Logger } from 'pino';
 import { errorMessages } from '../shared/errors.js';
 import type { User } from '../shared/user.js';
 import { type Clock, systemClock } from './clock.js';
 import { type GatehouseDefinition, internalsOf, isGatehouseDefinition, type NoSessionData } from './definition.js';
 import { contentTypeGuard } from './http/contentTypeGuard.js';
+import { type CsrfOptions, csrfGuard } from './http/csrfGuard.js';
 import { errorBoundary } from './http/errorBoundary.js';
 import { sendError } from './http/errorResponse.js';
 import { clientViewOf } from './http/forwarded.js';
 import { healthz } from './http/healthz.js';
 import { httpsGuard } from './http/httpsGuard.js';
 import { originGuard } from './http/originGuard.js';
+import { isSecureContext } from './http/secureContext.js';
 import { assignRequestId, lazyLogOf, logOf, requestId } from './http/requestId.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
@@ -88,7 +89,26 @@ export interface Gatehouse<TUser extends { id: string } = User, TData extends ob
   httpsOnly(options?: { except?: readonly string[] }): Koa.Middleware;
   /** Opt-in: `GET path` (default `/healthz`) answers 200 when the store answers, 503 when not. */
   healthz(options?: { path?: string }): Koa.Middleware;
-  /** Opt-in: anything thrown below becomes a clean answer in tRPC's error shape (503 for store outages, never a stack). */
+  /**
+   * CSRF defence for your own routes that act for the signed-in user (a
+   * REST sign-out, an SSO bridge, an older REST API): the tRPC prefix's
+   * Origin / `Sec-Fetch-Site` check, refusing another origin's POST, PUT,
+   * PATCH or DELETE with 403 — a sibling subdomain's too, which
+   * `SameSite=Lax` lets through — and, with `requireJson: true`, any body
+   * that is not `application/json` with 415. A refusal is thrown as Koa's
+   * `HttpError` (your error handling answers it). Mount it on those routes,
+   * not app-wide if partners post to you from their own sites.
+   *
+   * @example
+   * routes.post('/api/notes', gatehouse.csrf({ requireJson: true }), createNote);
+   */
+  csrf(options?: CsrfOptions): Koa.Middleware;
+  /**
+   * Opt-in, first: anything thrown below becomes a clean answer, never a
+   * stack (503 with `Retry-After` for store outages). Under the tRPC
+   * prefix in tRPC's error shape; on your own routes as Koa answers (the
+   * status, a plain-text message), with `X-Request-Id` on both.
+   */
   errorBoundary(): Koa.Middleware;
   /** Stops the sweeper and closes the store. */
   close(): Promise<void>;
@@ -203,6 +223,9 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       return async function gatehouseSessionMiddleware(ctx, next) {
         try {
           await sessionMiddleware(ctx, next);
+          // Chromium ignores Clear-Site-Data from a page that is not a secure context (http:// on a host name other
+          // than localhost), and then also drops the answer's Set-Cookie that expires Gatehouse's cookie.
+          if (cookie.clearSiteData && ctx.res.hasHeader('Clear-Site-Data') && !isSecureContext(ctx, trustProxy)) ctx.res.removeHeader('Clear-Site-Data');
         } catch (error) {
           // On Gatehouse's own prefix a store outage is a tRPC-shaped 503; elsewhere it is the host's
           // error to handle (a StoreUnavailableError has status 503 and a message safe to show).
@@ -221,19 +244,18 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       }
       checkRouter(router, (definition.router as (routes: Record<string, never>) => AnyRouter)({}), startingProcedures, codec);
       trpcPrefixes.add(prefix);
-      const guarded = compose([
-        originGuard({ allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
-        contentTypeGuard(),
-        koaTrpcMount({
-          router,
-          prefix,
-          ...(maxBodySize === undefined ? {} : { maxBodySize }),
-          ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
-          createContext: createContext as never,
-          logger,
-          streamSignal,
-        }),
-      ]);
+      const origin = originGuard({ allowedOrigins: resolved.allowedOrigins, trustProxy, logger });
+      const json = contentTypeGuard();
+      const mount = koaTrpcMount({
+        router,
+        prefix,
+        ...(maxBodySize === undefined ? {} : { maxBodySize }),
+        ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
+        createContext: createContext as never,
+        logger,
+        streamSignal,
+      });
+      const guarded = (ctx: Koa.Context, next: Koa.Next) => origin(ctx, () => json(ctx, () => mount(ctx, next)));
       return function gatehouseTrpc(ctx, next) {
         if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
         if (!sessionHandleOrNone(ctx)) {
@@ -258,7 +280,8 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     },
     httpsOnly: (httpsOptions = {}) => httpsGuard({ trustProxy, ...(httpsOptions.except ? { except: httpsOptions.except } : {}) }),
     healthz: (healthOptions = {}) => healthz(store, healthOptions.path),
-    errorBoundary: () => errorBoundary(logger),
+    csrf: (csrfOptions) => csrfGuard(csrfOptions, { allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
+    errorBoundary: () => errorBoundary({ logger, isTrpcPath: withinTrpc }),
     async close() {
       sweeper.stop();
       sessionWatch.close();

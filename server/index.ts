@@ -4,6 +4,7 @@
  * exactly this.
  */
 export { createGatehouse, type Gatehouse, type TrpcOptions } from './gatehouse.js';
+export type { CsrfOptions } from './http/csrfGuard.js';
 export {
   initGatehouse,
   isGatehouseDefinition,

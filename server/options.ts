@@ -36,7 +36,10 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
   store?: StoreOption;
   /** Prefix of every store key (default `gatehouse`): several apps can share one Redis or database. */
   storeNamespace?: string;
-  /** Deadline of each store operation (default `'1s'`); past it the request is a 503. */
+  /**
+   * Deadline of each store operation (default `'1s'`); past it the request
+   * is a 503. For a store URL; a store you opened keeps its own `timeoutMs`.
+   */
   storeTimeout?: Duration;
   /** A session ends after this long without a request (default `'30m'`). */
   idleTimeout?: Duration;
@@ -79,10 +82,14 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
     secure?: boolean;
     /**
      * On logout (any end of a session by the request), also send
-     * `Clear-Site-Data: "cookies"`, which makes the browser drop every
-     * cookie of the origin — your app's too (default true). Set false when
-     * your app keeps cookies of its own that must outlive a logout;
-     * Gatehouse's own cookie is cleared either way.
+     * `Clear-Site-Data: "cookies"` (default false). Browsers then drop every
+     * cookie of the whole site, not only this origin's: your app's own
+     * (a koa-session, a theme, a consent or CSRF cookie) and those of every
+     * sibling subdomain (`other.example.com` when you are
+     * `app.example.com`). Turn it on only when nothing else lives under
+     * your registrable domain. Gatehouse's own cookie is expired either way.
+     * Sent only to a secure context (HTTPS, or `http://localhost`): Chromium
+     * ignores it elsewhere, and then drops the same answer's `Set-Cookie`.
      */
     clearSiteData?: boolean;
   };
@@ -217,7 +224,7 @@ const optionsSchema = z
         name: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, { error: 'must be a cookie name (1–64 token characters)' }).optional(),
         sameSite: z.enum(['lax', 'strict'], { error: 'must be "lax" or "strict"' }).default('lax'),
         secure: z.boolean({ error: 'must be true or false' }).default(true),
-        clearSiteData: z.boolean({ error: 'must be true or false' }).default(true),
+        clearSiteData: z.boolean({ error: 'must be true or false' }).default(false),
       })
       .strict()
       .prefault({}),
@@ -262,6 +269,9 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
     problems.push(
       'options.storeNamespace applies to store URLs only: a store instance keeps the namespace it was opened with (openStore({ namespace }), keyvStore(…, { namespace }), redisStoreFor(…, { namespace }))',
     );
+  }
+  if (options.storeTimeout !== undefined && typeof o.store !== 'string') {
+    problems.push('options.storeTimeout applies to store URLs only: a store instance keeps the deadline it was opened with (openStore({ url, timeoutMs }), keyvStore(…, { timeoutMs }), redisStoreFor(…, { timeoutMs }))');
   }
   const name = o.cookie.name ?? (o.cookie.secure ? '__Host-sid' : 'sid');
   if ((name.startsWith('__Host-') || name.startsWith('__Secure-')) && !o.cookie.secure) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -7,33 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from './helpers/chromium.js';
 import { captureLogs } from './helpers/logCapture.js';
 import { request } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { type SwitchableStore, switchableStore } from './helpers/switchableStore.js';
 
 // The cookie and CSRF promises where they matter: Debian's Chromium driven by playwright-core (never a downloaded browser).
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = CHROMIUM_ARGS;
 const RESULTS = join(process.cwd(), 'test-results');
 const password = 'correct horse battery';
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  const message = `\n\n  !!! ${CHROMIUM} not found: the real-browser tests cannot run. Install it with: apt-get install chromium\n`;
-  // In CI a missing browser is a failure, never a silent skip.
-  if (process.env.CI) throw new Error(message);
-  console.warn(`${message}  !!! Skipping test/browser.test.ts locally.\n`);
-}
+const chromiumHere = haveChromium('test/browser.test.ts');
 
 let srv: TestServer;
 let evil: Server;
@@ -86,7 +71,7 @@ async function sessionCookieValue(): Promise<string | undefined> {
   return (await context.cookies(srv.url)).find((c) => c.name === 'sid')?.value;
 }
 
-describe.skipIf(!haveChromium)('the demo page in Chromium', () => {
+describe.skipIf(!chromiumHere)('the demo page in Chromium', () => {
   beforeAll(async () => {
     execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit' });
     outage = await switchableStore();

@@ -96,14 +96,20 @@ describe.each(['before', 'after'] as const)('the team’s own koa-session mounte
 });
 
 describe('logout and the app’s other cookies (Clear-Site-Data)', () => {
+  // What browsers then do with each answer (the whole site's cookies go): test/logoutCookies.test.ts, in Chromium.
   it.each([
-    [undefined, '"cookies"'],
-    [true, '"cookies"'],
-    [false, null],
-  ] as const)('cookie.clearSiteData %s: logout sends Clear-Site-Data %s, and always expires Gatehouse’s own cookie', async (clearSiteData, expected) => {
+    [undefined, {}, null],
+    [true, {}, '"cookies"'],
+    [false, {}, null],
+    // Not a secure context for the browser (plain http, not localhost): Chromium would ignore the header and drop the Set-Cookie.
+    [true, { 'x-forwarded-host': 'shop.example.test', 'x-forwarded-proto': 'http' }, null],
+    [true, { 'x-forwarded-host': 'shop.example.test', 'x-forwarded-proto': 'https' }, '"cookies"'],
+    [true, { 'x-forwarded-host': 'shop.localhost:8080', 'x-forwarded-proto': 'http' }, '"cookies"'],
+  ] as const)('cookie.clearSiteData %s, forwarded %j: logout sends Clear-Site-Data %s, and always expires Gatehouse’s own cookie', async (clearSiteData, forwarded, expected) => {
     const gatehouse = await createGatehouse({
       keys: [TEST_KEY],
       cookie: { secure: false, ...(clearSiteData === undefined ? {} : { clearSiteData }) },
+      trustProxy: true,
       logger: createLogger('silent'),
     });
     const app = new Koa();
@@ -115,7 +121,7 @@ describe('logout and the app’s other cookies (Clear-Site-Data)', () => {
     try {
       const reg = await request(`${base}/trpc/auth.register`, { body: { username: `csd-${String(clearSiteData)}`, password } });
       const sid = reg.setCookies.find((c) => c.startsWith('sid='))!.split(';')[0]!;
-      const out = await request(`${base}/trpc/auth.logout`, { body: {}, cookie: sid });
+      const out = await request(`${base}/trpc/auth.logout`, { body: {}, cookie: sid, headers: { ...forwarded } });
       expect(out.status).toBe(200);
       expect(out.headers.get('clear-site-data')).toBe(expected);
       expect(out.setCookies.find((c) => c.startsWith('sid='))).toMatch(/^sid=;.*expires=Thu, 01 Jan 1970 00:00:00 GMT/i);

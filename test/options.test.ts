@@ -50,6 +50,22 @@ describe('createGatehouse options', () => {
     await store.close();
   });
 
+  it('a storeTimeout next to a store instance is refused: the instance keeps the deadline it was opened with', async () => {
+    const { openStore } = await import('../server/index.js');
+    const store = await openStore({ url: 'memory://', timeoutMs: 1_000 });
+    expect(await problemOf({ keys, store, storeTimeout: '2s' })).toContain(
+      'options.storeTimeout applies to store URLs only: a store instance keeps the deadline it was opened with (openStore({ url, timeoutMs }), keyvStore(…, { timeoutMs }), redisStoreFor(…, { timeoutMs }))',
+    );
+    await store.close();
+  });
+
+  it.each([undefined, 0, Number.NaN])('openStore() without a usable timeoutMs (%s) fails at once, naming the option', async (timeoutMs) => {
+    const { openStore } = await import('../server/index.js');
+    await expect(openStore({ url: 'memory://', timeoutMs } as never)).rejects.toThrow(
+      `openStore(): options.timeoutMs is required, the deadline of each store operation in ms: openStore({ url, timeoutMs: 1000 }); got ${String(timeoutMs)}`,
+    );
+  });
+
   it('lists every problem at once, and never echoes a key or the store URL', async () => {
     const message = await problemOf({ keys: ['a-short-secret-key'], store: 'mysql://root:hunter2@db', idleTimeout: 'x', cookie: { secure: 'no' } });
     for (const option of ['options.keys[0]', 'options.store', 'options.idleTimeout', 'options.cookie.secure']) expect(message).toContain(option);
@@ -57,12 +73,12 @@ describe('createGatehouse options', () => {
     expect(message).not.toContain('hunter2');
   });
 
-  it('defaults: Secure __Host-sid cookies, SameSite=Lax, 30 min idle, 12 h absolute, 10 sessions per user, a 10 min fresh-login window', async () => {
+  it('defaults: Secure __Host-sid cookies, SameSite=Lax, no Clear-Site-Data, 30 min idle, 12 h absolute, 10 sessions per user, a 10 min fresh-login window', async () => {
     const gatehouse = await createGatehouse({ keys, logger: createLogger('silent') });
     try {
       expect(gatehouse.options).toMatchObject({
         store: 'memory://',
-        cookie: { name: '__Host-sid', sameSite: 'lax', secure: true },
+        cookie: { name: '__Host-sid', sameSite: 'lax', secure: true, clearSiteData: false },
         idleTimeoutMs: 1_800_000,
         absoluteTimeoutMs: 43_200_000,
         maxSessionsPerUser: 10,

@@ -17,3 +17,16 @@ export function sendError(ctx: Koa.Context, code: TRPC_ERROR_CODE_KEY, message: 
   ctx.set('Cache-Control', 'no-store');
   ctx.body = { error: { message, code: TRPC_ERROR_CODES_BY_KEY[code], data } };
 }
+
+/**
+ * Answers the way Koa answers an error, for the host's own routes: the
+ * status and a plain-text message (a REST client of the host's expects
+ * its own or Koa's error shape, not tRPC's). The request id rides in the
+ * `X-Request-Id` header.
+ */
+export function sendPlainError(ctx: Koa.Context, status: number, message: string): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'text/plain; charset=utf-8';
+  ctx.body = message;
+}

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
-import { sendError } from './errorResponse.js';
 import { clientViewOf } from './forwarded.js';
+import { type Refuse, refuseInTrpcShape } from './refusal.js';
 import { logOf } from './requestId.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -19,10 +19,11 @@ function ownOrigin(ctx: Koa.Context, trustProxy: boolean): string {
  * listed in `ALLOWED_ORIGINS`. Without it, `Origin` must equal the
  * server's own origin or a listed one, compared exactly (scheme, host,
  * port). Requests with neither header are not from a browser and pass.
+ * `refuse` answers a refused request (default: tRPC's error shape, 403).
  */
-export function originGuard(options: { allowedOrigins: readonly string[]; trustProxy: boolean; logger: Logger }): Koa.Middleware {
+export function originGuard(options: { allowedOrigins: readonly string[]; trustProxy: boolean; logger: Logger; refuse?: Refuse }): Koa.Middleware {
   const allowed = new Set(options.allowedOrigins);
-  const { trustProxy } = options;
+  const { trustProxy, refuse = refuseInTrpcShape } = options;
   // Not async: on the way through it only hands on `next()`'s promise (one promise and tick fewer per request).
   return function originGuardMiddleware(ctx, next) {
     if (SAFE_METHODS.has(ctx.method)) return next();
@@ -39,7 +40,7 @@ export function originGuard(options: { allowedOrigins: readonly string[]; trustP
     }
     if (!ok) {
       logOf(ctx, options.logger).warn({ event: 'csrf.refused', origin, secFetchSite: site, path: ctx.path }, 'cross-site request refused');
-      sendError(ctx, 'FORBIDDEN', 'Cross-site request refused. Call this API from its own origin or one listed in ALLOWED_ORIGINS.');
+      refuse(ctx, 'FORBIDDEN', 'Cross-site request refused. Call this API from its own origin or one listed in ALLOWED_ORIGINS.');
       return undefined;
     }
     return next();

@@ -22,9 +22,10 @@ export async function createReferenceApp(
   overrides: Partial<GatehouseOptions> & { router?: AnyRouter } = {},
 ): Promise<ReferenceApp> {
   const { router: served = referenceRouter, ...options } = overrides;
-  // A store instance given here keeps its own namespace: SESSION_STORE_NAMESPACE applies to the URL only.
-  const { storeNamespace, ...fromConfig } = config.gatehouse;
-  const base = typeof options.store === 'object' ? fromConfig : { ...fromConfig, storeNamespace };
+  // A store instance given here keeps its own namespace and deadline: SESSION_STORE_NAMESPACE and
+  // SESSION_STORE_TIMEOUT apply to the URL only.
+  const { storeNamespace, storeTimeout, ...fromConfig } = config.gatehouse;
+  const base = typeof options.store === 'object' ? fromConfig : { ...fromConfig, storeNamespace, storeTimeout };
   const gatehouse = await createGatehouse({ ...base, logger: createLogger(config.logLevel), ...options });
   const app = new Koa();
   // Koa's default error printer would log to stderr; the error boundary logs structured instead.

@@ -5,7 +5,11 @@ import { storeUrlProblem } from './storeUrl.js';
 
 export interface OpenStoreOptions {
   url: string;
-  /** Deadline for every store operation, in ms. */
+  /**
+   * Deadline for every store operation, in ms (past it: 503). Required, as
+   * for `keyvStore` and `redisStoreFor`; `createGatehouse`'s `storeTimeout`
+   * (default 1 s) applies to store URLs only.
+   */
   timeoutMs: number;
   /** Called with backend errors (connection drops, …) for logging. */
   onError?: (error: unknown) => void;
@@ -37,6 +41,9 @@ export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, '\\$&
  * @example await openStore({ url: 'sqlite://data/gatehouse.sqlite', timeoutMs: 1000 })
  */
 export async function openStore(options: OpenStoreOptions): Promise<KeyValueStore> {
+  if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
+    throw new TypeError(`openStore(): options.timeoutMs is required, the deadline of each store operation in ms: openStore({ url, timeoutMs: 1000 }); got ${String(options.timeoutMs)}`);
+  }
   const problem = storeUrlProblem(options.url);
   if (problem !== undefined) throw new Error(`openStore: the url ${problem}`);
   try {

@@ -1,8 +1,8 @@
 import { redactUrl } from './redactUrl.js';
 
-/** A store's driver package and the versions Gatehouse is written against. */
+/** An optional peer package (a store's driver, or argon2 for the built-in accounts) and the versions Gatehouse is written against. */
 export interface StoreDriver {
-  readonly name: 'better-sqlite3' | 'pg' | 'redis' | 'keyv';
+  readonly name: 'better-sqlite3' | 'pg' | 'redis' | 'keyv' | 'argon2';
   readonly range: string;
 }
 

@@ -31,7 +31,7 @@ export async function createShopApp(options: ShopOptions) {
   const app = new Koa();
   app.context.catalog = createCatalog(demoProducts);
   app.use(gatehouse.requestId()); // an X-Request-Id on every answer, and in every log line
-  app.use(gatehouse.errorBoundary()); // anything thrown below (the body parser's 400 too) is a clean JSON error, never a stack
+  app.use(gatehouse.errorBoundary()); // anything thrown below is a clean answer, never a stack: tRPC's shape under /api/trpc, Koa's elsewhere
   app.use(bodyParser()); // the shop's own body parser, before Gatehouse
   app.use(gatehouse.session()); // cookie -> session, for tRPC and the shop's routes
   app.use(gatehouse.trpc({ router: appRouter, prefix: '/api/trpc' })); // CSRF guards, no-store, limits: this prefix only
@@ -46,7 +46,12 @@ export async function createShopApp(options: ShopOptions) {
     const session = gatehouse.sessionOf(ctx).current;
     ctx.body = session ? { signedIn: true, name: session.user.name, currency: session.data.currency, cartLines: session.data.cart.length } : { signedIn: false };
   });
-  // A partner posts orders from its own site: Gatehouse's CSRF guard covers /api/trpc only.
+  // Signing out from the shop's own pages acts for the member, so it gets the tRPC prefix's CSRF guard: SameSite=Lax
+  // alone would let a page on a sibling subdomain post here with the member's cookie.
+  routes.post('/account/sign-out', gatehouse.csrf(), async (ctx) => {
+    ctx.body = { signedOut: await gatehouse.sessionOf(ctx).end() };
+  });
+  // A partner posts orders from its own site: no csrf() here, and Gatehouse's own guard covers /api/trpc only.
   routes.post('/api/partner/orders', (ctx) => {
     ctx.status = 202;
     ctx.body = { accepted: ctx.request.body };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Account, type AccountsAdapter, createPasswordHasher, type PasswordHasher } from 'koa-gatehouse';
+import type { Account, AccountsAdapter } from 'koa-gatehouse';
 import type { Member } from './gatehouse.js';
+import { hashPassword, verifyDummy, verifyPassword } from './passwords.js';
 
 interface Row {
   member: Member;
@@ -16,27 +17,23 @@ interface Row {
  */
 export class MemberTable implements AccountsAdapter<Member> {
   readonly #rows = new Map<string, Row>();
-  readonly #hasher: PasswordHasher;
 
-  private constructor(hasher: PasswordHasher) {
-    this.#hasher = hasher;
-  }
-
+  /** Opens the table (yours would connect to its database here). */
   static async create(): Promise<MemberTable> {
-    return new MemberTable(await createPasswordHasher());
+    return new MemberTable();
   }
 
   /** Adds a member (an admin script, a sign-up flow of the shop's own). */
   async add(email: string, name: string, password: string, role: Member['role'] = 'customer'): Promise<Member> {
     const member: Member = { id: randomUUID(), email: email.toLowerCase(), name, role };
-    this.#rows.set(member.id, { member, passwordHash: await this.#hasher.hash(password), version: 1, disabled: false });
+    this.#rows.set(member.id, { member, passwordHash: await hashPassword(password), version: 1, disabled: false });
     return member;
   }
 
   async authenticate(login: string, password: string): Promise<Account<Member> | undefined> {
     const row = this.#byEmail(login);
     // An unknown email costs the same hash as a known one.
-    const ok = row ? await this.#hasher.verify(row.passwordHash, password) : await this.#hasher.verifyDummy(password);
+    const ok = row ? await verifyPassword(row.passwordHash, password) : await verifyDummy(password);
     return row && ok && !row.disabled ? this.#account(row) : undefined;
   }
 
@@ -58,12 +55,12 @@ export class MemberTable implements AccountsAdapter<Member> {
 
   async verifyPassword(account: Account<Member>, password: string): Promise<boolean> {
     const row = this.#rows.get(account.user.id);
-    return row !== undefined && (await this.#hasher.verify(row.passwordHash, password));
+    return row !== undefined && (await verifyPassword(row.passwordHash, password));
   }
 
   /** One conditional write: only if nobody changed the member since `account` was read. */
   async changePassword(account: Account<Member>, newPassword: string): Promise<Account<Member> | 'conflict'> {
-    const passwordHash = await this.#hasher.hash(newPassword);
+    const passwordHash = await hashPassword(newPassword);
     const row = this.#rows.get(account.user.id);
     if (!row || row.version !== account.version) return 'conflict';
     row.passwordHash = passwordHash;

@@ -96,3 +96,28 @@ it('malformed JSON, refused by the shop’s own body parser, is a clean 400 in t
   const body = (await res.json()) as { error: { data: { code: string; httpStatus: number; requestId: string } } };
   expect(body.error.data).toMatchObject({ code: 'PARSE_ERROR', httpStatus: 400, requestId });
 });
+
+it('the shop’s own sign-out route refuses a sibling subdomain’s form post (403, still signed in) and signs out from the shop’s own page', async () => {
+  const { api, jar } = createNodeClient<AppRouter>({ url, prefix: '/api/trpc' });
+  await api.auth.register.mutate({ username: 'dana@example.com', password: 'a long password 4' });
+  const cookie = await jar.getCookieString(url);
+  const forged = await fetch(`${url}/account/sign-out`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', origin: 'https://blog.example.com', 'sec-fetch-site': 'same-site' },
+    body: 'x=1',
+  });
+  expect(forged.status).toBe(403);
+  expect(await api.cart.get.query()).toEqual([]);
+  const own = await fetch(`${url}/account/sign-out`, { method: 'POST', headers: { cookie, origin: url, 'sec-fetch-site': 'same-origin' } });
+  expect(await own.json()).toEqual({ signedOut: true });
+  const after = await fetch(`${url}/account`, { headers: { cookie } });
+  expect(await after.json()).toEqual({ signedIn: false });
+});
+
+it('malformed JSON to the shop’s own REST route answers as Koa does: 400, plain text, a request id; not tRPC’s shape', async () => {
+  const res = await fetch(`${url}/api/partner/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sku":' });
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  expect(await res.text()).toBe('Bad Request');
+  expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+});
