@@ -1,6 +1,6 @@
 import type { KeyValueStore } from './keyValueStore.js';
 import { type KeyvInstance, KeyvKeyValueStore } from './keyvKeyValueStore.js';
-import { NAMESPACE } from './openStore.js';
+import { NAMESPACE } from './storeOptions.js';
 import { importPackage, KEYV_DRIVER } from './storeDriver.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { KeyValueStore } from './keyValueStore.js';
-import { namespaceOf, type OpenStoreOptions } from './openStore.js';
+import { namespaceOf, type OpenStoreOptions } from './storeOptions.js';
 import { PostgresKeyValueStore } from './postgresKeyValueStore.js';
 import { prepareSchema, tablesFor } from './postgresSchema.js';
 import { importDriver, POSTGRES_DRIVER } from './storeDriver.js';

@@ -1,7 +1,7 @@
 import { ClusterRedisClient, isNodeRedisCluster } from './clusterRedisClient.js';
 import { backoffMs } from './keepConnecting.js';
 import type { KeyValueStore } from './keyValueStore.js';
-import { namespaceOf, type OpenStoreOptions } from './openStore.js';
+import { namespaceOf, type OpenStoreOptions } from './storeOptions.js';
 import type { RedisClient } from './redisClient.js';
 import { RedisKeyValueStore } from './redisKeyValueStore.js';
 import { isNodeRedisSentinel, SentinelRedisClient } from './sentinelRedisClient.js';

@@ -1,6 +1,6 @@
 import { ClusterRedisClient, type NodeRedisCluster } from './clusterRedisClient.js';
 import type { KeyValueStore } from './keyValueStore.js';
-import type { OpenStoreOptions } from './openStore.js';
+import type { OpenStoreOptions } from './storeOptions.js';
 import { redisNodeOptions, redisStoreOver } from './openRedis.js';
 import { parseRedisTopologyUrl } from './redisTopologyUrl.js';
 import { importDriver, REDIS_DRIVER } from './storeDriver.js';

@@ -1,5 +1,5 @@
 import type { KeyValueStore } from './keyValueStore.js';
-import type { OpenStoreOptions } from './openStore.js';
+import type { OpenStoreOptions } from './storeOptions.js';
 import { redisNodeOptions, redisStoreOver } from './openRedis.js';
 import { parseRedisTopologyUrl } from './redisTopologyUrl.js';
 import { type NodeRedisSentinel, SentinelRedisClient } from './sentinelRedisClient.js';

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KeyValueStore } from './keyValueStore.js';
-import { namespaceOf, type OpenStoreOptions } from './openStore.js';
+import { namespaceOf, type OpenStoreOptions } from './storeOptions.js';
 import { redactedUrlShows } from './redactUrl.js';
 import { SqliteKeyValueStore } from './sqliteKeyValueStore.js';
 import { SqliteReadPin } from './sqliteReadPin.js';

@@ -1,35 +1,10 @@
 import type { KeyValueStore } from './keyValueStore.js';
+import type { OpenStoreOptions } from './storeOptions.js';
 import { MemoryKeyValueStore } from './memoryKeyValueStore.js';
 import { scrubErrorInPlace, secretScrubber } from './secretScrubber.js';
 import { storeUrlProblem } from './storeUrl.js';
 
-export interface OpenStoreOptions {
-  url: string;
-  /**
-   * Deadline for every store operation, in ms (past it: 503). Required, as
-   * for `keyvStore` and `redisStoreFor`; `createGatehouse`'s `storeTimeout`
-   * (default 1 s) applies to store URLs only.
-   */
-  timeoutMs: number;
-  /** Called with backend errors (connection drops, …) for logging. */
-  onError?: (error: unknown) => void;
-  /** Prefix of every key (default `gatehouse`): lets several apps or test runs share one Redis/Postgres. */
-  namespace?: string;
-  /**
-   * PostgreSQL only: the base table name (default `keyv`, the Keyv table of
-   * earlier versions, whose rows move on first use). Values live in
-   * `<table>_values`, maps in `<table>_maps`.
-   */
-  table?: string;
-}
-
-/** Every key Gatehouse writes starts with this namespace unless told otherwise. */
-export const NAMESPACE = 'gatehouse';
-
-export const namespaceOf = (options: { namespace?: string | undefined }) => options.namespace ?? NAMESPACE;
-
-/** `prefix%` for SQL LIKE, with LIKE's wildcards in the prefix escaped (`\` is the escape character). */
-export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
+export type { OpenStoreOptions } from './storeOptions.js';
 
 /**
  * Opens the store that `SESSION_STORE_URL` names. Each backend's module,

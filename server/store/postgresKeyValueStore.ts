@@ -3,7 +3,7 @@ import { COUNTER_TTL_SLACK_MS, encodeCounter, NO_COUNTER, parseCounter } from '.
 import { withDeadline } from './deadline.js';
 import { expiryOf } from './expiry.js';
 import type { Counter, KeyValueStore } from './keyValueStore.js';
-import { likePrefix } from './openStore.js';
+import { likePrefix } from './likePrefix.js';
 import type { PostgresTables } from './postgresSchema.js';
 
 export interface PostgresKeyValueStoreOptions {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { decodeLegacyRow } from './legacyKeyv.js';
-import { likePrefix } from './openStore.js';
+import { likePrefix } from './likePrefix.js';
 
 /** Quoted names of the tables one store uses. */
 export interface PostgresTables {
