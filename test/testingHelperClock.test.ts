@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Duration } from '../server/index.js';
 import { referenceRouter } from '../server/reference/router.js';
 import { createTestCaller } from '../server/testing.js';
 import { ManualClock } from './helpers/clock.js';
@@ -18,7 +19,7 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 
-async function signedIn(options: { idleTimeout?: string; absoluteTimeout?: string } = {}) {
+async function signedIn(options: { idleTimeout?: Duration; absoluteTimeout?: Duration } = {}) {
   const clock = new ManualClock();
   const created = await createTestCaller({ router: referenceRouter, user: alice, clock, options });
   closers.push(created.close);
