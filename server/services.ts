@@ -37,7 +37,7 @@ export async function createServices<TUser extends { id: string }>(
       codec,
       emit,
     ),
-    throttle: new StoreLoginThrottle(store, clock, options.throttle),
+    throttle: new StoreLoginThrottle(store, clock, options.throttle, options.keys),
     freshLoginWindowMs: options.freshLoginWindowMs,
   };
 }

@@ -73,11 +73,11 @@ describe('the typed client over real HTTP', () => {
 });
 
 describe('the session cookie on the wire', () => {
-  it('login sets exactly one cookie: sid, HttpOnly, SameSite=Lax, Path=/, no Domain, no Secure in development, expiring with the absolute timeout', async () => {
+  it('login sets the session cookie: sid, HttpOnly, SameSite=Lax, Path=/, no Domain, no Secure in development, expiring with the absolute timeout', async () => {
     await request(`${srv.url}/trpc/auth.register`, { body: { username: 'cookie-attrs', password } });
     const login = await request(`${srv.url}/trpc/auth.login`, { body: { username: 'cookie-attrs', password } });
     expect(login.status).toBe(200);
-    expect(login.setCookies).toHaveLength(1);
+    expect(login.setCookies.map((line) => parseSetCookie(line).name)).toEqual(['sid', 'sid-device']);
     const cookie = parseSetCookie(login.setCookies[0]!);
     expect(cookie.name).toBe('sid');
     expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
@@ -88,6 +88,21 @@ describe('the session cookie on the wire', () => {
     expect(Math.abs(expires - (srv.clock.now() + (srv.config.gatehouse.absoluteTimeout as number)))).toBeLessThan(5_000);
     expect(login.headers.get('cache-control')).toBe('no-store');
     expect(login.body.length).toBeLessThan(4096);
+  });
+
+  it('and the known-browser cookie (the login throttle’s hint): sid-device, a marker for this account, HttpOnly, SameSite=Lax, Path=/, no Domain, 180 days; never set by a failed login', async () => {
+    await request(`${srv.url}/trpc/auth.register`, { body: { username: 'device-attrs', password } });
+    const failed = await request(`${srv.url}/trpc/auth.login`, { body: { username: 'device-attrs', password: 'not the password' } });
+    expect(failed.status).toBe(401);
+    expect(failed.setCookies).toEqual([]);
+    const login = await request(`${srv.url}/trpc/auth.login`, { body: { username: 'device-attrs', password } });
+    const device = parseSetCookie(login.setCookies.find((line) => line.startsWith('sid-device='))!);
+    expect(device.value).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/);
+    expect([...device.attributes.keys()].sort()).toEqual(['expires', 'httponly', 'path', 'samesite']);
+    expect(device.attributes.get('path')).toBe('/');
+    expect(device.attributes.get('samesite')).toBe('lax');
+    const expires = new Date(device.attributes.get('expires')!).getTime();
+    expect(Math.abs(expires - (Date.now() + 180 * 24 * 3_600_000))).toBeLessThan(60_000);
   });
 
   it('logout clears the cookie with a past expiry and sends Clear-Site-Data; the old cookie then gets 401', async () => {

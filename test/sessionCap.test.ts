@@ -50,6 +50,25 @@ describeEachBackend('the per-user session cap', (backendOf) => {
     expect(after.map((s) => s.id)).not.toContain(secondId);
   });
 
+  it('an idle session ends before one in use: a session used ten times in the last minute outlives nine sessions never used since their sign-in a moment ago', async () => {
+    const inUse = await signUp(byDefault.url, 'cap-in-use');
+    for (let use = 0; use < 10; use += 1) {
+      byDefault.clock.advance(5_000);
+      expect((await data(byDefault, inUse)).status).toBe(200);
+    }
+    // Nine sign-ins elsewhere (a script, say), never used again; all within the touch interval of the uses above.
+    const idle: string[] = [];
+    for (let i = 0; i < 9; i += 1) idle.push(await login(byDefault, 'cap-in-use'));
+    byDefault.clock.advance(3_000);
+    const eleventh = await login(byDefault, 'cap-in-use');
+    expect((await data(byDefault, eleventh)).status).toBe(200);
+    expect((await data(byDefault, inUse)).status).toBe(200);
+    // One of the idle ones (equally old) ended; the other eight live.
+    const statuses = await Promise.all(idle.map(async (cookie) => (await data(byDefault, cookie)).status));
+    expect(statuses.filter((status) => status === 401)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(8);
+  });
+
   it('60 logins of one user leave exactly the default cap of 10 live sessions, the newest of them working', async () => {
     const cookies = [await signUp(byDefault.url, 'cap-sixty')];
     for (let i = 1; i < 60; i += 1) {

@@ -1,6 +1,6 @@
 import type { SessionStore } from '../session/sessionStore.js';
 import type { LoginThrottle } from '../throttle/loginThrottle.js';
-import { type Account, type AccountsAdapter, loginKeyOf } from './accountsAdapter.js';
+import { type Account, type AccountsAdapter, accountKeyOfUser, loginKeyOf } from './accountsAdapter.js';
 
 /** What an administrator's action on an account needs. */
 export interface AccountActionDeps<TUser extends { id: string }> {
@@ -61,7 +61,7 @@ export const accountActions = {
     // The account first: a login or password change racing the deletion then finds nothing to act on.
     if (!(await need(deps.accounts.delete, 'delete').call(deps.accounts, account.user.id))) return undefined;
     const endedSessions = await deps.sessions.removeAllForUser(account.user.id, undefined, 'deleted');
-    await deps.throttle.forgetAccount(loginKeyOf(deps.accounts, login), account.user.id);
+    await deps.throttle.forgetAccount([accountKeyOfUser(account.user.id), `name:${loginKeyOf(deps.accounts, login)}`]);
     return { account, endedSessions };
   },
 

@@ -62,6 +62,21 @@ export function loginKeyOf(accounts: Pick<AccountsAdapter<{ id: string }>, 'logi
 }
 
 /**
+ * The login throttle's idea of one account, which must be the adapter's: the
+ * account a login resolves to (`findByLogin`), by its id — so two accounts
+ * the adapter keeps apart never share a counter, and a success as one never
+ * resets the other's — or, for a login that resolves to none (or an adapter
+ * without `findByLogin`), its login key.
+ */
+export async function accountKeyOf(accounts: Pick<AccountsAdapter<{ id: string }>, 'findByLogin' | 'loginKey'>, login: string): Promise<string> {
+  const account = accounts.findByLogin ? await accounts.findByLogin(login) : undefined;
+  return account ? accountKeyOfUser(account.user.id) : `name:${loginKeyOf(accounts, login)}`;
+}
+
+/** The throttle key of an account the login resolved to. */
+export const accountKeyOfUser = (userId: string) => `acct:${userId}`;
+
+/**
  * The user of an account as sessions should carry it now (a rotation reads
  * it, so a rotated session never keeps a stale role): `undefined` when the
  * account is gone or disabled.

@@ -4,7 +4,8 @@ import { SessionUserError } from '../session/sessionCodec.js';
 import { changePasswordSchema } from '../../shared/credentials.js';
 import { errorMessages } from '../../shared/errors.js';
 import { endedSessionsSchema, logoutResultSchema, reauthenticatedSchema, reauthenticateSchema, sessionViewSchema } from '../../shared/session.js';
-import { type Account, type AccountsAdapter, loginKeyOf } from '../accounts/accountsAdapter.js';
+import { type Account, type AccountsAdapter, accountKeyOf } from '../accounts/accountsAdapter.js';
+import { CarriedSession } from '../session/carriedSession.js';
 import type { LoginAttempt, ThrottleVerdict } from '../throttle/loginThrottle.js';
 import type { StoredUser } from '../session/sessionRecord.js';
 import type { RouteBuilders, RouteContext, RouteSchemas } from './routeBuilders.js';
@@ -68,6 +69,14 @@ async function startChecked(
 }
 
 /**
+ * The throttle key of a signed-in session's own password checks: the session
+ * as it started (its user and sign-in time), which its rotations keep — so a
+ * stolen cookie's wrong guesses block that session, never the owner's other
+ * sessions or logins, and rotating it does not buy fresh guesses.
+ */
+const passwordCheckKeyOf = (session: { user: { id: string }; createdAt: number }) => `session:${session.user.id}:${session.createdAt}`;
+
+/**
  * The store failed before the password could be checked (the accounts are on a shard that is down, say):
  * the attempt is given back, so outages do not count as guesses, and the failure goes on (503).
  */
@@ -118,8 +127,11 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
       .output(userResult)
       .mutation(async ({ ctx, input }) => {
         const { accounts, throttle } = ctx.services;
-        // Counted before the password check, so a burst of parallel guesses cannot slip past the limit.
-        const attempt = await throttle.beginLogin(loginKeyOf(accounts, input.username), ctx.clientAddress);
+        const carried = ctx.session instanceof CarriedSession ? ctx.session : undefined;
+        // Counted before the password check, so a burst of parallel guesses cannot slip past the limit: on the
+        // account the login names (as the adapter resolves it), or on this browser if it signed in to it before.
+        const accountKey = await accountKeyOf(accounts, input.username);
+        const attempt = await throttle.beginLogin(accountKey, ctx.clientAddress, carried?.deviceMarkers ?? []);
         if (!attempt.allowed) {
           ctx.log.warn({ event: 'auth.login_throttled', username: input.username }, 'login throttled');
           throw tooManyAttempts(attempt);
@@ -133,6 +145,8 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         }
         await attempt.succeeded();
         const user = await startChecked(ctx, accounts, account, input);
+        // This browser is now known for this account: an attacker hammering it cannot lock it out (SECURITY.md A3).
+        carried?.rememberDevice(attempt.markersAfterSuccess());
         ctx.log.info({ event: 'auth.login', userId: user.id, session: ctx.session.current?.logTag }, 'logged in');
         return { user };
       }),
@@ -164,7 +178,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
       .mutation(async ({ ctx, input }) => {
         const { accounts, throttle } = ctx.services;
         const verify = adapterMethod(accounts.verifyPassword);
-        const attempt = await throttle.beginPasswordCheck(ctx.user.id, ctx.clientAddress);
+        const attempt = await throttle.beginPasswordCheck(passwordCheckKeyOf(ctx.session.current), ctx.clientAddress);
         if (!attempt.allowed) throw tooManyAttempts(attempt);
         const account = await accounts.findById(ctx.user.id).catch(abandon(attempt));
         if (!account || account.disabled || !(await verify.call(accounts, account, input.password))) {
@@ -192,7 +206,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         const verify = adapterMethod(accounts.verifyPassword);
         const change = adapterMethod(accounts.changePassword);
         // A stolen cookie must not buy unlimited guesses at the password: throttled like login.
-        const attempt = await throttle.beginPasswordCheck(ctx.user.id, ctx.clientAddress);
+        const attempt = await throttle.beginPasswordCheck(passwordCheckKeyOf(ctx.session.current), ctx.clientAddress);
         if (!attempt.allowed) throw tooManyAttempts(attempt);
         const account = await accounts.findById(ctx.user.id).catch(abandon(attempt));
         if (!account || account.disabled || !(await verify.call(accounts, account, input.currentPassword))) {

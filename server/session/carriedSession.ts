@@ -18,6 +18,10 @@ export interface Carrier {
   clear(): Promise<void>;
   /** The credential is still good but was signed under an older key: hand it out again. */
   reissue(live: LiveSession): Promise<void>;
+  /** The known-device markers the client presented (the login throttle's hint; `[]` where the carrier keeps none). */
+  readonly deviceMarkers: readonly string[];
+  /** The answer hands the client these known-device markers (after a successful login). */
+  rememberDevice(markers: readonly string[]): void;
 }
 
 /**
@@ -46,6 +50,16 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
     this.#carrier = carrier;
     this.#userAgent = options.userAgent;
     this.#refusal = options.refusal;
+  }
+
+  /** The known-device markers the client presented, for the login throttle. */
+  get deviceMarkers(): readonly string[] {
+    return this.#carrier.deviceMarkers;
+  }
+
+  /** Hands the client its known-device markers (a login succeeded). */
+  rememberDevice(markers: readonly string[]): void {
+    this.#carrier.rememberDevice(markers);
   }
 
   /** Starts over as a new request would (the testing helper's calls): no session until `load`. */

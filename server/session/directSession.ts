@@ -6,6 +6,11 @@ import type { StoredData, StoredUser } from './sessionRecord.js';
 /** The testing helper's carrier: it holds the last credential handed out, as a browser's cookie jar would. */
 class HeldCredential implements Carrier {
   credential: string | undefined;
+  deviceMarkers: readonly string[] = [];
+
+  rememberDevice(markers: readonly string[]): void {
+    this.deviceMarkers = markers;
+  }
 
   issue(live: LiveSession): Promise<void> {
     this.credential = live.id;

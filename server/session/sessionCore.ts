@@ -5,7 +5,7 @@ import { notSignedIn, sessionConflict } from './sessionErrors.js';
 import type { SessionEndReason } from './sessionEvents.js';
 import { newSessionId, publicIdOf, storeKeyOf } from './sessionId.js';
 import type { SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
-import type { Found, SessionStore } from './sessionStore.js';
+import { type Found, type SessionStore, touchIntervalOf } from './sessionStore.js';
 
 /** A live session as a request holds it: its id, its record, and the stored text it was read or written as. */
 export interface LiveSession {
@@ -53,7 +53,7 @@ export class SessionCore {
     this.store = store;
     this.clock = clock;
     this.#userSource = userSource;
-    this.touchIntervalMs = Math.min(60_000, Math.max(1_000, Math.floor(store.limits.idleMs / 10)));
+    this.touchIntervalMs = touchIntervalOf(store.limits.idleMs);
   }
 
   /** The live session under `id` (idle and absolute timeouts enforced), and whether it should be re-sealed. */
@@ -62,9 +62,15 @@ export class SessionCore {
     return loaded && { id, record: loaded.record, sealed: loaded.sealed, rotated: loaded.rotated };
   }
 
-  /** The idle window is due for an extension (at most one write per touch interval). */
+  /**
+   * The idle window is due for an extension: at most one write per touch
+   * interval, and once at the first use after sign-in (so the cap can tell a
+   * session in use from one never used since, whose `lastSeen` is its start).
+   */
   touchDue(live: LiveSession): boolean {
-    return this.clock.now() - live.record.lastSeen >= this.touchIntervalMs;
+    const { lastSeen, createdAt } = live.record;
+    const now = this.clock.now();
+    return now - lastSeen >= this.touchIntervalMs || (lastSeen === createdAt && now > createdAt);
   }
 
   /**

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { clientViewOf } from '../http/forwarded.js';
 import { CarriedSession } from './carriedSession.js';
 import { cookieValues } from './cookieHeader.js';
-import { CookieCarrier, type KoaSessionContext, NO_CARRIER } from './cookieCarrier.js';
+import { CookieCarrier, type DeviceCookie, type KoaSessionContext, NO_CARRIER } from './cookieCarrier.js';
 import type { CookieSigner } from './cookieSigner.js';
 import type { SessionCore } from './sessionCore.js';
 import { isWellFormedSessionId } from './sessionId.js';
@@ -27,6 +27,8 @@ export interface SessionLayerOptions {
 }
 
 const HANDLE = Symbol('gatehouse.session');
+/** How long a browser stays "known" to the login throttle after signing in (renewed at every login). */
+const DEVICE_COOKIE_MAX_AGE_MS = 180 * 24 * 3_600_000;
 const MAX_COOKIE_VALUE = 128;
 /** What koa-session holds as the id of a request without a session; not well formed, so never valid. */
 const UNISSUED_ID = 'unissued';
@@ -69,6 +71,7 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
   // `signed: false`: Gatehouse signs the id itself; without it, a host app with `app.keys` would get a stray `.sig` cookie.
   const cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure, path: '/', overwrite: true, signed: false } as const;
   const requestOf = (shadow: PrivateContext) => shadow[HANDLE];
+  const deviceCookie: DeviceCookie = { name: `${cookieName}-device`, attributes: { ...cookieAttributes, maxAge: DEVICE_COOKIE_MAX_AGE_MS } };
 
   // koa-session wants an app: a private one, whose context it extends (the host app's stays untouched).
   const privateApp = Object.assign(new EventEmitter(), { context: {} as object, use: () => privateApp });
@@ -149,7 +152,7 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
     if (secure) ctx.cookies.secure = true;
     const shadow = Object.create(privateContext) as PrivateContext;
     Object.assign(shadow, { app: privateApp, req: ctx.req, res: ctx.res, cookies: ctx.cookies, request: ctx.request, response: ctx.response, get: (name: string) => ctx.get(name) });
-    const carrier = new CookieCarrier(shadow, ctx, clearSiteData);
+    const carrier = new CookieCarrier(shadow, ctx, { clearSiteData, device: deviceCookie });
     const session = new CarriedSession(core, carrier, { userAgent });
     shadow[HANDLE] = { session, carrier };
     (ctx.state as WithHandle)[HANDLE] = session;

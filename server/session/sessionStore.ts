@@ -35,6 +35,22 @@ export interface ListedSession {
   record: Readonly<SessionRecord>;
 }
 
+/**
+ * How often a session's idle window is extended at most (one store write per
+ * interval): a minute, or a tenth of a short idle timeout. `lastSeen` is
+ * known to this resolution.
+ */
+export const touchIntervalOf = (idleMs: number) => Math.min(60_000, Math.max(1_000, Math.floor(idleMs / 10)));
+
+/**
+ * When a session was last used, as well as the store can tell: a session
+ * used since its sign-in may have been used up to one touch interval after
+ * the `lastSeen` it records; one never used since is exactly as old as its
+ * `lastSeen`. The cap ends the lowest first, so an idle session goes before
+ * one in use.
+ */
+const lastUseOf = (record: SessionRecord, touchIntervalMs: number) => (record.lastSeen > record.createdAt ? record.lastSeen + touchIntervalMs : record.lastSeen);
+
 /** The store outlives the server's own expiry check by this much, so the server always decides. */
 const STORE_TTL_SLACK_MS = 5_000;
 /** Tombstones followed from one logout at most: a chain of rotations within one tombstone's life. */
@@ -251,14 +267,15 @@ export class SessionStore {
     return (await this.endAllForUser(userId, keepPublicId, reason)).ended;
   }
 
-  /** Past the cap, ends the user's least recently used sessions, never `newestPublicId`; resolves their public ids. */
+  /** Past the cap, ends the user's least recently used sessions (`lastUseOf`), never `newestPublicId`; resolves their public ids. */
   async enforceCap(userId: string, newestPublicId: string): Promise<string[]> {
     if ((await this.#kv.mapGetAll(indexKeyOf(userId))).size <= this.#limits.maxPerUser) return [];
     // Over the cap by the index: read the records (dead entries are pruned on the way) and count the live ones.
     const live = (await this.#live(userId)).filter((session) => session.publicId !== newestPublicId);
     const excess = live.length + 1 - this.#limits.maxPerUser;
     if (excess <= 0) return [];
-    const leastRecent = live.sort((a, b) => a.record.lastSeen - b.record.lastSeen).slice(0, excess);
+    const interval = touchIntervalOf(this.#limits.idleMs);
+    const leastRecent = live.sort((a, b) => lastUseOf(a.record, interval) - lastUseOf(b.record, interval)).slice(0, excess);
     const ended: string[] = [];
     for (const session of leastRecent) {
       // By its key, not its index entry: a session rotated meanwhile is followed through its tombstone to its successor.

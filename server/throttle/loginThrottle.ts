@@ -1,5 +1,8 @@
 import type { Clock } from '../clock.js';
+import { parseCounter } from '../store/counter.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
+import { addressKey } from './addressKey.js';
+import { DeviceMarkers } from './deviceMarkers.js';
 import { FailureBackoff, type Reservation } from './failureBackoff.js';
 
 export interface ThrottleVerdict {
@@ -12,7 +15,7 @@ export interface ThrottleVerdict {
 export interface LoginAttempt extends ThrottleVerdict {
   /** The password was wrong (or the user unknown): the attempt stays counted and may start a block. */
   failed(): Promise<void>;
-  /** The password was right: the account's counter is reset and the address gets its attempt back. */
+  /** The password was right: the account's (or known browser's) counter is reset and the address gets its attempt back. */
   succeeded(): Promise<void>;
   /**
    * No password was checked (the store failed before it could be): both keys
@@ -22,34 +25,34 @@ export interface LoginAttempt extends ThrottleVerdict {
    * right password was refused with 429 until the window ended.
    */
   abandoned(): Promise<void>;
+  /** The known-device markers the client should keep after this login succeeded: a fresh one for this account first. */
+  markersAfterSuccess(): readonly string[];
 }
 
 /** Throttles password guessing and mass registration. */
 export interface LoginThrottle {
-  /** Counts a login attempt for `loginKey` (see `loginKeyOf`) from `address`; when refused, nothing else needs calling. */
-  beginLogin(loginKey: string, address: string): Promise<LoginAttempt>;
-  /** Counts a signed-in user's password check (re-authentication, password change) for `userId` from `address`. */
-  beginPasswordCheck(userId: string, address: string): Promise<LoginAttempt>;
+  /**
+   * Counts a login attempt for the account `accountKey` names (`accountKeyOf`)
+   * from `address`. `markers`: the known-device markers the client presented;
+   * one earned for this account counts the attempt on that browser instead of
+   * on the account (an attacker hammering the account does not lock its owner
+   * out). When refused, nothing else needs calling.
+   */
+  beginLogin(accountKey: string, address: string, markers?: readonly string[]): Promise<LoginAttempt>;
+  /** Counts a signed-in session's password check (re-authentication, password change), per session: one stolen cookie's guesses never block the owner's other sessions or logins. */
+  beginPasswordCheck(sessionKey: string, address: string): Promise<LoginAttempt>;
   /** Counts a registration attempt from `address`; refused past the limit. */
   consumeRegistration(address: string): Promise<ThrottleVerdict>;
-  /** Forgets an account's counters (the account was deleted): its login key's and its user id's. */
-  forgetAccount(loginKey: string, userId: string): Promise<void>;
+  /** Forgets an account's counters (the account was deleted). */
+  forgetAccount(accountKeys: readonly string[]): Promise<void>;
 }
 
 /**
  * How logins compare unless the accounts adapter says otherwise
- * (`AccountsAdapter.loginKey`): Unicode-normalized (NFKC), trimmed and
- * lower-cased, so `Alice@Shop.example`, `alice@shop.example` and a
- * full-width variant are one account's counter — right for adapters that
- * match logins case-insensitively, the common case. An adapter whose logins
- * compare otherwise must say how: with case-sensitive logins, `Bob` and `bob`
- * would share a counter here, and a success as one would reset the other's.
+ * (`AccountsAdapter.loginKey`), for logins that resolve to no account:
+ * Unicode-normalized (NFKC), trimmed and lower-cased.
  */
 export const defaultLoginKey = (login: string) => login.normalize('NFKC').trim().toLowerCase();
-
-/** A login key's counter; a login key and a user id never share one. */
-const loginCounterKey = (loginKey: string) => `name:${loginKey}`;
-const userCounterKey = (userId: string) => `id:${userId}`;
 
 export interface ThrottleLimits {
   perAccount: number;
@@ -58,21 +61,37 @@ export interface ThrottleLimits {
   windowMs: number;
 }
 
+/** Refused attempts an address may send in a window, as a multiple of its limit of failures. */
+export const REFUSAL_BUDGET_FACTOR = 10;
+
 const ALLOWED: ThrottleVerdict = { allowed: true, retryAfterSeconds: 0 };
 
 const refused = (ms: number): ThrottleVerdict => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
+
+const noop = () => Promise.resolve();
 
 /**
  * Login and registration throttling, counters kept in the shared store
  * (its atomic `addToCounter`) so every instance sees the same counts.
  *
  * - Per account (any address): `perAccount` failures in the window, then
- *   a doubling block capped at 15 minutes; a success resets it. Counted
- *   for unknown usernames too, so throttling reveals nothing about which
+ *   a doubling block capped at 15 minutes; a success resets it. The account
+ *   is the one the login resolves to (its id), so two accounts the adapter
+ *   keeps apart never share a counter; a login that resolves to none is
+ *   counted under its login key, so throttling reveals nothing about which
  *   accounts exist.
- * - Per client address: a high ceiling (`perAddress`; an office behind one
- *   NAT must keep working) against spraying many accounts. A success does
- *   not reset it: an attacker's own account must not launder the count.
+ * - Per known browser (a marker it earned by signing in to this account):
+ *   its own `perAccount` failures instead of the account's. An attacker
+ *   hammering the account from elsewhere does not lock its owner out.
+ * - Per client address (IPv6 by its /64): a high ceiling (`perAddress`; an
+ *   office behind one NAT must keep working) against spraying many
+ *   accounts. A success does not reset it: an attacker's own account must
+ *   not launder the count. A refused attempt is not counted there (it
+ *   checked no password) but costs the address one unit of its refusal
+ *   budget (`REFUSAL_BUDGET_FACTOR` × `perAddress` a window): an address
+ *   that keeps hammering a blocked account blocks itself, so its first
+ *   attempts after a block cannot start the next one.
+ * - Per session, for a signed-in user's own password checks.
  * - Registration: `registerPerAddress` per window per address.
  *
  * `Retry-After` says when an attempt can succeed: the end of a block, or a
@@ -80,61 +99,95 @@ const refused = (ms: number): ThrottleVerdict => ({ allowed: false, retryAfterSe
  */
 export class StoreLoginThrottle implements LoginThrottle {
   readonly #byAccount: FailureBackoff;
+  readonly #byDevice: FailureBackoff;
   readonly #byAddress: FailureBackoff;
+  readonly #bySession: FailureBackoff;
+  readonly #devices: DeviceMarkers;
   readonly #store: KeyValueStore;
   readonly #clock: Clock;
   readonly #limits: ThrottleLimits;
 
-  constructor(store: KeyValueStore, clock: Clock, limits: ThrottleLimits) {
+  constructor(store: KeyValueStore, clock: Clock, limits: ThrottleLimits, keys: readonly string[]) {
     this.#byAccount = new FailureBackoff(store, clock, 'throttle:login:acct', limits.perAccount, limits.windowMs);
+    this.#byDevice = new FailureBackoff(store, clock, 'throttle:login:device', limits.perAccount, limits.windowMs);
     this.#byAddress = new FailureBackoff(store, clock, 'throttle:login:addr', limits.perAddress, limits.windowMs);
+    this.#bySession = new FailureBackoff(store, clock, 'throttle:password:session', limits.perAccount, limits.windowMs);
+    this.#devices = new DeviceMarkers(keys);
     this.#store = store;
     this.#clock = clock;
     this.#limits = limits;
   }
 
-  beginLogin(loginKey: string, address: string): Promise<LoginAttempt> {
-    return this.#begin(loginCounterKey(loginKey), address);
+  async beginLogin(accountKey: string, address: string, markers: readonly string[] = []): Promise<LoginAttempt> {
+    const device = this.#devices.recognise(markers, accountKey);
+    const attempt = await this.#begin(device === undefined ? [this.#byAccount, accountKey] : [this.#byDevice, device], address);
+    const succeeded = attempt.succeeded;
+    return {
+      ...attempt,
+      // A known browser's success also gives the account a fresh start, as any correct password does.
+      succeeded: device === undefined ? succeeded : async () => Promise.all([succeeded(), this.#byAccount.reset(accountKey)]).then(noop),
+      markersAfterSuccess: () =>
+        DeviceMarkers.merged(this.#devices.issue(accountKey), markers, (marker) => this.#devices.recognise([marker], accountKey) !== undefined),
+    };
   }
 
-  beginPasswordCheck(userId: string, address: string): Promise<LoginAttempt> {
-    return this.#begin(userCounterKey(userId), address);
+  beginPasswordCheck(sessionKey: string, address: string): Promise<LoginAttempt> {
+    return this.#begin([this.#bySession, sessionKey], address);
   }
 
-  async #begin(account: string, address: string): Promise<LoginAttempt> {
-    const [byAccount, byAddress] = await reserveBoth([this.#byAccount, account], [this.#byAddress, address]);
-    const noop = () => Promise.resolve();
-    if (byAccount.refusedForMs > 0 || byAddress.refusedForMs > 0) {
-      // A refused attempt checks no password: it neither counts nor extends a block.
-      await Promise.all([giveBack(this.#byAccount, account, byAccount), giveBack(this.#byAddress, address, byAddress)]);
-      return { ...refused(Math.max(byAccount.refusedForMs, byAddress.refusedForMs)), failed: noop, succeeded: noop, abandoned: noop };
+  async #begin([backoff, key]: [FailureBackoff, string], rawAddress: string): Promise<LoginAttempt> {
+    const address = addressKey(rawAddress);
+    const overBudget = await this.#refusalBudgetSpentFor(address);
+    if (overBudget > 0) {
+      await this.#chargeRefusal(address);
+      return { ...refused(overBudget), failed: noop, succeeded: noop, abandoned: noop, markersAfterSuccess: () => [] };
+    }
+    const [byKey, byAddress] = await reserveBoth([backoff, key], [this.#byAddress, address]);
+    if (byKey.refusedForMs > 0 || byAddress.refusedForMs > 0) {
+      // A refused attempt checks no password: it neither counts nor extends a block, but it spends the address's refusal budget.
+      await Promise.all([giveBack(backoff, key, byKey), giveBack(this.#byAddress, address, byAddress), this.#chargeRefusal(address)]);
+      return { ...refused(Math.max(byKey.refusedForMs, byAddress.refusedForMs)), failed: noop, succeeded: noop, abandoned: noop, markersAfterSuccess: () => [] };
     }
     return {
       ...ALLOWED,
       failed: async () => {
-        await Promise.all([this.#byAccount.fail(account, byAccount.count), this.#byAddress.fail(address, byAddress.count)]);
+        await Promise.all([backoff.fail(key, byKey.count), this.#byAddress.fail(address, byAddress.count)]);
       },
       succeeded: async () => {
-        // The account starts afresh; the address only gets this attempt back, so an attacker's own account cannot launder it.
-        await Promise.all([this.#byAccount.reset(account), this.#byAddress.release(address)]);
+        // The key starts afresh; the address only gets this attempt back, so an attacker's own account cannot launder it.
+        await Promise.all([backoff.reset(key), this.#byAddress.release(address)]);
       },
       abandoned: async () => {
         // Best effort: the store is failing, and the request answers 503 whatever this gives.
-        await Promise.allSettled([this.#byAccount.release(account), this.#byAddress.release(address)]);
+        await Promise.allSettled([backoff.release(key), this.#byAddress.release(address)]);
       },
+      markersAfterSuccess: () => [],
     };
   }
 
-  async consumeRegistration(address: string): Promise<ThrottleVerdict> {
+  /** How long the address stays refused for having spent its refusal budget in this window (0: it has not). */
+  async #refusalBudgetSpentFor(address: string): Promise<number> {
     const now = this.#clock.now();
-    const counted = await this.#store.addToCounter(`throttle:register:addr:${address}`, 1, now, this.#limits.windowMs);
+    const spent = parseCounter(await this.#store.get(refusalKey(address)), now);
+    return spent && spent.count >= this.#limits.perAddress * REFUSAL_BUDGET_FACTOR ? spent.expiresAt - now : 0;
+  }
+
+  async #chargeRefusal(address: string): Promise<void> {
+    await this.#store.addToCounter(refusalKey(address), 1, this.#clock.now(), this.#limits.windowMs);
+  }
+
+  async consumeRegistration(rawAddress: string): Promise<ThrottleVerdict> {
+    const now = this.#clock.now();
+    const counted = await this.#store.addToCounter(`throttle:register:addr:${addressKey(rawAddress)}`, 1, now, this.#limits.windowMs);
     return counted.count > this.#limits.registerPerAddress ? refused(counted.expiresAt - now) : ALLOWED;
   }
 
-  async forgetAccount(loginKey: string, userId: string): Promise<void> {
-    await Promise.all([this.#byAccount.reset(loginCounterKey(loginKey)), this.#byAccount.reset(userCounterKey(userId))]);
+  async forgetAccount(accountKeys: readonly string[]): Promise<void> {
+    await Promise.all(accountKeys.map((key) => this.#byAccount.reset(key)));
   }
 }
+
+const refusalKey = (address: string) => `throttle:login:refused:${address}`;
 
 /**
  * Reserves an attempt on both keys. When the store fails for one of them
