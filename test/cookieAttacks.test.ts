@@ -38,6 +38,34 @@ describe('when the cookie is tampered with', () => {
     expect(await dataStatus(`sid=${idOf(cookie)}.`)).toBe(401);
   });
 
+  // Issue 18 §5, item 3: a verifier that compared only a prefix answered `sid=<id>.<first character>` with 200.
+  it('a signature truncated to 1, 10 or all but one of its characters → 401, and no session', async () => {
+    const cookie = await signUp(srv.url, 'truncated-sig');
+    const signature = sigOf(cookie);
+    expect(signature).toHaveLength(43);
+    for (const length of [1, 10, signature.length - 1]) {
+      const truncated = `sid=${idOf(cookie)}.${signature.slice(0, length)}`;
+      expect(await dataStatus(truncated)).toBe(401);
+      const me = await request(`${srv.url}/trpc/auth.me`, { cookie: truncated });
+      expect(me.json).toEqual({ result: { data: null } });
+      expect(me.setCookies).toEqual([]);
+    }
+    expect(await dataStatus(cookie)).toBe(200);
+  });
+
+  it('a signature extended by one character or doubled → 401, and no session', async () => {
+    const cookie = await signUp(srv.url, 'extended-sig');
+    const signature = sigOf(cookie);
+    for (const extended of [`${signature}A`, `${signature}${signature}`]) {
+      const forged = `sid=${idOf(cookie)}.${extended}`;
+      expect(await dataStatus(forged)).toBe(401);
+      const me = await request(`${srv.url}/trpc/auth.me`, { cookie: forged });
+      expect(me.json).toEqual({ result: { data: null } });
+      expect(me.setCookies).toEqual([]);
+    }
+    expect(await dataStatus(cookie)).toBe(200);
+  });
+
   it('the right id signed with a foreign key → 401', async () => {
     const cookie = await signUp(srv.url, 'foreign-key');
     expect(await dataStatus(signWith(OTHER_KEY, idOf(cookie)))).toBe(401);
