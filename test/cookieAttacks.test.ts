@@ -180,4 +180,35 @@ describe('when keys rotate (SESSION_KEYS=new,old)', () => {
       await old.close();
     }
   });
+
+  // Issue 18 §5 "also": the test above has the record sealed under the old key too, so it could not tell whether the
+  // cookie was re-signed for its own key or only because the record was re-sealed.
+  it('a cookie signed with the second key, its record sealed under the first, is re-signed with the first on a plain query: sid, HttpOnly, SameSite=Lax, Path=/, no Domain, no Secure, and the session’s own absolute expiry', async () => {
+    const both = await startServer({ env: { SESSION_KEYS: `${TEST_KEY},${OTHER_KEY}` } });
+    try {
+      const id = idOf(await signUp(both.url, 'cookie-key-only'));
+      const createdAt = both.clock.now();
+      both.clock.advance(20 * 60_000);
+      const remaining = createdAt + both.config.gatehouse.absoluteTimeout - both.clock.now();
+      const before = Date.now();
+      const res = await request(`${both.url}/trpc/data`, { cookie: signWith(OTHER_KEY, id) });
+      const after = Date.now();
+      expect(res.status).toBe(200);
+      expect(res.setCookies).toHaveLength(1);
+      const resigned = parseSetCookie(res.setCookies[0]!);
+      expect(resigned.name).toBe('sid');
+      expect(resigned.value).toBe(valueOf(signWith(TEST_KEY, id)));
+      expect([...resigned.attributes.keys()].sort()).toEqual(['expires', 'httponly', 'path', 'samesite']);
+      expect(resigned.attributes.get('path')).toBe('/');
+      expect(resigned.attributes.get('samesite')).toBe('lax');
+      expect(resigned.attributes.get('httponly')).toBe('');
+      // The cookie lives as long as the session may (its absolute timeout from login), not a fresh 12 hours.
+      const expires = Date.parse(resigned.attributes.get('expires')!);
+      expect(expires).toBeGreaterThanOrEqual(Math.floor((before + remaining) / 1000) * 1000);
+      expect(expires).toBeLessThanOrEqual(after + remaining);
+      expect((await request(`${both.url}/trpc/data`, { cookie: `sid=${resigned.value}` })).status).toBe(200);
+    } finally {
+      await both.close();
+    }
+  });
 });
