@@ -189,7 +189,7 @@ describe('when keys rotate (SESSION_KEYS=new,old)', () => {
       const id = idOf(await signUp(both.url, 'cookie-key-only'));
       const createdAt = both.clock.now();
       both.clock.advance(20 * 60_000);
-      const remaining = createdAt + both.config.gatehouse.absoluteTimeout - both.clock.now();
+      const remaining = createdAt + both.gatehouse.options.absoluteTimeoutMs - both.clock.now();
       const before = Date.now();
       const res = await request(`${both.url}/trpc/data`, { cookie: signWith(OTHER_KEY, id) });
       const after = Date.now();
