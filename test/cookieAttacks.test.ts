@@ -38,6 +38,34 @@ describe('when the cookie is tampered with', () => {
     expect(await dataStatus(`sid=${idOf(cookie)}.`)).toBe(401);
   });
 
+  // Issue 18 §5, item 3: a verifier that compared only a prefix answered `sid=<id>.<first character>` with 200.
+  it('a signature truncated to 1, 10 or all but one of its characters → 401, and no session', async () => {
+    const cookie = await signUp(srv.url, 'truncated-sig');
+    const signature = sigOf(cookie);
+    expect(signature).toHaveLength(43);
+    for (const length of [1, 10, signature.length - 1]) {
+      const truncated = `sid=${idOf(cookie)}.${signature.slice(0, length)}`;
+      expect(await dataStatus(truncated)).toBe(401);
+      const me = await request(`${srv.url}/trpc/auth.me`, { cookie: truncated });
+      expect(me.json).toEqual({ result: { data: null } });
+      expect(me.setCookies).toEqual([]);
+    }
+    expect(await dataStatus(cookie)).toBe(200);
+  });
+
+  it('a signature extended by one character or doubled → 401, and no session', async () => {
+    const cookie = await signUp(srv.url, 'extended-sig');
+    const signature = sigOf(cookie);
+    for (const extended of [`${signature}A`, `${signature}${signature}`]) {
+      const forged = `sid=${idOf(cookie)}.${extended}`;
+      expect(await dataStatus(forged)).toBe(401);
+      const me = await request(`${srv.url}/trpc/auth.me`, { cookie: forged });
+      expect(me.json).toEqual({ result: { data: null } });
+      expect(me.setCookies).toEqual([]);
+    }
+    expect(await dataStatus(cookie)).toBe(200);
+  });
+
   it('the right id signed with a foreign key → 401', async () => {
     const cookie = await signUp(srv.url, 'foreign-key');
     expect(await dataStatus(signWith(OTHER_KEY, idOf(cookie)))).toBe(401);
@@ -150,6 +178,37 @@ describe('when keys rotate (SESSION_KEYS=new,old)', () => {
     } finally {
       await rotated.close();
       await old.close();
+    }
+  });
+
+  // Issue 18 §5 "also": the test above has the record sealed under the old key too, so it could not tell whether the
+  // cookie was re-signed for its own key or only because the record was re-sealed.
+  it('a cookie signed with the second key, its record sealed under the first, is re-signed with the first on a plain query: sid, HttpOnly, SameSite=Lax, Path=/, no Domain, no Secure, and the session’s own absolute expiry', async () => {
+    const both = await startServer({ env: { SESSION_KEYS: `${TEST_KEY},${OTHER_KEY}` } });
+    try {
+      const id = idOf(await signUp(both.url, 'cookie-key-only'));
+      const createdAt = both.clock.now();
+      both.clock.advance(20 * 60_000);
+      const remaining = createdAt + both.gatehouse.options.absoluteTimeoutMs - both.clock.now();
+      const before = Date.now();
+      const res = await request(`${both.url}/trpc/data`, { cookie: signWith(OTHER_KEY, id) });
+      const after = Date.now();
+      expect(res.status).toBe(200);
+      expect(res.setCookies).toHaveLength(1);
+      const resigned = parseSetCookie(res.setCookies[0]!);
+      expect(resigned.name).toBe('sid');
+      expect(resigned.value).toBe(valueOf(signWith(TEST_KEY, id)));
+      expect([...resigned.attributes.keys()].sort()).toEqual(['expires', 'httponly', 'path', 'samesite']);
+      expect(resigned.attributes.get('path')).toBe('/');
+      expect(resigned.attributes.get('samesite')).toBe('lax');
+      expect(resigned.attributes.get('httponly')).toBe('');
+      // The cookie lives as long as the session may (its absolute timeout from login), not a fresh 12 hours.
+      const expires = Date.parse(resigned.attributes.get('expires')!);
+      expect(expires).toBeGreaterThanOrEqual(Math.floor((before + remaining) / 1000) * 1000);
+      expect(expires).toBeLessThanOrEqual(after + remaining);
+      expect((await request(`${both.url}/trpc/data`, { cookie: `sid=${resigned.value}` })).status).toBe(200);
+    } finally {
+      await both.close();
     }
   });
 });

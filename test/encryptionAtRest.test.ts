@@ -7,6 +7,7 @@ import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { idOfCookie, shared, startBackendServer } from './helpers/backendServer.js';
 import { parseSetCookie, request, sessionCookie, signUp } from './helpers/http.js';
+import { ManualClock } from './helpers/clock.js';
 import { OTHER_KEY, TEST_KEY } from './helpers/server.js';
 
 const OLD_KEY = TEST_KEY;
@@ -123,6 +124,40 @@ describeEachBackend('rotating SESSION_KEYS', (backendOf) => {
       expect(keyIdOf(await sealedOf(untouched))).toBe(oldKeyId);
       expect((await request(`${after.url}/trpc/data`, { cookie: forgedSignature })).status).toBe(401);
       expect(await sealedOf(untouched)).toBeUndefined();
+    } finally {
+      await after.close();
+    }
+  });
+
+  // Issue 18 §5, item 8: in a rolling deploy an instance already on new,old may have re-signed the cookie while the
+  // record is still sealed under the old key. The record must be re-sealed for its own key, not only the cookie's.
+  it('a record sealed under the old key behind a cookie already signed with the new one is re-sealed on the next request: it then opens under the new key alone', async () => {
+    const clock = new ManualClock();
+    const serverOn = (keys: string[]) => startBackendServer(backendOf(), { store: shared(store), env: { SESSION_KEYS: keys.join(',') }, deps: { clock } });
+    const before = await serverOn([OLD_KEY]);
+    const id = idOfCookie(await signUp(before.url, 'rolling-deploy'));
+    await before.close();
+    const key = storeKeyOf(id);
+    const sealedNow = async () => SEALED.exec((await store.get(key)) ?? '')?.[0];
+    expect(new Sealer([OLD_KEY]).open((await sealedNow())!, key)).toBeDefined();
+    expect(new Sealer([NEW_KEY]).open((await sealedNow())!, key)).toBeUndefined();
+
+    const during = await serverOn([NEW_KEY, OLD_KEY]);
+    try {
+      const cookie = `sid=${new CookieSigner([NEW_KEY]).sign(id)}`;
+      expect((await request(`${during.url}/trpc/data`, { cookie })).status).toBe(200);
+      const resealed = (await sealedNow())!;
+      const opened = new Sealer([NEW_KEY]).open(resealed, key);
+      expect(opened, 'the stored record does not open under the new key alone').toBeDefined();
+      expect(opened!.plaintext).toContain('rolling-deploy');
+      expect(new Sealer([OLD_KEY]).open(resealed, key)).toBeUndefined();
+    } finally {
+      await during.close();
+    }
+    // With the old key gone the session still works: nothing of it was left under that key.
+    const after = await serverOn([NEW_KEY]);
+    try {
+      expect((await request(`${after.url}/trpc/data`, { cookie: `sid=${new CookieSigner([NEW_KEY]).sign(id)}` })).status).toBe(200);
     } finally {
       await after.close();
     }

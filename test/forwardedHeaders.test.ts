@@ -1,5 +1,10 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, sessionCookie } from './helpers/http.js';
+import { createGatehouse, createLogger, type Gatehouse, gatehouseRoutes, router } from '../server/index.js';
+import { ManualClock } from './helpers/clock.js';
+import { errorCode, request, type RawResponse, sessionCookie } from './helpers/http.js';
 import { startServer, TEST_KEY, type TestServer } from './helpers/server.js';
 
 // D1: behind the one trusted proxy, only the value that proxy appended (the last) of X-Forwarded-Proto, -Host and -For counts.
@@ -69,5 +74,66 @@ describe('X-Forwarded-For with several values (the throttle counts per address)'
     expect(third.status).toBe(429);
     // A different last hop is a different client.
     expect((await register({ ...tls, 'x-forwarded-for': `${proxySeen}, 203.0.113.78` })).status).toBe(200);
+  });
+});
+
+// Issue 18 §5, item 4: Koa's `app.proxy` is the host's setting, for its own routes. Gatehouse reads forwarded
+// headers only with its own trustProxy; a host that turned app.proxy on must not hand the client's own
+// X-Forwarded-For to the throttle (ctx.ip is then its first value, whatever the client wrote).
+describe('a host app with app.proxy = true and Gatehouse’s trustProxy off', () => {
+  let host: { url: string; gatehouse: Gatehouse; close(): Promise<void> };
+  beforeAll(async () => {
+    const gatehouse = await createGatehouse({
+      keys: [TEST_KEY],
+      cookie: { secure: false },
+      logger: createLogger('silent'),
+      clock: new ManualClock(),
+      throttle: { perAccount: 1_000, perAddress: 3, registerPerAddress: 2, window: '15m' },
+    });
+    const app = new Koa();
+    app.proxy = true;
+    app.silent = true;
+    app.use(gatehouse.session());
+    app.use(gatehouse.trpc({ router: router({ ...gatehouseRoutes }) }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    host = {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      gatehouse,
+      async close() {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        await gatehouse.close();
+      },
+    };
+  });
+  afterAll(() => host.close());
+
+  let spoofed = 0;
+  /** A different client-written X-Forwarded-For on every call. */
+  const rotating = () => ({ 'x-forwarded-for': `198.51.100.${(spoofed += 1)}` });
+  const register = (username: string, headers: Record<string, string> = {}) =>
+    request(`${host.url}/trpc/auth.register`, { body: { username, password }, headers });
+  const login = (username: string, pass: string, headers: Record<string, string> = {}) =>
+    request(`${host.url}/trpc/auth.login`, { body: { username, password: pass }, headers });
+
+  function expectThrottled(res: RawResponse, seconds: number) {
+    expect(res.status).toBe(429);
+    expect(errorCode(res)).toBe('TOO_MANY_REQUESTS');
+    expect(res.headers.get('retry-after')).toBe(String(seconds));
+    expect(res.setCookies).toEqual([]);
+  }
+
+  it('a new X-Forwarded-For on every registration does not reset the per-address limit: the 3rd is 429, and so is one without the header (the socket address was counted)', async () => {
+    expect((await register('proxy-host-0', rotating())).status).toBe(200);
+    expect((await register('proxy-host-1', rotating())).status).toBe(200);
+    expectThrottled(await register('proxy-host-2', rotating()), 900);
+    expectThrottled(await register('proxy-host-3'), 900);
+  });
+
+  it('a new X-Forwarded-For on every failed login does not reset the per-address limit: after 3 failures even the right password is 429, with or without the header', async () => {
+    for (let i = 0; i < 3; i += 1) expect((await login(`proxy-sprayed-${i}`, 'not the password!', rotating())).status).toBe(401);
+    expectThrottled(await login('proxy-host-0', password, rotating()), 60);
+    expectThrottled(await login('proxy-host-0', password), 60);
   });
 });

@@ -144,3 +144,42 @@ describe('in production over plain HTTP', () => {
     }
   });
 });
+
+// Issue 18 §5, item 6: the registration above is refused by the session layer as well (it will not start a session
+// over plain HTTP), so it cannot tell whether httpsOnly() itself trusted the header. A query starts no session.
+describe('httpsOnly() and X-Forwarded-Proto in production (Secure cookies)', () => {
+  const https = (value: string) => ({ 'x-forwarded-proto': value });
+
+  it('without TRUST_PROXY, plain HTTP claiming X-Forwarded-Proto: https is 403 on a query and on the host’s own page, with no cookie', async () => {
+    const srv = await startServer({ env: { ...PROD, TRUST_PROXY: '0' } });
+    try {
+      for (const path of ['/trpc/auth.me', '/']) {
+        const res = await request(`${srv.url}${path}`, { headers: https('https') });
+        expect(res.status).toBe(403);
+        expect(res.body).toContain('HTTPS is required');
+        expect(res.setCookies).toEqual([]);
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('with TRUST_PROXY=1, the proxy’s last value counts: "https" and "http, https" are served (200), "https, http" is 403 on a query and on the host’s own page', async () => {
+    const srv = await startServer({ env: { ...PROD, TRUST_PROXY: '1' } });
+    try {
+      for (const value of ['https', 'http, https']) {
+        const me = await request(`${srv.url}/trpc/auth.me`, { headers: https(value) });
+        expect(me.status).toBe(200);
+        expect(me.json).toEqual({ result: { data: null } });
+      }
+      for (const path of ['/trpc/auth.me', '/']) {
+        const refused = await request(`${srv.url}${path}`, { headers: https('https, http') });
+        expect(refused.status).toBe(403);
+        expect(refused.body).toContain('HTTPS is required');
+        expect(refused.setCookies).toEqual([]);
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+});

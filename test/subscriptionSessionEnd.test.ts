@@ -109,6 +109,20 @@ describe('a subscription and the session it was opened with', () => {
     feed.subscription.unsubscribe();
   });
 
+  // Issue 18 §5, item 9: a re-authentication rotates the id, and the old id's streams end with it at once — not at
+  // the next periodic check, which on this instance comes only after an hour.
+  it('re-authenticating from another tab ends the stream opened with the old cookie at once, without the periodic check; its reconnect with the old cookie is refused', async () => {
+    const { jar, cookie } = await signedIn(one, 'sub-reauth');
+    const feed = openFeed(clientFor(one.url, jar));
+    expect(await feed.first).toBe('hello sub-reauth');
+    const renewed = await request(`${one.url}/trpc/auth.reauthenticate`, { cookie, body: { password: 'correct horse battery' } });
+    expect(renewed.status).toBe(200);
+    expect(sessionCookie(renewed)).not.toBe(cookie);
+    expect(await ended.get('sub-reauth')!.promise).toBe(true);
+    expect(((await feed.error) as TRPCClientError<LiveRouter>).data?.code).toBe('UNAUTHORIZED');
+    feed.subscription.unsubscribe();
+  });
+
   it('revoked from another instance: the stream on this one ends within the check interval', async () => {
     const { jar } = await signedIn(two, 'sub-revoke');
     const feed = openFeed(clientFor(two.url, jar));
