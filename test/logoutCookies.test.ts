@@ -61,12 +61,14 @@ describe.skipIf(!chromiumHere)('logout and the site’s other cookies, in Chromi
     expect(await page.evaluate(() => window.isSecureContext)).toBe(secureContext);
     const login = await page.evaluate(async (body) => (await fetch('/trpc/auth.login', { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status, JSON.stringify({ username: 'leaving', password }));
     expect(login).toBe(200);
-    expect(await cookieNames(context)).toEqual([sessionCookie(host), `consent@${host}`, 'elsewhere@localhost', 'neighbour@other', 'site-wide@.gatehouse.test', `theme.sig@${host}`, `theme@${host}`].map(full).sort());
+    expect(await cookieNames(context)).toEqual([sessionCookie(host), deviceCookie(host), `consent@${host}`, 'elsewhere@localhost', 'neighbour@other', 'site-wide@.gatehouse.test', `theme.sig@${host}`, `theme@${host}`].map(full).sort());
     return page;
   }
 
   /** Gatehouse's cookie: `__Host-sid` on the HTTPS sites, `sid` on plain http. */
   const sessionCookie = (host: 'app' | 'plain') => (host === 'app' ? '__Host-sid@app' : 'sid@plain');
+  /** The login throttle's known-browser marker, which a logout leaves (that is its point), unless Clear-Site-Data drops it. */
+  const deviceCookie = (host: 'app' | 'plain') => (host === 'app' ? '__Host-sid-device@app' : 'sid-device@plain');
 
   /** Signs out through the page; the header as it came over the wire (Chromium does not show Clear-Site-Data to the page). */
   async function logOut(page: Page) {
@@ -75,13 +77,13 @@ describe.skipIf(!chromiumHere)('logout and the site’s other cookies, in Chromi
     return { status, clearSiteData: (await (await answer).allHeaders())['clear-site-data'] ?? null };
   }
 
-  it('by default (a library mounted in a host app): logout expires only Gatehouse’s cookie; the host’s, the neighbour’s and the site-wide ones stay', async () => {
+  it('by default (a library mounted in a host app): logout expires only Gatehouse’s session cookie; the host’s, the neighbour’s, the site-wide ones and the known-browser marker stay', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     try {
       // A secure context: had Clear-Site-Data been sent, Chromium would have acted on it.
       const page = await signedInWithNeighbours(context, 'app', byDefault, true);
       expect(await logOut(page)).toEqual({ status: 200, clearSiteData: null });
-      expect(await cookieNames(context)).toEqual(['consent@app', 'elsewhere@localhost', 'neighbour@other', 'site-wide@.gatehouse.test', 'theme.sig@app', 'theme@app'].map(full).sort());
+      expect(await cookieNames(context)).toEqual([deviceCookie('app'), 'consent@app', 'elsewhere@localhost', 'neighbour@other', 'site-wide@.gatehouse.test', 'theme.sig@app', 'theme@app'].map(full).sort());
       expect(await page.evaluate(async () => (await fetch('/trpc/auth.me')).json())).toMatchObject({ result: { data: null } });
     } finally {
       await context.close();
@@ -105,7 +107,7 @@ describe.skipIf(!chromiumHere)('logout and the site’s other cookies, in Chromi
       const page = await signedInWithNeighbours(context, 'plain', insecure, false);
       expect(await logOut(page)).toEqual({ status: 200, clearSiteData: null });
       // Chromium ignores Clear-Site-Data here, and with it the answer's Set-Cookie: sent anyway, the old sid stayed.
-      expect(await cookieNames(context)).toEqual(['consent@plain', 'elsewhere@localhost', 'neighbour@other', 'site-wide@.gatehouse.test', 'theme.sig@plain', 'theme@plain'].map(full).sort());
+      expect(await cookieNames(context)).toEqual([deviceCookie('plain'), 'consent@plain', 'elsewhere@localhost', 'neighbour@other', 'site-wide@.gatehouse.test', 'theme.sig@plain', 'theme@plain'].map(full).sort());
     } finally {
       await context.close();
     }
