@@ -121,11 +121,10 @@ export class StoreLoginThrottle implements LoginThrottle {
   async beginLogin(accountKey: string, address: string, markers: readonly string[] = []): Promise<LoginAttempt> {
     const device = this.#devices.recognise(markers, accountKey);
     const attempt = await this.#begin(device === undefined ? [this.#byAccount, accountKey] : [this.#byDevice, device], address);
-    const succeeded = attempt.succeeded;
     return {
       ...attempt,
-      // A known browser's success also gives the account a fresh start, as any correct password does.
-      succeeded: device === undefined ? succeeded : async () => Promise.all([succeeded(), this.#byAccount.reset(accountKey)]).then(noop),
+      // A known browser's success resets its own counter only: the account's stays as the attacker left it (a
+      // reset there would hand whoever hammers it a fresh allowance of guesses every time the owner signs in).
       markersAfterSuccess: () =>
         DeviceMarkers.merged(this.#devices.issue(accountKey), markers, (marker) => this.#devices.recognise([marker], accountKey) !== undefined),
     };
