@@ -4,6 +4,8 @@
 import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpSubscriptionLink, splitLink, type TRPCClient, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
+import type { EventSourceLike } from './eventSourceLike.js';
+import { withRefusalCodes } from './refusedStream.js';
 export * from '../shared/index.js';
 export { TRPCClientError } from '@trpc/client';
 
@@ -11,8 +13,7 @@ export { TRPCClientError } from '@trpc/client';
 type FetchInput = Parameters<typeof fetch>[0];
 type FetchInit = Parameters<typeof fetch>[1];
 
-/** An EventSource constructor (the browser's; in Node, the `eventsource` package's), for subscriptions. */
-export type EventSourceLike = new (url: string, init?: { withCredentials?: boolean; fetch?: typeof fetch }) => unknown;
+export type { EventSourceLike } from './eventSourceLike.js';
 
 export interface GatehouseClientOptions {
   /** The server's base URL, e.g. `https://api.example.com` (default: the page's own origin). */
@@ -63,7 +64,7 @@ export function createGatehouseClient<TRouter extends AnyRouter>(options: Gateho
   const subscriptions = EventSourceImpl
     ? (httpSubscriptionLink({
         url,
-        EventSource: EventSourceImpl as never,
+        EventSource: withRefusalCodes(EventSourceImpl) as never,
         eventSourceOptions: options.fetch ? { withCredentials: true, fetch: withCredentials } : { withCredentials: true },
       } as never) as Link)
     : noEventSourceLink<TRouter>();

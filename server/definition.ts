@@ -94,11 +94,11 @@ export type BuiltInRoutes<TCtx, TUser, TCredentialsIn> = {
   auth: TRPCBuiltRouter<
     GatehouseRoot<TCtx>,
     {
-      register: Mutation<TCredentialsIn, { user: TUser }>;
-      login: Mutation<TCredentialsIn, { user: TUser }>;
+      register: Mutation<TCredentialsIn, { user: TUser; token?: string }>;
+      login: Mutation<TCredentialsIn, { user: TUser; token?: string }>;
       me: Query<void, { user: TUser; session: SessionView } | null>;
       logout: Mutation<void, LogoutResult>;
-      reauthenticate: Mutation<ReauthenticateInput, { authenticatedAt: string }>;
+      reauthenticate: Mutation<ReauthenticateInput, { authenticatedAt: string; token?: string }>;
       changePassword: Mutation<ChangePasswordInput, EndedSessions>;
     }
   >;

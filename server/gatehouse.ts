@@ -22,6 +22,8 @@ import { type GatehouseOptions, GatehouseOptionsError, type ResolvedOptions, res
 import { userSourceOf } from './accounts/accountsAdapter.js';
 import { CookieSigner } from './session/cookieSigner.js';
 import { SessionCodec } from './session/sessionCodec.js';
+import { BEARER_EXPOSED_HEADERS, BEARER_REQUEST_HEADER, DEVICE_HEADER } from './session/bearerCarrier.js';
+import { isCredentialRefusal } from './session/credentialRefusal.js';
 import { SessionCore, type UserSource } from './session/sessionCore.js';
 import { sessionEventSink } from './session/sessionEvents.js';
 import type { SessionHandle } from './session/sessionHandle.js';
@@ -36,6 +38,7 @@ import { isStoreUnavailable } from './store/storeErrors.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
 import { type GatehouseBaseContext, RESERVED_CONTEXT_KEYS, type Services } from './trpc/context.js';
 import { defaultGatehouse } from './trpc/init.js';
+import { requiresSession } from './trpc/builders.js';
 import { koaTrpcMount } from './trpc/koaMount.js';
 
 export interface TrpcOptions<TRouter extends AnyRouter> {
@@ -208,6 +211,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     sameSite: cookie.sameSite,
     clearSiteData: cookie.clearSiteData,
     absoluteTimeoutMs: resolved.absoluteTimeoutMs,
+    bearer: resolved.bearer,
     signer: new CookieSigner(resolved.keys),
     core,
     logger,
@@ -227,6 +231,13 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
           // than localhost), and then also drops the answer's Set-Cookie that expires Gatehouse's cookie.
           if (cookie.clearSiteData && ctx.res.hasHeader('Clear-Site-Data') && !isSecureContext(ctx, trustProxy)) ctx.res.removeHeader('Clear-Site-Data');
         } catch (error) {
+          // A request whose credentials are refused (a cookie and a token; a token in the URL): 400 invalid_request.
+          if (isCredentialRefusal(error) && withinTrpc(ctx.path)) {
+            assignRequestId(ctx, logger);
+            for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+            sendError(ctx, error.code, error.message);
+            return;
+          }
           // On Gatehouse's own prefix a store outage is a tRPC-shaped 503; elsewhere it is the host's
           // error to handle (a StoreUnavailableError has status 503 and a message safe to show).
           if (!isStoreUnavailable(error) || !withinTrpc(ctx.path)) throw error;
@@ -256,13 +267,32 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
         streamSignal,
       });
       const guarded = (ctx: Koa.Context, next: Koa.Next) => origin(ctx, () => json(ctx, () => mount(ctx, next)));
+      // A bearer request carries no ambient credential: the Origin / Fetch-Metadata checks, which stop a cross-site
+      // page riding on the browser's cookie, do not apply (and native shells send Origin: tauri://localhost or null).
+      const bearerGuarded = (ctx: Koa.Context, next: Koa.Next) => json(ctx, () => mount(ctx, next));
+      const procedures = router._def.procedures as Record<string, unknown>;
       return function gatehouseTrpc(ctx, next) {
         if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
-        if (!sessionHandleOrNone(ctx)) {
+        const session = sessionHandleOrNone(ctx);
+        if (!session) {
           throw new Error('gatehouse.trpc() needs gatehouse.session() mounted before it: app.use(gatehouse.session()); app.use(gatehouse.trpc({ router }))');
         }
         assignRequestId(ctx, logger);
-        return guarded(ctx, next);
+        // tRPC's connectionParams ride in the query string (httpSubscriptionLink): never a place for a credential.
+        if (ctx.querystring.includes('connectionParams')) {
+          sendError(ctx, 'BAD_REQUEST', 'connectionParams travel in the URL (logs, proxies, history): send credentials as a cookie or Authorization: Bearer, not as connection parameters.');
+          return undefined;
+        }
+        // A stream needs its session before its first byte: an HTTP 401 an EventSource reports, never a 200 and an error event.
+        if (ctx.method === 'GET' && ctx.get('accept').includes('text/event-stream') && !liveOf(session.state)) {
+          const path = ctx.path.slice(prefix.length + 1);
+          if (session.credentialPresented || requiresSession(procedures[path])) {
+            if (session.carrierKind === 'bearer') ctx.set('WWW-Authenticate', session.credentialPresented ? 'Bearer error="invalid_token"' : 'Bearer');
+            sendError(ctx, 'UNAUTHORIZED', errorMessages.unauthorized);
+            return undefined;
+          }
+        }
+        return session.carrierKind === 'bearer' ? bearerGuarded(ctx, next) : guarded(ctx, next);
       };
     },
     sessionOf: (ctx) => sessionHandleOf(ctx) as unknown as SessionHandle<{ id: string }, object, unknown>,
@@ -274,7 +304,9 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
         origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
         credentials: true,
         allowMethods: ['GET', 'POST'],
-        allowHeaders: ['content-type', 'trpc-accept'],
+        allowHeaders: ['content-type', 'trpc-accept', ...(resolved.bearer ? ['authorization', BEARER_REQUEST_HEADER, DEVICE_HEADER] : [])],
+        // A bearer client in another origin (a desktop shell's web view) reads its rotated token from these.
+        ...(resolved.bearer ? { exposeHeaders: [...BEARER_EXPOSED_HEADERS] } : {}),
         maxAge: 600,
       });
     },

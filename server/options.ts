@@ -94,6 +94,16 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
     clearSiteData?: boolean;
   };
   /**
+   * Bearer sessions, for clients without a cookie jar (native apps, desktop
+   * shells, CLIs): default false. A client asks for one at sign-in with the
+   * request header `Gatehouse-Session: bearer`; the answer hands the token
+   * over in its body (`token`) and in the `Gatehouse-Session-Token` header
+   * (as every rotation does), and the client sends `Authorization: Bearer
+   * <token>` from then on. The same sessions as cookies, carried otherwise.
+   * With it on, `Authorization: Bearer` on any request is Gatehouse's.
+   */
+  bearer?: boolean;
+  /**
    * Behind one TLS-terminating proxy you control: trust the value it
    * appended (the last) of `X-Forwarded-Proto`, `-Host` and `-For`.
    * Default false: those headers are ignored.
@@ -139,6 +149,7 @@ export interface ResolvedOptions<TUser extends { id: string } = User> {
   readonly accounts: AccountsAdapter<TUser> | undefined;
   readonly onSessionEvent: SessionEventHook | undefined;
   readonly cookie: { readonly name: string; readonly sameSite: 'lax' | 'strict'; readonly secure: boolean; readonly clearSiteData: boolean };
+  readonly bearer: boolean;
   readonly trustProxy: boolean;
   readonly allowedOrigins: readonly string[];
   readonly throttle: { readonly perAccount: number; readonly perAddress: number; readonly registerPerAddress: number; readonly windowMs: number };
@@ -228,6 +239,7 @@ const optionsSchema = z
       })
       .strict()
       .prefault({}),
+    bearer: z.boolean({ error: 'must be true or false' }).default(false),
     trustProxy: z.boolean({ error: 'must be true or false' }).default(false),
     allowedOrigins: z.array(originSchema).default([]),
     throttle: z
@@ -291,6 +303,7 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
     accounts: o.accounts as AccountsAdapter<TUser> | undefined,
     onSessionEvent: o.onSessionEvent,
     cookie: Object.freeze({ name, sameSite: o.cookie.sameSite, secure: o.cookie.secure, clearSiteData: o.cookie.clearSiteData }),
+    bearer: o.bearer,
     trustProxy: o.trustProxy,
     allowedOrigins: Object.freeze(o.allowedOrigins.map((origin) => new URL(origin).origin)),
     throttle: Object.freeze({
@@ -307,7 +320,7 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
 
 const KNOWN = [
   'keys', 'store', 'storeNamespace', 'storeTimeout', 'idleTimeout', 'absoluteTimeout', 'maxSessionsPerUser', 'freshLoginWindow', 'accounts',
-  'onSessionEvent', 'streamCheckInterval', 'cookie', 'trustProxy',
+  'onSessionEvent', 'streamCheckInterval', 'cookie', 'bearer', 'trustProxy',
   'allowedOrigins', 'throttle', 'logger', 'clock', 'hasher', 'name', 'sameSite', 'secure', 'perAccount', 'perAddress', 'registerPerAddress', 'window',
 ];
 

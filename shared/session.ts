@@ -12,7 +12,12 @@ export const sessionViewSchema = z.object({
   expiresAt: z.iso.datetime(),
   /** When the user last proved who they are in this session (login, re-authentication, password change). */
   authenticatedAt: z.iso.datetime(),
+  /** The raw User-Agent the session started with. */
   userAgent: z.string().nullable(),
+  /** A short name for it people recognise ("Chrome on Linux", "notes-cli"): plain text, escape it where you show it. */
+  device: z.string().nullable(),
+  /** How the client carries it: a browser's cookie, or a native app's or CLI's bearer token. */
+  carrier: z.enum(['cookie', 'bearer']),
   current: z.boolean(),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
@@ -40,7 +45,8 @@ export type LogoutResult = z.infer<typeof logoutResultSchema>;
 export const reauthenticateSchema = z.object({ password: z.string({ error: 'password must be a string' }).min(1).max(128) });
 export type ReauthenticateInput = z.input<typeof reauthenticateSchema>;
 
-export const reauthenticatedSchema = z.object({ authenticatedAt: z.iso.datetime() });
+/** `token`: a bearer client's new session token (a browser's comes as a cookie). */
+export const reauthenticatedSchema = z.object({ authenticatedAt: z.iso.datetime(), token: z.string().optional() });
 
 export const endedSessionsSchema = z.object({ endedSessions: z.number().int().nonnegative() });
 export type EndedSessions = z.infer<typeof endedSessionsSchema>;

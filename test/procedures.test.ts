@@ -121,7 +121,7 @@ describe('ending all of a user’s sessions', () => {
     const { caller, services } = await callerFor({ user: admin, store });
     const bob = await directoryOf(services).create('bob', 'not-a-real-hash');
     const now = Date.now();
-    const record = { v: 2 as const, user: { id: bob!.id, username: 'bob', role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: null, gen: 0 };
+    const record = { v: 2 as const, user: { id: bob!.id, username: 'bob', role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: null, gen: 0, carrier: 'cookie' as const };
     const [live, gone] = [newSessionId(), newSessionId()];
     await services.sessions.create(live, record);
     await services.sessions.create(gone, record);

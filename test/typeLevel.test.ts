@@ -82,7 +82,7 @@ describe('types', () => {
     type Out = inferRouterOutputs<TeamRouter>;
     type In = inferRouterInputs<TeamRouter>;
     expectTypeOf<Out['auth']['me']>().toEqualTypeOf<{ user: Member; session: SessionView } | null>();
-    expectTypeOf<Out['auth']['login']>().toEqualTypeOf<{ user: Member }>();
+    expectTypeOf<Out['auth']['login']>().toEqualTypeOf<{ user: Member; token?: string }>();
     expectTypeOf<Out['preferences']>().toEqualTypeOf<TeamData>();
     expectTypeOf<Out['admin']['setRole']['user']>().toEqualTypeOf<Member>();
     expectTypeOf<In['auth']['login']>().toEqualTypeOf<{ username: string; password: string }>();

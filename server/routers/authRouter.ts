@@ -68,6 +68,12 @@ async function startChecked(
   throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
 }
 
+/** The token a bearer sign-in hands over in its body (nothing for a browser: its session comes as a cookie). */
+function tokenOf(session: unknown): { token?: string } {
+  const token = session instanceof CarriedSession ? session.issuedToken : undefined;
+  return token === undefined ? {} : { token };
+}
+
 /**
  * The throttle key of a signed-in session's own password checks: the session
  * as it started (its user and sign-in time), which its rotations keep — so a
@@ -89,7 +95,8 @@ const abandon =
 
 /** `auth.*`: register, login, me, logout, reauthenticate, changePassword, over the accounts adapter. */
 export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
-  const userResult = z.object({ user: schemas.user });
+  // `token`: what a bearer sign-in hands over (also in the Gatehouse-Session-Token header); a browser's comes as a cookie.
+  const userResult = z.object({ user: schemas.user, token: z.string().optional() });
   const me = z.object({ user: schemas.user, session: sessionViewSchema }).nullable();
 
   return b.router({
@@ -118,7 +125,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
           throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: errorMessages.internal, cause: error });
         }
         ctx.log.info({ event: 'auth.register', userId: created.user.id, session: ctx.session.current?.logTag }, 'registered');
-        return { user: created.user };
+        return { user: created.user, ...tokenOf(ctx.session) };
       }),
 
     /** Checks the password (same answer and cost for unknown or disabled users) and starts a fresh session. */
@@ -148,7 +155,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         // This browser is now known for this account: an attacker hammering it cannot lock it out (SECURITY.md A3).
         carried?.rememberDevice(attempt.markersAfterSuccess());
         ctx.log.info({ event: 'auth.login', userId: user.id, session: ctx.session.current?.logTag }, 'logged in');
-        return { user };
+        return { user, ...tokenOf(ctx.session) };
       }),
 
     /** The current user and session, or null. */
@@ -188,7 +195,7 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         await attempt.succeeded();
         await ctx.session.refresh();
         ctx.log.info({ event: 'auth.reauthenticated', userId: ctx.user.id, session: ctx.session.current?.logTag }, 're-authenticated');
-        return { authenticatedAt: new Date(ctx.session.current!.authAt).toISOString() };
+        return { authenticatedAt: new Date(ctx.session.current!.authAt).toISOString(), ...tokenOf(ctx.session) };
       }),
 
     /**

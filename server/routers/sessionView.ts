@@ -1,4 +1,6 @@
 import type { SessionView } from '../../shared/session.js';
+import type { SessionCarrier } from '../session/sessionRecord.js';
+import { deviceLabelOf } from './deviceLabel.js';
 
 /** The parts of a session its owner may see. */
 export interface ViewableSession {
@@ -6,6 +8,7 @@ export interface ViewableSession {
   readonly lastSeen: number;
   readonly authAt: number;
   readonly userAgent: string | null;
+  readonly carrier: SessionCarrier;
 }
 
 /** How a stored session is shown to its owner (ISO dates, opaque id). */
@@ -17,6 +20,8 @@ export function toSessionView(publicId: string, session: ViewableSession, expire
     expiresAt: new Date(expiresAt).toISOString(),
     authenticatedAt: new Date(session.authAt).toISOString(),
     userAgent: session.userAgent,
+    device: deviceLabelOf(session.userAgent),
+    carrier: session.carrier,
     current,
   };
 }

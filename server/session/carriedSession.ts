@@ -2,7 +2,7 @@ import { DescribedSession } from './describedSession.js';
 import type { LiveSession, SessionCore } from './sessionCore.js';
 import { notSignedIn } from './sessionErrors.js';
 import type { ActiveSession, EndReason, SessionHandle } from './sessionHandle.js';
-import type { StoredData, StoredUser } from './sessionRecord.js';
+import type { SessionCarrier, StoredData, StoredUser } from './sessionRecord.js';
 import { ANONYMOUS, ENDED, type LiveState, liveOf, type SessionState, VANISHED } from './sessionState.js';
 
 /**
@@ -12,6 +12,8 @@ import { ANONYMOUS, ENDED, type LiveState, liveOf, type SessionState, VANISHED }
  * the lifecycle is `SessionCore`'s.
  */
 export interface Carrier {
+  /** The credential this carrier hands out: a session answers only on the carrier it was issued for. */
+  readonly kind: SessionCarrier;
   /** The answer hands the client this new session (started or rotated). */
   issue(live: LiveSession): Promise<void>;
   /** The client's credential is over: the answer clears it. */
@@ -22,6 +24,8 @@ export interface Carrier {
   readonly deviceMarkers: readonly string[];
   /** The answer hands the client these known-device markers (after a successful login). */
   rememberDevice(markers: readonly string[]): void;
+  /** The credential this request's answer hands out, where the client reads it from the body too (a bearer token). */
+  readonly issuedToken?: string | undefined;
 }
 
 /**
@@ -34,6 +38,8 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
   state: SessionState = ANONYMOUS;
   /** The id the request's credential named, live or not: a logout with an id rotated away follows its tombstone. */
   presented: string | undefined;
+  /** The request carried a credential of this carrier at all (valid or not): an SSE stream then needs it live. */
+  credentialPresented = false;
   /** The credential was signed under an older key (known before the record is read). */
   credentialKeyRotated = false;
   readonly #core: SessionCore;
@@ -66,14 +72,25 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
   reset(): void {
     this.state = ANONYMOUS;
     this.presented = undefined;
+    this.credentialPresented = false;
     this.credentialKeyRotated = false;
   }
 
-  /** Reads the session the credential names (timeouts enforced). */
+  /** The credential this request's answer hands out, where the client reads it from the body (a bearer token). */
+  get issuedToken(): string | undefined {
+    return this.#carrier.issuedToken;
+  }
+
+  /** How this request carries its session. */
+  get carrierKind(): SessionCarrier {
+    return this.#carrier.kind;
+  }
+
+  /** Reads the session the credential names (timeouts enforced); one issued for another carrier is no session. */
   async load(id: string): Promise<void> {
     this.presented = id;
     const found = await this.#core.resolve(id);
-    if (found) this.state = Object.freeze({ kind: 'loaded', id, record: found.record, sealed: found.sealed, keyRotated: found.rotated || this.credentialKeyRotated });
+    if (found && found.record.carrier === this.#carrier.kind) this.state = Object.freeze({ kind: 'loaded', id, record: found.record, sealed: found.sealed, keyRotated: found.rotated || this.credentialKeyRotated });
   }
 
   get current(): ActiveSession | null {
@@ -95,7 +112,7 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
       const checkedData = codec.data(data ?? {});
       const previous = liveOf(this.state);
       if (previous) this.state = ENDED;
-      const live = await this.#core.start(checkedUser, checkedData, this.#userAgent, previous);
+      const live = await this.#core.start(checkedUser, checkedData, { ua: this.#userAgent, carrier: this.#carrier.kind }, previous);
       this.state = Object.freeze({ kind: 'started', ...live });
       await this.#carrier.issue(live);
     });

@@ -32,6 +32,7 @@ const MARKER_SEPARATOR = '~';
  * point of them) unless `Clear-Site-Data` drops it.
  */
 export class CookieCarrier implements Carrier {
+  readonly kind = 'cookie' as const;
   /** The id koa-session's `genid` hands out while a new session's cookie is being written. */
   issuing: string | undefined;
   readonly #koa: KoaSessionContext;
@@ -84,6 +85,7 @@ export class CookieCarrier implements Carrier {
 
 /** A request that may not carry a session (plain HTTP with Secure cookies) hands nothing out. */
 export const NO_CARRIER: Carrier = {
+  kind: 'cookie',
   issue: () => Promise.resolve(),
   clear: () => Promise.resolve(),
   reissue: () => Promise.resolve(),

@@ -1,6 +1,6 @@
 import type { ActiveSession } from './sessionHandle.js';
 import { publicIdOf } from './sessionId.js';
-import type { SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
+import type { SessionCarrier, SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
 
 const LOG_TAG_LENGTH = 10;
 export const logTagOf = (publicId: string) => publicId.slice(0, LOG_TAG_LENGTH);
@@ -52,6 +52,10 @@ export class DescribedSession implements ActiveSession {
 
   get userAgent(): string | null {
     return this.#record.ua;
+  }
+
+  get carrier(): SessionCarrier {
+    return this.#record.carrier;
   }
 
   /** What logging or returning `current` shows: never the raw id. */

@@ -5,6 +5,7 @@ import type { StoredData, StoredUser } from './sessionRecord.js';
 
 /** The testing helper's carrier: it holds the last credential handed out, as a browser's cookie jar would. */
 class HeldCredential implements Carrier {
+  readonly kind = 'cookie' as const;
   credential: string | undefined;
   deviceMarkers: readonly string[] = [];
 

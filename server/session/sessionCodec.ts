@@ -87,10 +87,15 @@ export class SessionCodec {
     return this.data(typeof change === 'function' ? change(structuredClone(current)) : { ...current, ...change });
   }
 
-  /** Format 2: `[2, user, data, createdAt, lastSeen, authAt, ua, gen?]`, a bare array (no field names at rest; `gen` only once it is not 0). */
+  /**
+   * Format 2: `[2, user, data, createdAt, lastSeen, authAt, ua, gen?, carrier?]`,
+   * a bare array (no field names at rest); the generation only once it is not
+   * 0, the carrier (`"b"`) only for a bearer session.
+   */
   encode(record: SessionRecord): string {
     const fields: unknown[] = [2, record.user, record.data, record.createdAt, record.lastSeen, record.authAt, record.ua];
-    if (record.gen > 0) fields.push(record.gen);
+    if (record.gen > 0 || record.carrier === 'bearer') fields.push(record.gen);
+    if (record.carrier === 'bearer') fields.push(BEARER);
     return JSON.stringify(fields);
   }
 
@@ -113,7 +118,7 @@ export class SessionCodec {
     const v1 = sessionRecordV1Shape.safeParse(fields);
     if (!v1.success) return undefined;
     const { uid, username, role, createdAt, lastSeen, ua } = v1.data;
-    return this.#checked({ v: 2, user: { id: uid, username, role }, data: {}, createdAt, lastSeen, authAt: createdAt, ua, gen: 0 }, true);
+    return this.#checked({ v: 2, user: { id: uid, username, role }, data: {}, createdAt, lastSeen, authAt: createdAt, ua, gen: 0, carrier: 'cookie' }, true);
   }
 
   /** A record whose shape is right: its user and data through the team's schemas. */
@@ -157,10 +162,13 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A bearer session's mark at rest. */
+const BEARER = 'b';
+
 function fromArray(fields: unknown[]): unknown {
-  if (fields[0] === 2 && (fields.length === 7 || fields.length === 8)) {
-    const [v, user, data, createdAt, lastSeen, authAt, ua, gen = 0] = fields;
-    return { v, user, data, createdAt, lastSeen, authAt, ua, gen };
+  if (fields[0] === 2 && fields.length >= 7 && fields.length <= 9) {
+    const [v, user, data, createdAt, lastSeen, authAt, ua, gen = 0, carrier] = fields;
+    return { v, user, data, createdAt, lastSeen, authAt, ua, gen, carrier: carrier === BEARER ? 'bearer' : carrier === undefined ? 'cookie' : carrier };
   }
   if (fields.length !== 7) return undefined;
   const [v, uid, username, role, createdAt, lastSeen, ua] = fields;

@@ -4,7 +4,7 @@ import { TRPCError } from '@trpc/server';
 import { notSignedIn, sessionConflict } from './sessionErrors.js';
 import type { SessionEndReason } from './sessionEvents.js';
 import { newSessionId, publicIdOf, storeKeyOf } from './sessionId.js';
-import type { SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
+import type { SessionCarrier, SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
 import { type Found, type SessionStore, touchIntervalOf } from './sessionStore.js';
 
 /** A live session as a request holds it: its id, its record, and the stored text it was read or written as. */
@@ -80,11 +80,11 @@ export class SessionCore {
    * between, the new one was being created before that answered, so it is
    * given up (409: sign in again), as L11 asks.
    */
-  async start(user: StoredUser, data: StoredData, ua: string | null, previous?: LiveSession): Promise<LiveSession> {
+  async start(user: StoredUser, data: StoredData, issue: { ua: string | null; carrier: SessionCarrier }, previous?: LiveSession): Promise<LiveSession> {
     if (previous) await this.end(previous, 'logout');
     const gen = await this.store.generationOf(user.id);
     const now = this.clock.now();
-    const record: SessionRecord = { v: 2, user, data, createdAt: now, lastSeen: now, authAt: now, ua, gen };
+    const record: SessionRecord = { v: 2, user, data, createdAt: now, lastSeen: now, authAt: now, ua: issue.ua, gen, carrier: issue.carrier };
     const id = newSessionId();
     const sealed = await this.store.create(id, record);
     if ((await this.store.generationOf(user.id)) !== gen) {

@@ -1,6 +1,6 @@
 import type { User } from '../../shared/user.js';
 import type { SessionEndReason } from './sessionEvents.js';
-import type { StoredData, StoredUser } from './sessionRecord.js';
+import type { SessionCarrier, StoredData, StoredUser } from './sessionRecord.js';
 
 /** The current session as procedures and host routes see it. */
 export interface ActiveSession<TUser = StoredUser, TData = StoredData> {
@@ -16,6 +16,8 @@ export interface ActiveSession<TUser = StoredUser, TData = StoredData> {
   readonly authAt: number;
   readonly expiresAt: number;
   readonly userAgent: string | null;
+  /** How the client carries it: a browser's cookie, or a bearer token. */
+  readonly carrier: SessionCarrier;
 }
 
 /** `start`'s data argument: optional when the data schema accepts `{}` (every field optional or defaulted). */

@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { clientViewOf } from '../http/forwarded.js';
 import { CarriedSession } from './carriedSession.js';
 import { cookieValues } from './cookieHeader.js';
+import { BEARER_REQUEST_HEADER, BearerCarrier, bearerTokenOf } from './bearerCarrier.js';
 import { CookieCarrier, type DeviceCookie, type KoaSessionContext, NO_CARRIER } from './cookieCarrier.js';
+import { BOTH_CREDENTIALS, credentialRefusal, TOKEN_IN_URL } from './credentialRefusal.js';
 import type { CookieSigner } from './cookieSigner.js';
 import type { SessionCore } from './sessionCore.js';
 import { isWellFormedSessionId } from './sessionId.js';
@@ -21,6 +23,8 @@ export interface SessionLayerOptions {
   /** Send `Clear-Site-Data: "cookies"` when a request ends its session. */
   clearSiteData: boolean;
   absoluteTimeoutMs: number;
+  /** Bearer sessions are on (`Authorization: Bearer`, `Gatehouse-Session: bearer` at sign-in). */
+  bearer: boolean;
   signer: CookieSigner;
   core: SessionCore;
   logger: Logger;
@@ -66,7 +70,7 @@ export const sessionHandleOrNone = (ctx: Koa.Context): CarriedSession | undefine
  * `ctx.session` is never read or written. The store work is the core's.
  */
 export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware {
-  const { core, signer, cookieName, logger, secure, trustProxy, absoluteTimeoutMs, clearSiteData } = options;
+  const { core, signer, cookieName, logger, secure, trustProxy, absoluteTimeoutMs, clearSiteData, bearer } = options;
   const clock = core.clock;
   // `signed: false`: Gatehouse signs the id itself; without it, a host app with `app.keys` would get a stray `.sig` cookie.
   const cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure, path: '/', overwrite: true, signed: false } as const;
@@ -96,6 +100,7 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
       externalKey: {
         get: (shadow: PrivateContext): string => {
           const values = cookieValues(shadow.get('cookie'), cookieName);
+          if (values.length > 0) requestOf(shadow).session.credentialPresented = true;
           if (values.length > 1) {
             logger.warn({ event: 'session.duplicate_cookie' }, 'duplicate session cookies: treated as no session');
             return '';
@@ -140,14 +145,42 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
       'HTTPS is required to sign in (the session cookie is Secure). Serve this over HTTPS; behind a TLS-terminating proxy set trustProxy and have it send X-Forwarded-Proto: https; for local development over http:// set cookie.secure to false.',
   });
   const privateContext = privateApp.context;
+
+  /** A request with a bearer token, or asking for one at sign-in: no cookie is read or written. */
+  async function bearerRequest(ctx: Koa.Context, next: Koa.Next, token: string | undefined, userAgent: string | null): Promise<void> {
+    const carrier = new BearerCarrier(ctx, signer);
+    const session = new CarriedSession(core, carrier, { userAgent });
+    (ctx.state as WithHandle)[HANDLE] = session;
+    session.credentialPresented = token !== undefined;
+    // A tampered, oversized or malformed token is no session, without a store lookup.
+    const verified = token && token.length <= MAX_COOKIE_VALUE ? signer.verify(token) : undefined;
+    if (verified && isWellFormedSessionId(verified.id)) {
+      session.credentialKeyRotated = verified.rotated;
+      await session.load(verified.id);
+    }
+    await next();
+    await session.finish();
+    // RFC 6750 §3.1: no token, no error code; a bad, expired or ended one, invalid_token.
+    if (ctx.status === 401) ctx.set('WWW-Authenticate', token === undefined ? 'Bearer' : 'Bearer error="invalid_token"');
+  }
+
   return async function gatehouseSession(ctx, next) {
     const userAgent = ctx.get('user-agent').slice(0, 512) || null;
-    // A Secure cookie over plain HTTP would be refused by the browser, or by Koa's cookie writer with a 500:
-    // such a request carries no session and cannot start one (C2). Only the trusted proxy's last value counts (D1).
+    // RFC 6750 §2.3 allows a token in the query string; logs, proxies and browser history keep URLs (B1).
+    if (ctx.querystring.includes('access_token') && new URLSearchParams(ctx.querystring).has('access_token')) throw credentialRefusal(TOKEN_IN_URL);
+    const token = bearer ? bearerTokenOf(ctx.get('authorization')) : undefined;
+    const asksForBearer = bearer && ctx.get(BEARER_REQUEST_HEADER).toLowerCase() === 'bearer';
+    // A Secure cookie (or a token) over plain HTTP would be readable on the way: such a request carries no
+    // session and cannot start one (C2). Only the trusted proxy's last value counts (D1).
     const https = clientViewOf(ctx, trustProxy).protocol === 'https';
     if (secure && !https) {
       (ctx.state as WithHandle)[HANDLE] = new CarriedSession(core, NO_CARRIER, { userAgent, refusal });
       return next();
+    }
+    if (token !== undefined || asksForBearer) {
+      // Never silently one of two credentials (RFC 6750 §3.1: invalid_request).
+      if (token !== undefined && cookieValues(ctx.get('cookie'), cookieName).length > 0) throw credentialRefusal(BOTH_CREDENTIALS);
+      return bearerRequest(ctx, next, token, userAgent);
     }
     if (secure) ctx.cookies.secure = true;
     const shadow = Object.create(privateContext) as PrivateContext;

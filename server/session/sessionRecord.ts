@@ -22,7 +22,16 @@ export interface SessionRecord {
    * rotation that finds it moved gives up (L11). 0 until the first end-all.
    */
   readonly gen: number;
+  /**
+   * How the client carries it: a session answers only on the carrier it was
+   * issued for (a bearer session's id sent as a cookie is no session, and the
+   * other way round). Rotations keep it.
+   */
+  readonly carrier: SessionCarrier;
 }
+
+/** The kinds of credential a session can be issued for. */
+export type SessionCarrier = 'cookie' | 'bearer';
 
 const timestamp = z.number().int().nonnegative();
 
@@ -36,6 +45,7 @@ export const sessionRecordShape = z.object({
   authAt: timestamp,
   ua: z.string().max(512).nullable(),
   gen: z.number().int().nonnegative().default(0),
+  carrier: z.enum(['cookie', 'bearer']).default('cookie'),
 });
 
 /** Format 1 (before typed users and data): the built-in user's fields, no data, no authAt. Still read. */

@@ -13,6 +13,15 @@ type AnyGatehouseContext = GatehouseBaseContext<{ id: string }, object, unknown>
 type UserOf<TCtx> = TCtx extends { user: infer U | null } ? U : never;
 type HandleOf<TCtx> = TCtx extends { session: SessionHandle<infer U, infer D, infer I> } ? SignedInSession<U, D, I> : never;
 
+/** The middleware of `protectedProcedure` in every definition: a procedure that has one needs a live session. */
+const SESSION_MIDDLEWARES = new WeakSet<object>();
+
+/** Whether `procedure` (a router's `_def.procedures` entry) needs a live session: its SSE stream is refused with 401 before it opens. */
+export function requiresSession(procedure: unknown): boolean {
+  const middlewares = (procedure as { _def?: { middlewares?: unknown[] } } | undefined)?._def?.middlewares ?? [];
+  return middlewares.some((middleware) => typeof middleware === 'function' && SESSION_MIDDLEWARES.has(middleware));
+}
+
 export const unauthorized = () => new TRPCError({ code: 'UNAUTHORIZED', message: errorMessages.unauthorized });
 
 /** The distinct refusal of `freshProcedure`: 412 PRECONDITION_FAILED with `error.data.reason` `FRESH_LOGIN_REQUIRED`. */
@@ -45,6 +54,7 @@ export function createBuilders<TCtx extends AnyGatehouseContext>(isAdmin: (user:
     // tRPC merges this into the context; passing these only narrows their types without copying the rest.
     return next({ ctx: { user: ctx.user as UserOf<TCtx>, session: ctx.session as HandleOf<TCtx> } });
   });
+  SESSION_MIDDLEWARES.add(protectedProcedure._def.middlewares.at(-1)!);
 
   /**
    * Needs a session whose user proved who they are within the fresh-login

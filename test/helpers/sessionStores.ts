@@ -20,7 +20,7 @@ export function sessionStoreOver(kv: KeyValueStore, sealer: Sealer, clock: Clock
 /** A current-format record of the built-in user `uid`. */
 export function recordFor(uid: string, clock: Clock, overrides: Partial<SessionRecord> = {}): SessionRecord {
   const now = clock.now();
-  return { v: 2, user: { id: uid, username: `name-${uid}`, role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: 'Firefox', gen: 0, ...overrides };
+  return { v: 2, user: { id: uid, username: `name-${uid}`, role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: 'Firefox', gen: 0, carrier: 'cookie', ...overrides };
 }
 
 /** A record as format 1 wrote it (the built-in user's fields, no data, no authAt): still read after the upgrade. */
