@@ -81,6 +81,7 @@ try {
         authAt: now,
         ua: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
         gen: 0,
+        carrier: 'cookie',
       });
     }
   };

@@ -49,6 +49,7 @@ export function seedEndpoint(gatehouse: Gatehouse): Koa.Middleware {
               authAt: now,
               ua: 'autocannon',
               gen: 0,
+              carrier: 'cookie',
             }),
           );
         }

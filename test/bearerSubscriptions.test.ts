@@ -1,5 +1,5 @@
 import { EventSource } from 'eventsource';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createBearerClient, memoryTokenStore, type TokenStore, TRPCClientError } from '../client/bearer.js';
 import { protectedProcedure, router } from '../server/index.js';
 import { referenceRoutes } from '../server/reference/router.js';
