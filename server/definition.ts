@@ -94,8 +94,8 @@ export type BuiltInRoutes<TCtx, TUser, TCredentialsIn> = {
   auth: TRPCBuiltRouter<
     GatehouseRoot<TCtx>,
     {
-      register: Mutation<TCredentialsIn, { user: TUser; token?: string }>;
-      login: Mutation<TCredentialsIn, { user: TUser; token?: string }>;
+      register: Mutation<TCredentialsIn & { staySignedIn?: boolean }, { user: TUser; token?: string }>;
+      login: Mutation<TCredentialsIn & { staySignedIn?: boolean }, { user: TUser; token?: string }>;
       me: Query<void, { user: TUser; session: SessionView } | null>;
       logout: Mutation<void, LogoutResult>;
       reauthenticate: Mutation<ReauthenticateInput, { authenticatedAt: string; token?: string }>;

@@ -40,6 +40,7 @@ import { type GatehouseBaseContext, RESERVED_CONTEXT_KEYS, type Services } from 
 import { defaultGatehouse } from './trpc/init.js';
 import { requiresSession } from './trpc/builders.js';
 import { koaTrpcMount } from './trpc/koaMount.js';
+import { transportMessages } from './trpc/publicMessage.js';
 
 export interface TrpcOptions<TRouter extends AnyRouter> {
   /** Your router (Gatehouse's routes and your own), built with Gatehouse's procedure builders. */
@@ -280,7 +281,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
         assignRequestId(ctx, logger);
         // tRPC's connectionParams ride in the query string (httpSubscriptionLink): never a place for a credential.
         if (ctx.querystring.includes('connectionParams')) {
-          sendError(ctx, 'BAD_REQUEST', 'connectionParams travel in the URL (logs, proxies, history): send credentials as a cookie or Authorization: Bearer, not as connection parameters.');
+          sendError(ctx, 'BAD_REQUEST', transportMessages.connectionParamsRefused);
           return undefined;
         }
         // A stream needs its session before its first byte: an HTTP 401 an EventSource reports, never a 200 and an error event.

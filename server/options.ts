@@ -104,6 +104,17 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
    */
   bearer?: boolean;
   /**
+   * Offers "stay signed in on this device" (default off): a login with
+   * `staySignedIn: true` also gets a long-lived device credential (its own
+   * cookie, or a header for bearer clients), stored only as hashes, which
+   * starts a new session — not a fresh one — when the session has timed
+   * out, and is replaced at every use; a replayed old one ends every
+   * session and device credential of the user. `lifetime`: how long one
+   * lives at most, however often it is used (default `'30d'`). See the
+   * README for what this trades against NIST's reauthentication limits.
+   */
+  staySignedIn?: boolean | { lifetime?: Duration };
+  /**
    * Behind one TLS-terminating proxy you control: trust the value it
    * appended (the last) of `X-Forwarded-Proto`, `-Host` and `-For`.
    * Default false: those headers are ignored.
@@ -150,6 +161,8 @@ export interface ResolvedOptions<TUser extends { id: string } = User> {
   readonly onSessionEvent: SessionEventHook | undefined;
   readonly cookie: { readonly name: string; readonly sameSite: 'lax' | 'strict'; readonly secure: boolean; readonly clearSiteData: boolean };
   readonly bearer: boolean;
+  /** The lifetime of a "stay signed in" device credential, in ms; undefined when not offered. */
+  readonly staySignedInMs: number | undefined;
   readonly trustProxy: boolean;
   readonly allowedOrigins: readonly string[];
   readonly throttle: { readonly perAccount: number; readonly perAddress: number; readonly registerPerAddress: number; readonly windowMs: number };
@@ -159,6 +172,7 @@ export interface ResolvedOptions<TUser extends { id: string } = User> {
 }
 
 export const MIN_KEY_LENGTH = 32;
+const THIRTY_DAYS_MS = 30 * 24 * 3_600_000;
 
 const duration = (fallback: Duration) =>
   z.union([z.number(), z.string()]).default(fallback).transform((value, ctx) => {
@@ -240,6 +254,10 @@ const optionsSchema = z
       .strict()
       .prefault({}),
     bearer: z.boolean({ error: 'must be true or false' }).default(false),
+    staySignedIn: z
+      .union([z.boolean(), z.object({ lifetime: duration('30d') }).strict()], { error: 'must be true, false or { lifetime }' })
+      .default(false)
+      .transform((value) => (value === false ? undefined : value === true ? THIRTY_DAYS_MS : value.lifetime)),
     trustProxy: z.boolean({ error: 'must be true or false' }).default(false),
     allowedOrigins: z.array(originSchema).default([]),
     throttle: z
@@ -304,6 +322,7 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
     onSessionEvent: o.onSessionEvent,
     cookie: Object.freeze({ name, sameSite: o.cookie.sameSite, secure: o.cookie.secure, clearSiteData: o.cookie.clearSiteData }),
     bearer: o.bearer,
+    staySignedInMs: o.staySignedIn,
     trustProxy: o.trustProxy,
     allowedOrigins: Object.freeze(o.allowedOrigins.map((origin) => new URL(origin).origin)),
     throttle: Object.freeze({
@@ -320,7 +339,7 @@ export function resolveOptions<TUser extends { id: string }>(options: GatehouseO
 
 const KNOWN = [
   'keys', 'store', 'storeNamespace', 'storeTimeout', 'idleTimeout', 'absoluteTimeout', 'maxSessionsPerUser', 'freshLoginWindow', 'accounts',
-  'onSessionEvent', 'streamCheckInterval', 'cookie', 'bearer', 'trustProxy',
+  'onSessionEvent', 'streamCheckInterval', 'cookie', 'bearer', 'staySignedIn', 'lifetime', 'trustProxy',
   'allowedOrigins', 'throttle', 'logger', 'clock', 'hasher', 'name', 'sameSite', 'secure', 'perAccount', 'perAddress', 'registerPerAddress', 'window',
 ];
 

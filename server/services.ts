@@ -3,6 +3,7 @@ import { builtInAccounts } from './accounts/builtInAccounts.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
 import type { Clock } from './clock.js';
 import type { ResolvedOptions } from './options.js';
+import { DeviceCredentials } from './session/deviceCredentials.js';
 import { Sealer } from './session/sealer.js';
 import type { SessionCodec } from './session/sessionCodec.js';
 import type { SessionEventSink } from './session/sessionEvents.js';
@@ -11,7 +12,8 @@ import type { KeyValueStore } from './store/keyValueStore.js';
 import { StoreLoginThrottle } from './throttle/loginThrottle.js';
 import type { Services } from './trpc/context.js';
 
-export type ServiceOptions = Pick<ResolvedOptions, 'keys' | 'idleTimeoutMs' | 'absoluteTimeoutMs' | 'maxSessionsPerUser' | 'throttle' | 'freshLoginWindowMs'>;
+export type ServiceOptions = Pick<ResolvedOptions, 'keys' | 'idleTimeoutMs' | 'absoluteTimeoutMs' | 'maxSessionsPerUser' | 'throttle' | 'freshLoginWindowMs'> &
+  Partial<Pick<ResolvedOptions, 'staySignedInMs'>>;
 
 /**
  * Wires the procedures' collaborators over one store: the same for
@@ -27,15 +29,18 @@ export async function createServices<TUser extends { id: string }>(
   accounts: AccountsAdapter<TUser> | undefined,
   hasher?: PasswordHasher,
 ): Promise<Services<TUser>> {
+  const sealer = new Sealer(options.keys);
+  const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, clock, options.staySignedInMs);
   return {
     accounts: accounts ?? (builtInAccounts(store, hasher ?? (await createPasswordHasher())) as unknown as AccountsAdapter<TUser>),
     sessions: new SessionStore(
       store,
-      new Sealer(options.keys),
+      sealer,
       clock,
       { idleMs: options.idleTimeoutMs, absoluteMs: options.absoluteTimeoutMs, maxPerUser: options.maxSessionsPerUser },
       codec,
       emit,
+      devices,
     ),
     throttle: new StoreLoginThrottle(store, clock, options.throttle, options.keys),
     freshLoginWindowMs: options.freshLoginWindowMs,

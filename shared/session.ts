@@ -18,6 +18,12 @@ export const sessionViewSchema = z.object({
   device: z.string().nullable(),
   /** How the client carries it: a browser's cookie, or a native app's or CLI's bearer token. */
   carrier: z.enum(['cookie', 'bearer']),
+  /**
+   * `session`: a session; `remembered`: a device that stays signed in (its
+   * credential starts a new session when the session has timed out). Both
+   * end with `sessions.revoke({ id })`.
+   */
+  kind: z.enum(['session', 'remembered']),
   current: z.boolean(),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;

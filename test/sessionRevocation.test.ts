@@ -14,6 +14,8 @@ interface ListedView {
   lastSeenAt: string;
   expiresAt: string;
   userAgent: string | null;
+  device: string | null;
+  carrier: 'cookie' | 'bearer';
   current: boolean;
 }
 
@@ -48,6 +50,8 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
       const mine = views.find((v) => v.current)!;
       expect(views.filter((v) => v.current)).toHaveLength(1);
       expect(mine.userAgent).toBe('Laptop/1.0');
+      // A short name people recognise, from the User-Agent (a browser's reads "Chrome on Linux"; a client's own, its product).
+      expect(mine.device).toBe('Laptop');
       expect(views.map((v) => v.userAgent)).toContain('Phone/2.0');
       expect(mine.id).toBe(publicIdOf(idOfCookie(laptop)));
       for (const cookie of [laptop, phone]) {
@@ -58,7 +62,8 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
           expect(view.id).not.toBe(value);
           expect(value).not.toContain(view.id);
           expect(storeKeyOf(id)).not.toContain(view.id);
-          expect(Object.keys(view).sort()).toEqual(['authenticatedAt', 'createdAt', 'current', 'expiresAt', 'id', 'lastSeenAt', 'userAgent']);
+          expect(Object.keys(view).sort()).toEqual(['authenticatedAt', 'carrier', 'createdAt', 'current', 'device', 'expiresAt', 'id', 'kind', 'lastSeenAt', 'userAgent']);
+          expect(view.carrier).toBe('cookie');
           expect(new Date(view.createdAt).toISOString()).toBe(view.createdAt);
         }
       }

@@ -41,7 +41,7 @@ describe('session records at rest: compact, and earlier formats still read', () 
     await kv.mapSet('u:u-old:sessions', publicIdOf(id), JSON.stringify({ key, createdAt: old.createdAt, ua: old.ua }), 60_000);
     const loaded = await sessions.load(id);
     // Format 1 reads as format 2: the built-in user, no data, the login as the last authentication; rewritten on this request.
-    expect(loaded?.record).toEqual({ v: 2, user: { id: 'u-old', username: 'name-u-old', role: 'user' }, data: {}, createdAt: old.createdAt, lastSeen: old.lastSeen, authAt: old.createdAt, ua: 'Firefox', gen: 0 });
+    expect(loaded?.record).toEqual({ v: 2, user: { id: 'u-old', username: 'name-u-old', role: 'user' }, data: {}, createdAt: old.createdAt, lastSeen: old.lastSeen, authAt: old.createdAt, ua: 'Firefox', gen: 0, carrier: 'cookie' });
     expect(loaded?.rotated).toBe(true);
     expect((await sessions.listForUser('u-old')).map((s) => s.publicId)).toEqual([publicIdOf(id)]);
     expect(await sessions.removeByPublicId('u-old', publicIdOf(id))).toBe(true);
@@ -55,7 +55,7 @@ describe('session records at rest: compact, and earlier formats still read', () 
     const key = storeKeyOf(id);
     const [created, seen] = [clock.now() - 2_000, clock.now() - 1_000];
     await kv.set(key, sealer.seal(`[1,"u-1","alice","admin",${created},${seen},null]`, key), 60_000);
-    expect((await sessions.load(id))?.record).toEqual({ v: 2, user: { id: 'u-1', username: 'alice', role: 'admin' }, data: {}, createdAt: created, lastSeen: seen, authAt: created, ua: null, gen: 0 });
+    expect((await sessions.load(id))?.record).toEqual({ v: 2, user: { id: 'u-1', username: 'alice', role: 'admin' }, data: {}, createdAt: created, lastSeen: seen, authAt: created, ua: null, gen: 0, carrier: 'cookie' });
   });
 
   it.each([

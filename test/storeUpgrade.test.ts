@@ -43,7 +43,7 @@ function legacySession(now: number) {
   const key = storeKeyOf(id);
   const written = { v: 1, uid: 'u-9', username: 'upgraded', role: 'user', createdAt: now, lastSeen: now, ua: 'Firefox' };
   // What it reads as now: format 2, the built-in user, no data, the login as the last authentication.
-  const record = { v: 2, user: { id: 'u-9', username: 'upgraded', role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: 'Firefox', gen: 0 };
+  const record = { v: 2, user: { id: 'u-9', username: 'upgraded', role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: 'Firefox', gen: 0, carrier: 'cookie' };
   const sessionsOver = (kv: KeyValueStore) => sessionStoreOver(kv, sealer, clock, LIMITS);
   return { id, key, record, sealed: sealer.seal(JSON.stringify(written), key), sessionsOver };
 }

@@ -85,7 +85,7 @@ describe('types', () => {
     expectTypeOf<Out['auth']['login']>().toEqualTypeOf<{ user: Member; token?: string }>();
     expectTypeOf<Out['preferences']>().toEqualTypeOf<TeamData>();
     expectTypeOf<Out['admin']['setRole']['user']>().toEqualTypeOf<Member>();
-    expectTypeOf<In['auth']['login']>().toEqualTypeOf<{ username: string; password: string }>();
+    expectTypeOf<In['auth']['login']>().toEqualTypeOf<{ username: string; password: string } & { staySignedIn?: boolean }>();
     expectTypeOf<In['auth']['reauthenticate']>().toEqualTypeOf<{ password: string }>();
   });
 

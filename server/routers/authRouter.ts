@@ -68,6 +68,23 @@ async function startChecked(
   throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
 }
 
+/** The credentials, and `staySignedIn`: ask for a "stay signed in" credential on this device. */
+function withStaySignedIn(credentials: RouteSchemas['credentials']): z.ZodType<{ username: string; password: string; staySignedIn?: boolean | undefined }> {
+  const extra = z.object({ staySignedIn: z.boolean({ error: 'staySignedIn must be true or false' }).optional() });
+  return (credentials instanceof z.ZodObject ? credentials.extend(extra.shape) : z.intersection(credentials, extra)) as never;
+}
+
+/** Whether a sign-in asked to stay signed in; a clear 400 before anything runs where the server does not offer it. */
+function staySignedInAsked(ctx: RouteContext, input: { staySignedIn?: boolean | undefined }): boolean {
+  if (input.staySignedIn !== true) return false;
+  if (!ctx.services.sessions.devices) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This server does not offer staying signed in (createGatehouse({ staySignedIn: true }) turns it on).' });
+  return true;
+}
+
+async function rememberThisDevice(session: unknown): Promise<void> {
+  if (session instanceof CarriedSession) await session.rememberThisDevice();
+}
+
 /** The token a bearer sign-in hands over in its body (nothing for a browser: its session comes as a cookie). */
 function tokenOf(session: unknown): { token?: string } {
   const token = session instanceof CarriedSession ? session.issuedToken : undefined;
@@ -98,15 +115,17 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
   // `token`: what a bearer sign-in hands over (also in the Gatehouse-Session-Token header); a browser's comes as a cookie.
   const userResult = z.object({ user: schemas.user, token: z.string().optional() });
   const me = z.object({ user: schemas.user, session: sessionViewSchema }).nullable();
+  const signIn = withStaySignedIn(schemas.credentials);
 
   return b.router({
     /** Creates the account (if the accounts adapter can) and starts a session for it. */
     register: b.publicProcedure
-      .input(schemas.credentials)
+      .input(signIn)
       .output(userResult)
       .mutation(async ({ ctx, input }) => {
         const { accounts, throttle } = ctx.services;
         const register = adapterMethod(accounts.register);
+        const staySignedIn = staySignedInAsked(ctx, input);
         const verdict = await throttle.consumeRegistration(ctx.clientAddress);
         if (!verdict.allowed) throw tooManyAttempts(verdict);
         const created = await register.call(accounts, input.username, input.password);
@@ -124,16 +143,18 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
           );
           throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: errorMessages.internal, cause: error });
         }
+        if (staySignedIn) await rememberThisDevice(ctx.session);
         ctx.log.info({ event: 'auth.register', userId: created.user.id, session: ctx.session.current?.logTag }, 'registered');
         return { user: created.user, ...tokenOf(ctx.session) };
       }),
 
     /** Checks the password (same answer and cost for unknown or disabled users) and starts a fresh session. */
     login: b.publicProcedure
-      .input(schemas.credentials)
+      .input(signIn)
       .output(userResult)
       .mutation(async ({ ctx, input }) => {
         const { accounts, throttle } = ctx.services;
+        const staySignedIn = staySignedInAsked(ctx, input);
         const carried = ctx.session instanceof CarriedSession ? ctx.session : undefined;
         // Counted before the password check, so a burst of parallel guesses cannot slip past the limit: on the
         // account the login names (as the adapter resolves it), or on this browser if it signed in to it before.
@@ -153,8 +174,9 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         await attempt.succeeded();
         const user = await startChecked(ctx, accounts, account, input);
         // This browser is now known for this account: an attacker hammering it cannot lock it out (SECURITY.md A3).
-        carried?.rememberDevice(attempt.markersAfterSuccess());
-        ctx.log.info({ event: 'auth.login', userId: user.id, session: ctx.session.current?.logTag }, 'logged in');
+        carried?.keepDeviceMarkers(attempt.markersAfterSuccess());
+        if (staySignedIn) await rememberThisDevice(ctx.session);
+        ctx.log.info({ event: 'auth.login', userId: user.id, session: ctx.session.current?.logTag, staySignedIn }, 'logged in');
         return { user, ...tokenOf(ctx.session) };
       }),
 

@@ -12,7 +12,7 @@ export interface ViewableSession {
 }
 
 /** How a stored session is shown to its owner (ISO dates, opaque id). */
-export function toSessionView(publicId: string, session: ViewableSession, expiresAt: number, current: boolean): SessionView {
+export function toSessionView(publicId: string, session: ViewableSession, expiresAt: number, current: boolean, kind: SessionView['kind'] = 'session'): SessionView {
   return {
     id: publicId,
     createdAt: new Date(session.createdAt).toISOString(),
@@ -22,6 +22,7 @@ export function toSessionView(publicId: string, session: ViewableSession, expire
     userAgent: session.userAgent,
     device: deviceLabelOf(session.userAgent),
     carrier: session.carrier,
+    kind,
     current,
   };
 }

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { endedSessionsSchema, sessionViewSchema } from '../../shared/session.js';
+import { CarriedSession } from '../session/carriedSession.js';
 import { logTagOf } from '../session/describedSession.js';
 import type { RouteBuilders } from './routeBuilders.js';
 import { toSessionView } from './sessionView.js';
@@ -10,14 +11,27 @@ const sessionIdInput = z.object({ id: z.string().min(1).max(64) });
 /** `sessions.*`: the caller's own sessions (ASVS 7.5.2). Ending one needs a fresh login. */
 export function sessionsRoutes(b: RouteBuilders) {
   return b.router({
-    /** The caller's live sessions, newest activity first; `current` marks this one. */
+    /**
+     * The caller's live sessions, newest activity first, then the devices
+     * that stay signed in (`kind: 'remembered'`); `current` marks this
+     * session, and this device's credential.
+     */
     list: b.protectedProcedure.output(z.array(sessionViewSchema)).query(async ({ ctx }) => {
       const { sessions } = ctx.services;
       const currentId = ctx.session.current.publicId;
       const listed = await sessions.listForUser(ctx.user.id);
-      return listed.map(({ publicId, record }) =>
+      const views = listed.map(({ publicId, record }) =>
         toSessionView(publicId, { ...record, userAgent: record.ua }, sessions.expiresAt(record), publicId === currentId),
       );
+      if (!sessions.devices) return views;
+      const thisDevice = ctx.session instanceof CarriedSession ? ctx.session.rememberedDeviceId : undefined;
+      const devices = await sessions.devices.list(ctx.user.id, await sessions.generationOf(ctx.user.id));
+      return [
+        ...views,
+        ...devices.map((device) =>
+          toSessionView(device.publicId, { ...device, lastSeen: device.lastUsed, userAgent: device.ua }, device.expiresAt, device.publicId === thisDevice, 'remembered'),
+        ),
+      ];
     }),
 
     /** Ends one of the caller's sessions. Another user's id is a 404, like one that never existed. */
@@ -31,7 +45,9 @@ export function sessionsRoutes(b: RouteBuilders) {
           ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: tag }, 'session revoked');
           return { endedSessions: 1 };
         }
-        if (!(await ctx.services.sessions.removeByPublicId(ctx.user.id, input.id, 'revoked'))) {
+        const { sessions } = ctx.services;
+        // A session, or a device that stays signed in (forgetting it ends its credential; its sessions end on their own).
+        if (!(await sessions.removeByPublicId(ctx.user.id, input.id, 'revoked')) && !(await sessions.devices?.forgetByPublicId(ctx.user.id, input.id))) {
           throw new TRPCError({ code: 'NOT_FOUND', message: 'No such session.' });
         }
         ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: logTagOf(input.id) }, 'session revoked');

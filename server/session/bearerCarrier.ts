@@ -9,10 +9,12 @@ export const BEARER_REQUEST_HEADER = 'gatehouse-session';
 export const TOKEN_HEADER = 'Gatehouse-Session-Token';
 /** Both ways: a bearer client's known-device markers (the login throttle's hint), `~`-separated. */
 export const DEVICE_HEADER = 'Gatehouse-Device';
+/** Both ways: a bearer client's "stay signed in" credential (`ended`: drop it). */
+export const REMEMBER_HEADER = 'Gatehouse-Remember';
 /** What `TOKEN_HEADER` says when the session ended: forget the token. */
 export const TOKEN_ENDED = 'ended';
 /** The response headers a bearer client in another origin (a desktop shell's web view) must be able to read. */
-export const BEARER_EXPOSED_HEADERS = [TOKEN_HEADER, DEVICE_HEADER] as const;
+export const BEARER_EXPOSED_HEADERS = [TOKEN_HEADER, DEVICE_HEADER, REMEMBER_HEADER] as const;
 
 /**
  * A bearer token as a carrier (native apps, CLIs): the same signed id as
@@ -36,8 +38,16 @@ export class BearerCarrier implements Carrier {
     return header ? header.split('~') : [];
   }
 
-  rememberDevice(markers: readonly string[]): void {
+  keepDeviceMarkers(markers: readonly string[]): void {
     this.#ctx.set(DEVICE_HEADER, markers.join('~'));
+  }
+
+  get staySignedIn(): string | undefined {
+    return this.#ctx.get(REMEMBER_HEADER) || undefined;
+  }
+
+  handOverStaySignedIn(value: string | null): void {
+    this.#ctx.set(REMEMBER_HEADER, value ?? TOKEN_ENDED);
   }
 
   issue(live: LiveSession): Promise<void> {

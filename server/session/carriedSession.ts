@@ -1,3 +1,5 @@
+import type { CookieSigner } from './cookieSigner.js';
+import { decodeCredential, type DeviceCredential, devicePublicIdOf, encodeCredential } from './deviceCredentials.js';
 import { DescribedSession } from './describedSession.js';
 import type { LiveSession, SessionCore } from './sessionCore.js';
 import { notSignedIn } from './sessionErrors.js';
@@ -23,7 +25,11 @@ export interface Carrier {
   /** The known-device markers the client presented (the login throttle's hint; `[]` where the carrier keeps none). */
   readonly deviceMarkers: readonly string[];
   /** The answer hands the client these known-device markers (after a successful login). */
-  rememberDevice(markers: readonly string[]): void;
+  keepDeviceMarkers(markers: readonly string[]): void;
+  /** The "stay signed in" credential the client presented, as sent (signed), if any. */
+  readonly staySignedIn: string | undefined;
+  /** The answer hands the client a (new) "stay signed in" credential good for `maxAgeMs`, or, with `null`, tells it to drop its own. */
+  handOverStaySignedIn(value: string | null, maxAgeMs?: number): void;
   /** The credential this request's answer hands out, where the client reads it from the body too (a bearer token). */
   readonly issuedToken?: string | undefined;
 }
@@ -51,11 +57,59 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
   #described: { state: LiveState; active: ActiveSession } | undefined;
   #transitions: Promise<unknown> = Promise.resolve();
 
-  constructor(core: SessionCore, carrier: Carrier, options: { userAgent: string | null; refusal?: Error | undefined }) {
+  /** Signs and checks "stay signed in" credentials as they travel (as the session id is); none where they are not offered. */
+  readonly #signer: CookieSigner | undefined;
+
+  constructor(core: SessionCore, carrier: Carrier, options: { userAgent: string | null; refusal?: Error | undefined; signer?: CookieSigner | undefined }) {
     this.#core = core;
     this.#carrier = carrier;
     this.#userAgent = options.userAgent;
     this.#refusal = options.refusal;
+    this.#signer = options.signer;
+  }
+
+  /**
+   * "Stay signed in": a request without a live session that presents a
+   * device credential gets a new session from it (not fresh), and a new
+   * credential; an unknown or ended one is dropped; a replayed one ends
+   * every session of the user (`SessionCore.resume`).
+   */
+  async resumeIfRemembered(): Promise<void> {
+    if (liveOf(this.state) || this.#refusal || !this.#signer) return;
+    const presented = this.#presentedCredential();
+    if (!presented) return;
+    const resumed = await this.#core.resume(presented, { ua: this.#userAgent, carrier: this.#carrier.kind });
+    if (resumed.kind !== 'resumed') {
+      this.#carrier.handOverStaySignedIn(null);
+      if (resumed.kind === 'replayed' && this.credentialPresented) await this.#carrier.clear();
+      return;
+    }
+    this.state = Object.freeze({ kind: 'started', ...resumed.live });
+    await this.#carrier.issue(resumed.live);
+    if (resumed.credential) this.#carrier.handOverStaySignedIn(this.#signer!.sign(encodeCredential(resumed.credential)), resumed.expiresAt - this.#core.clock.now());
+  }
+
+  /** After a login that asked to stay signed in on this device: a new device credential for this session's user. */
+  async rememberThisDevice(): Promise<boolean> {
+    const live = liveOf(this.state);
+    if (!live || !this.#signer) return false;
+    const remembered = await this.#core.rememberDevice(live);
+    if (!remembered) return false;
+    this.#carrier.handOverStaySignedIn(this.#signer.sign(encodeCredential(remembered.credential)), remembered.expiresAt - this.#core.clock.now());
+    return true;
+  }
+
+  /** The id `sessions.list` shows for the "stay signed in" credential this request carries, if any. */
+  get rememberedDeviceId(): string | undefined {
+    const presented = this.#presentedCredential();
+    return presented ? devicePublicIdOf(presented.seriesId) : undefined;
+  }
+
+  /** The device credential the request carries, if it is one this server signed. */
+  #presentedCredential(): DeviceCredential | undefined {
+    const sent = this.#carrier.staySignedIn;
+    const verified = sent && this.#signer && sent.length <= 256 ? this.#signer.verify(sent) : undefined;
+    return verified ? decodeCredential(verified.id) : undefined;
   }
 
   /** The known-device markers the client presented, for the login throttle. */
@@ -64,8 +118,8 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
   }
 
   /** Hands the client its known-device markers (a login succeeded). */
-  rememberDevice(markers: readonly string[]): void {
-    this.#carrier.rememberDevice(markers);
+  keepDeviceMarkers(markers: readonly string[]): void {
+    this.#carrier.keepDeviceMarkers(markers);
   }
 
   /** Starts over as a new request would (the testing helper's calls): no session until `load`. */
@@ -150,6 +204,12 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
       this.state = ENDED;
       // No live session, but a credential: it may name a tombstone, whose successor a logout ends too (L11).
       const ended = live ? await this.#core.end(live, reason) : this.presented ? await this.#core.endById(this.presented, reason) : false;
+      // Signing out on a device ends its "stay signed in" credential too: a shared computer stays signed out.
+      const remembered = this.#presentedCredential();
+      if (remembered) {
+        await this.#core.store.devices?.forget(remembered);
+        this.#carrier.handOverStaySignedIn(null);
+      }
       await this.#carrier.clear();
       return live !== undefined || ended;
     });

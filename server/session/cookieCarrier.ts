@@ -15,10 +15,10 @@ export interface KoaSessionContext {
   session: KoaSessionLike | null;
 }
 
-/** The known-device cookie: its name (the session cookie's, `-device` added) and attributes. */
-export interface DeviceCookie {
+/** A cookie of Gatehouse's beside the session's: its name (the session cookie's, with a suffix) and attributes. */
+export interface SideCookie {
   readonly name: string;
-  readonly attributes: { httpOnly: true; secure: boolean; sameSite: 'lax' | 'strict'; path: '/'; overwrite: true; signed: false; maxAge: number };
+  readonly attributes: { httpOnly: true; secure: boolean; sameSite: 'lax' | 'strict'; path: '/'; overwrite: true; signed: false; maxAge?: number | undefined };
 }
 
 /** Markers in the device cookie are joined with `~` (a cookie value may not hold a comma). */
@@ -38,13 +38,26 @@ export class CookieCarrier implements Carrier {
   readonly #koa: KoaSessionContext;
   readonly #ctx: Koa.Context;
   readonly #clearSiteData: boolean;
-  readonly #device: DeviceCookie;
+  readonly #device: SideCookie;
+  readonly #remember: SideCookie;
 
-  constructor(koa: KoaSessionContext, ctx: Koa.Context, options: { clearSiteData: boolean; device: DeviceCookie }) {
+  constructor(koa: KoaSessionContext, ctx: Koa.Context, options: { clearSiteData: boolean; device: SideCookie; remember: SideCookie }) {
     this.#koa = koa;
     this.#ctx = ctx;
     this.#clearSiteData = options.clearSiteData;
     this.#device = options.device;
+    this.#remember = options.remember;
+  }
+
+  get staySignedIn(): string | undefined {
+    const values = cookieValues(this.#ctx.get('cookie'), this.#remember.name);
+    return values.length === 1 ? values[0] : undefined;
+  }
+
+  handOverStaySignedIn(value: string | null, maxAgeMs = 0): void {
+    // Dropped: expired with the same attributes (a past date). Kept: no longer than the series lives (its hard end).
+    if (value === null) this.#ctx.cookies.set(this.#remember.name, '', { ...this.#remember.attributes, maxAge: undefined, expires: new Date(0) });
+    else this.#ctx.cookies.set(this.#remember.name, value, { ...this.#remember.attributes, maxAge: Math.max(0, maxAgeMs) });
   }
 
   get deviceMarkers(): readonly string[] {
@@ -52,7 +65,7 @@ export class CookieCarrier implements Carrier {
     return values.length === 1 ? values[0]!.split(MARKER_SEPARATOR) : [];
   }
 
-  rememberDevice(markers: readonly string[]): void {
+  keepDeviceMarkers(markers: readonly string[]): void {
     this.#ctx.cookies.set(this.#device.name, markers.join(MARKER_SEPARATOR), this.#device.attributes);
   }
 
@@ -90,5 +103,7 @@ export const NO_CARRIER: Carrier = {
   clear: () => Promise.resolve(),
   reissue: () => Promise.resolve(),
   deviceMarkers: [],
-  rememberDevice: () => undefined,
+  keepDeviceMarkers: () => undefined,
+  staySignedIn: undefined,
+  handOverStaySignedIn: () => undefined,
 };

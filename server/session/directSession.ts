@@ -9,8 +9,14 @@ class HeldCredential implements Carrier {
   credential: string | undefined;
   deviceMarkers: readonly string[] = [];
 
-  rememberDevice(markers: readonly string[]): void {
+  keepDeviceMarkers(markers: readonly string[]): void {
     this.deviceMarkers = markers;
+  }
+
+  staySignedIn: string | undefined;
+
+  handOverStaySignedIn(value: string | null): void {
+    this.staySignedIn = value ?? undefined;
   }
 
   issue(live: LiveSession): Promise<void> {

@@ -5,6 +5,7 @@ import { notSignedIn, sessionConflict } from './sessionErrors.js';
 import type { SessionEndReason } from './sessionEvents.js';
 import { newSessionId, publicIdOf, storeKeyOf } from './sessionId.js';
 import type { SessionCarrier, SessionRecord, StoredData, StoredUser } from './sessionRecord.js';
+import type { DeviceCredential } from './deviceCredentials.js';
 import { type Found, type SessionStore, touchIntervalOf } from './sessionStore.js';
 
 /** A live session as a request holds it: its id, its record, and the stored text it was read or written as. */
@@ -16,6 +17,25 @@ export interface LiveSession {
 
 /** The user as the accounts adapter has it now; `undefined` when the account is gone or disabled. */
 export type UserSource = (userId: string) => Promise<StoredUser | undefined>;
+
+/** How a new session is issued: its client's User-Agent and carrier; for a resumed one, its password time and generation. */
+export interface StartIssue {
+  readonly ua: string | null;
+  readonly carrier: SessionCarrier;
+  /** When the user last gave their password (default now): a session resumed from a device credential is not fresh. */
+  readonly authAt?: number;
+  /** The generation it must belong to (default the current one). */
+  readonly generation?: number;
+}
+
+/** What presenting a "stay signed in" credential gave. */
+export type Resumed =
+  /** A new session; `credential`: the new credential to hand over, `undefined` to leave the client's as it is. */
+  | { readonly kind: 'resumed'; readonly live: LiveSession; readonly credential: DeviceCredential | undefined; readonly expiresAt: number }
+  /** No session: the client should drop its credential (unknown, expired, ended). */
+  | { readonly kind: 'none' }
+  /** The credential was copied: every session and device credential of its user ended. */
+  | { readonly kind: 'replayed' };
 
 /** How often one transition re-reads and tries again while other requests of the session keep writing it. */
 const MAX_TRIES = 8;
@@ -80,11 +100,12 @@ export class SessionCore {
    * between, the new one was being created before that answered, so it is
    * given up (409: sign in again), as L11 asks.
    */
-  async start(user: StoredUser, data: StoredData, issue: { ua: string | null; carrier: SessionCarrier }, previous?: LiveSession): Promise<LiveSession> {
+  async start(user: StoredUser, data: StoredData, issue: StartIssue, previous?: LiveSession): Promise<LiveSession> {
     if (previous) await this.end(previous, 'logout');
-    const gen = await this.store.generationOf(user.id);
+    // A session resumed from a device credential belongs to the credential's generation, not to whatever is current.
+    const gen = issue.generation ?? (await this.store.generationOf(user.id));
     const now = this.clock.now();
-    const record: SessionRecord = { v: 2, user, data, createdAt: now, lastSeen: now, authAt: now, ua: issue.ua, gen, carrier: issue.carrier };
+    const record: SessionRecord = { v: 2, user, data, createdAt: now, lastSeen: now, authAt: issue.authAt ?? now, ua: issue.ua, gen, carrier: issue.carrier };
     const id = newSessionId();
     const sealed = await this.store.create(id, record);
     if ((await this.store.generationOf(user.id)) !== gen) {
@@ -207,6 +228,64 @@ export class SessionCore {
       base = { id: live.id, record: found.record, sealed: found.sealed };
     }
     throw sessionConflict();
+  }
+
+  /**
+   * A new session from a "stay signed in" credential, for a request with
+   * no live session (`DeviceCredentials` says what presenting it means).
+   * The session is not fresh (its `authAt` is the password's time), carries
+   * the user as the accounts have it now, and belongs to the credential's
+   * generation, so an end-all that raced it ends it too.
+   */
+  async resume(credential: DeviceCredential, issue: { ua: string | null; carrier: SessionCarrier }): Promise<Resumed> {
+    const devices = this.store.devices;
+    if (!devices || !this.#userSource) return { kind: 'none' };
+    let live: LiveSession | undefined;
+    for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
+      const verdict = await devices.judge(credential, (userId) => this.store.generationOf(userId), (key) => this.store.usedSinceStart(key));
+      if (verdict.kind === 'none' || verdict.kind === 'replayed') {
+        if (live) await this.end(live);
+        if (verdict.kind === 'none') return verdict;
+        await this.#replayed(verdict.series.userId, verdict.series.publicId);
+        return { kind: 'replayed' };
+      }
+      const { series } = verdict;
+      if (!live) {
+        const user = await this.#userSource(series.userId);
+        if (user === undefined) {
+          await devices.forget(credential);
+          return { kind: 'none' };
+        }
+        try {
+          live = await this.start(this.store.codec.user(user), this.store.codec.data({}), { ...issue, authAt: series.authAt, generation: series.gen });
+        } catch (error) {
+          // Every session of the user ended while this one was being started: so did the credential.
+          if ((error as { code?: unknown }).code === 'CONFLICT') return { kind: 'none' };
+          throw error;
+        }
+      }
+      if (verdict.kind === 'accept') return { kind: 'resumed', live, credential: undefined, expiresAt: series.expiresAt };
+      const next = await devices.rotate(credential, verdict, storeKeyOf(live.id));
+      if (next) return { kind: 'resumed', live, credential: next, expiresAt: series.expiresAt };
+      // Another request of the same browser rotated it first: judge again (most likely an accept now).
+    }
+    if (live) await this.end(live);
+    throw sessionConflict();
+  }
+
+  /** A new "stay signed in" credential for `live`'s user on this device (a login that asked for it). */
+  async rememberDevice(live: LiveSession): Promise<{ credential: DeviceCredential; expiresAt: number } | undefined> {
+    const devices = this.store.devices;
+    if (!devices) return undefined;
+    const { record } = live;
+    const credential = await devices.issue(record.user.id, { authAt: record.authAt, ua: record.ua, carrier: record.carrier, gen: record.gen, startedKey: storeKeyOf(live.id) });
+    return { credential, expiresAt: this.clock.now() + devices.lifetimeMs };
+  }
+
+  /** A copied device credential: every session and device credential of the user ends, and the team hears of it. */
+  async #replayed(userId: string, devicePublicId: string): Promise<void> {
+    await this.store.endAllForUser(userId, undefined, 'credential-replayed');
+    this.store.emit({ type: 'device-credential-replayed', userId, sessionId: devicePublicId, at: this.clock.now() });
   }
 
   /** Ends every session of the user; resolves how many live ones ended. */

@@ -19,7 +19,9 @@ export type SessionEndReason =
   /** The user's role changed: sessions carry the role they started with. */
   | 'role-change'
   /** This session's own change lost a race to another change of the account, and ended it. */
-  | 'conflict';
+  | 'conflict'
+  /** A "stay signed in" credential of the user was replayed (copied): every session and device credential ended. */
+  | 'credential-replayed';
 
 interface EventBase {
   /** Your user's id. */
@@ -35,7 +37,15 @@ export type SessionEvent =
   | (EventBase & { readonly type: 'created' })
   | (EventBase & { readonly type: 'rotated'; readonly previousSessionId: string })
   | (EventBase & { readonly type: 'refreshed'; readonly previousSessionId: string })
-  | (EventBase & { readonly type: 'ended'; readonly reason: SessionEndReason });
+  | (EventBase & { readonly type: 'ended'; readonly reason: SessionEndReason })
+  /**
+   * A "stay signed in" credential was presented after the series had moved
+   * past it while its successor was in use: it was copied. Every session and
+   * device credential of the user ended (each reported `ended` with reason
+   * `credential-replayed`). `sessionId` is the device's id as `sessions.list`
+   * showed it. Alert on this one.
+   */
+  | (EventBase & { readonly type: 'device-credential-replayed' });
 
 export type SessionEventHook = (event: SessionEvent) => void | Promise<void>;
 export type SessionEventSink = (event: SessionEvent) => void;

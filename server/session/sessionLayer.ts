@@ -7,7 +7,7 @@ import { clientViewOf } from '../http/forwarded.js';
 import { CarriedSession } from './carriedSession.js';
 import { cookieValues } from './cookieHeader.js';
 import { BEARER_REQUEST_HEADER, BearerCarrier, bearerTokenOf } from './bearerCarrier.js';
-import { CookieCarrier, type DeviceCookie, type KoaSessionContext, NO_CARRIER } from './cookieCarrier.js';
+import { CookieCarrier, type SideCookie, type KoaSessionContext, NO_CARRIER } from './cookieCarrier.js';
 import { BOTH_CREDENTIALS, credentialRefusal, TOKEN_IN_URL } from './credentialRefusal.js';
 import type { CookieSigner } from './cookieSigner.js';
 import type { SessionCore } from './sessionCore.js';
@@ -25,6 +25,7 @@ export interface SessionLayerOptions {
   absoluteTimeoutMs: number;
   /** Bearer sessions are on (`Authorization: Bearer`, `Gatehouse-Session: bearer` at sign-in). */
   bearer: boolean;
+
   signer: CookieSigner;
   core: SessionCore;
   logger: Logger;
@@ -75,7 +76,8 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
   // `signed: false`: Gatehouse signs the id itself; without it, a host app with `app.keys` would get a stray `.sig` cookie.
   const cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure, path: '/', overwrite: true, signed: false } as const;
   const requestOf = (shadow: PrivateContext) => shadow[HANDLE];
-  const deviceCookie: DeviceCookie = { name: `${cookieName}-device`, attributes: { ...cookieAttributes, maxAge: DEVICE_COOKIE_MAX_AGE_MS } };
+  const deviceCookie: SideCookie = { name: `${cookieName}-device`, attributes: { ...cookieAttributes, maxAge: DEVICE_COOKIE_MAX_AGE_MS } };
+  const rememberCookie: SideCookie = { name: `${cookieName}-remember`, attributes: cookieAttributes };
 
   // koa-session wants an app: a private one, whose context it extends (the host app's stays untouched).
   const privateApp = Object.assign(new EventEmitter(), { context: {} as object, use: () => privateApp });
@@ -149,7 +151,7 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
   /** A request with a bearer token, or asking for one at sign-in: no cookie is read or written. */
   async function bearerRequest(ctx: Koa.Context, next: Koa.Next, token: string | undefined, userAgent: string | null): Promise<void> {
     const carrier = new BearerCarrier(ctx, signer);
-    const session = new CarriedSession(core, carrier, { userAgent });
+    const session = new CarriedSession(core, carrier, { userAgent, signer });
     (ctx.state as WithHandle)[HANDLE] = session;
     session.credentialPresented = token !== undefined;
     // A tampered, oversized or malformed token is no session, without a store lookup.
@@ -158,6 +160,7 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
       session.credentialKeyRotated = verified.rotated;
       await session.load(verified.id);
     }
+    await session.resumeIfRemembered();
     await next();
     await session.finish();
     // RFC 6750 §3.1: no token, no error code; a bad, expired or ended one, invalid_token.
@@ -185,11 +188,12 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
     if (secure) ctx.cookies.secure = true;
     const shadow = Object.create(privateContext) as PrivateContext;
     Object.assign(shadow, { app: privateApp, req: ctx.req, res: ctx.res, cookies: ctx.cookies, request: ctx.request, response: ctx.response, get: (name: string) => ctx.get(name) });
-    const carrier = new CookieCarrier(shadow, ctx, { clearSiteData, device: deviceCookie });
-    const session = new CarriedSession(core, carrier, { userAgent });
+    const carrier = new CookieCarrier(shadow, ctx, { clearSiteData, device: deviceCookie, remember: rememberCookie });
+    const session = new CarriedSession(core, carrier, { userAgent, signer });
     shadow[HANDLE] = { session, carrier };
     (ctx.state as WithHandle)[HANDLE] = session;
     await koaSession(shadow, async () => {
+      await session.resumeIfRemembered();
       await next();
       await session.finish();
     });

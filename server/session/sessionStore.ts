@@ -7,6 +7,7 @@ import type { SessionCodec } from './sessionCodec.js';
 import type { SessionEndReason, SessionEventSink } from './sessionEvents.js';
 import { publicIdOf, storeKeyOf } from './sessionId.js';
 import type { SessionRecord } from './sessionRecord.js';
+import type { DeviceCredentials } from './deviceCredentials.js';
 import { decodeTombstone, encodeTombstone, type Tombstone } from './tombstone.js';
 
 export interface SessionTimeouts {
@@ -77,14 +78,25 @@ export class SessionStore {
   readonly #emit: SessionEventSink;
   /** Reads of an unchanged record skip AES-GCM and validation (issue 5). */
   readonly #opened = new OpenedRecords();
+  /** "Stay signed in" device credentials, when offered: every end-all ends them too. */
+  readonly devices: DeviceCredentials | undefined;
 
-  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, limits: SessionLimits, codec: SessionCodec, emit: SessionEventSink = () => undefined) {
+  constructor(
+    kv: KeyValueStore,
+    sealer: Sealer,
+    clock: Clock,
+    limits: SessionLimits,
+    codec: SessionCodec,
+    emit: SessionEventSink = () => undefined,
+    devices?: DeviceCredentials,
+  ) {
     this.#kv = kv;
     this.#sealer = sealer;
     this.#clock = clock;
     this.#limits = limits;
     this.#codec = codec;
     this.#emit = emit;
+    this.devices = devices;
   }
 
   /** What may be stored, by the team's schemas. */
@@ -127,6 +139,12 @@ export class SessionStore {
       return undefined;
     }
     return found;
+  }
+
+  /** Whether the session under `key` was used after the request that started it (a rotated device credential's successor). */
+  async usedSinceStart(key: string): Promise<boolean> {
+    const found = await this.findAt(key);
+    return found?.kind === 'record' && found.record.lastSeen > found.record.createdAt;
   }
 
   /** The user's session generation: how many times every session of the user was ended. */
@@ -259,6 +277,8 @@ export class SessionStore {
       // Counts only sessions this call really ended, not entries whose session ended meanwhile.
       if (await this.#endAt(key, publicId, userId, reason)) ended += 1;
     }
+    // Already useless (they carry the old generation); removed so that nothing lists them.
+    await this.devices?.forgetAll(userId);
     return { ended, generation };
   }
 

@@ -16,6 +16,8 @@ export const transportMessages = {
   wrongMethod: 'Queries and subscriptions are called with GET, mutations with POST.',
   jsonOnly: 'Send requests with Content-Type: application/json.',
   invalidConnectionParams: 'The connectionParams query parameter must be a JSON object of strings.',
+  /** Gatehouse refuses connectionParams outright: tRPC's httpSubscriptionLink sends them in the URL. */
+  connectionParamsRefused: 'connectionParams travel in the URL (logs, proxies, history): send credentials as a cookie or Authorization: Bearer, not as connection parameters.',
 } as const;
 
 interface Row {

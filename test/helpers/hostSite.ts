@@ -74,6 +74,8 @@ export interface HostSiteOptions {
   csrf?: boolean;
   allowedOrigins?: string[];
   logger?: Logger;
+  /** More of Gatehouse's options (a clock, staySignedIn, an events hook). */
+  gatehouse?: Partial<GatehouseOptions>;
 }
 
 /**
@@ -88,6 +90,7 @@ export async function startHostSite(options: HostSiteOptions = {}): Promise<Host
     cookie: { ...options.cookie, secure: options.tls !== undefined },
     allowedOrigins: options.allowedOrigins ?? [],
     logger: options.logger ?? createLogger('silent'),
+    ...options.gatehouse,
   });
   const app = new Koa();
   app.keys = ['the-host-app-signs-its-own-cookies-0123456789'];

@@ -1,0 +1,235 @@
+import { hash } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { KeyValueStore } from '../store/keyValueStore.js';
+import { randomPool } from './randomPool.js';
+import type { Sealer } from './sealer.js';
+import type { SessionCarrier } from './sessionRecord.js';
+
+const SECRET_BYTES = 32;
+/** After a rotation, the token it replaced still starts sessions this long without question: tabs restored at once, parallel requests. */
+export const REPLAY_GRACE_MS = 2 * 60_000;
+
+const digest = (label: string, value: string) => hash('sha256', `gatehouse/${label}\0${value}`, 'base64url');
+const seriesKeyOf = (seriesId: string) => `r:${digest('series', seriesId)}`;
+/** The id `sessions.list` shows for a remembered device: neither its cookie nor its store key. */
+export const devicePublicIdOf = (seriesId: string) => digest('series-public', seriesId).slice(0, 22);
+const tokenHashOf = (token: string) => digest('series-token', token);
+const indexKeyOf = (userId: string) => `u:${userId}:devices`;
+
+/** A device credential as the store holds it (sealed): the series, its current and previous token as hashes only. */
+const seriesShape = z.object({
+  v: z.literal(1),
+  userId: z.string().min(1),
+  publicId: z.string(),
+  current: z.string(),
+  previous: z.string().nullable(),
+  rotatedAt: z.number(),
+  /** The store key of the session the last rotation started: used since, its token's holder is active. */
+  startedKey: z.string().nullable(),
+  createdAt: z.number(),
+  /** The hard end: no use extends it. */
+  expiresAt: z.number(),
+  /** When the user last gave their password for this device: the sessions it starts are not fresh. */
+  authAt: z.number(),
+  lastUsed: z.number(),
+  ua: z.string().max(512).nullable(),
+  carrier: z.enum(['cookie', 'bearer']),
+  /** The user's session generation it was made under: ending every session of the user ends it too. */
+  gen: z.number().int().nonnegative(),
+});
+export type Series = z.infer<typeof seriesShape>;
+
+/** What the client holds: the series id and its current token (the cookie value's two halves). */
+export interface DeviceCredential {
+  readonly seriesId: string;
+  readonly token: string;
+}
+
+/** What presenting a credential means, before anything is written. */
+export type Verdict =
+  /** Unknown, expired, tampered or ended (an end-all moved the generation): drop it, no alarm. */
+  | { readonly kind: 'none' }
+  /** The current token, or a previous one whose successor's answer never arrived: a new session, and a new token. */
+  | { readonly kind: 'rotate'; readonly series: Series; readonly sealed: string }
+  /** The token a rotation a moment ago replaced (another tab, a parallel request): a new session, the client keeps its token. */
+  | { readonly kind: 'accept'; readonly series: Series }
+  /** A token the series moved past while its successor was in use: it was copied. End everything of the user. */
+  | { readonly kind: 'replayed'; readonly series: Series };
+
+/**
+ * "Stay signed in on this device" (SECURITY.md L13): a long-lived
+ * credential separate from the session, stored only as hashes, replaced at
+ * every use, and a replayed old token read as theft — the well-known design
+ * (a series and a rotating token), with rules that do not raise Spring's
+ * false alarms:
+ *
+ * - The current token starts a session and is replaced by a new one.
+ * - The token a rotation replaced still starts a session, without a new
+ *   token, for two minutes after it (`REPLAY_GRACE_MS`): several tabs
+ *   restored at once, a page's parallel requests, all sending the cookie
+ *   the browser had.
+ * - Later, that previous token still works if the session its rotation
+ *   started was never used: the answer carrying the new token never
+ *   reached the browser. It is then replaced afresh.
+ * - Otherwise — a token older than the previous one, or the previous one
+ *   while its successor's holder is active — the credential was copied:
+ *   every session and device credential of the user ends.
+ */
+export class DeviceCredentials {
+  readonly #kv: KeyValueStore;
+  readonly #sealer: Sealer;
+  readonly #clock: Clock;
+  /** How long a series lives at most, however often it is used. */
+  readonly lifetimeMs: number;
+
+  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, lifetimeMs: number) {
+    this.#kv = kv;
+    this.#sealer = sealer;
+    this.#clock = clock;
+    this.lifetimeMs = lifetimeMs;
+  }
+
+  /** A new series for a user who just gave their password here (`authAt`), with its first token. */
+  async issue(userId: string, options: { authAt: number; ua: string | null; carrier: SessionCarrier; gen: number; startedKey: string }): Promise<DeviceCredential> {
+    const seriesId = randomPool.base64url(SECRET_BYTES);
+    const token = randomPool.base64url(SECRET_BYTES);
+    const now = this.#clock.now();
+    const series: Series = {
+      v: 1,
+      userId,
+      publicId: devicePublicIdOf(seriesId),
+      current: tokenHashOf(token),
+      previous: null,
+      rotatedAt: now,
+      startedKey: options.startedKey,
+      createdAt: now,
+      expiresAt: now + this.lifetimeMs,
+      authAt: options.authAt,
+      lastUsed: now,
+      ua: options.ua,
+      carrier: options.carrier,
+      gen: options.gen,
+    };
+    const key = seriesKeyOf(seriesId);
+    await this.#kv.set(key, this.#seal(key, series), this.#ttl(series));
+    await this.#kv.mapSet(indexKeyOf(userId), series.publicId, key, this.#ttl(series));
+    return { seriesId, token };
+  }
+
+  /**
+   * What presenting `credential` means now. `currentGeneration` reads the
+   * user's session generation; `used` says whether the session a rotation
+   * started has been used since.
+   */
+  async judge(credential: DeviceCredential, currentGeneration: (userId: string) => Promise<number>, used: (sessionKey: string) => Promise<boolean>): Promise<Verdict> {
+    const key = seriesKeyOf(credential.seriesId);
+    const sealed = await this.#kv.get(key);
+    const series = sealed === undefined ? undefined : this.#open(key, sealed);
+    if (!series || sealed === undefined) return { kind: 'none' };
+    const now = this.#clock.now();
+    if (now >= series.expiresAt || series.gen !== (await currentGeneration(series.userId))) {
+      await this.#remove(key, series);
+      return { kind: 'none' };
+    }
+    const presented = tokenHashOf(credential.token);
+    if (presented === series.current) return { kind: 'rotate', series, sealed };
+    if (presented === series.previous) {
+      if (now < series.rotatedAt + REPLAY_GRACE_MS) return { kind: 'accept', series };
+      if (series.startedKey === null || !(await used(series.startedKey))) return { kind: 'rotate', series, sealed };
+    }
+    return { kind: 'replayed', series };
+  }
+
+  /**
+   * Replaces the token of a series judged `rotate` (only if it is still as
+   * judged: compare-and-set), recording the session this use started.
+   * Resolves the new token, or `undefined` when another request got there
+   * first (judge again).
+   */
+  async rotate(credential: DeviceCredential, verdict: Extract<Verdict, { kind: 'rotate' }>, startedKey: string): Promise<DeviceCredential | undefined> {
+    const key = seriesKeyOf(credential.seriesId);
+    const token = randomPool.base64url(SECRET_BYTES);
+    const now = this.#clock.now();
+    const next: Series = { ...verdict.series, current: tokenHashOf(token), previous: tokenHashOf(credential.token), rotatedAt: now, startedKey, lastUsed: now };
+    // Durable (the store's default): a rotation lost in a failover would read as theft at the next use.
+    const written = await this.#kv.compareAndSet(key, verdict.sealed, this.#seal(key, next), this.#ttl(next));
+    return written ? { seriesId: credential.seriesId, token } : undefined;
+  }
+
+  /** Ends the series of a credential (its device signed out); resolves whether it existed. */
+  async forget(credential: DeviceCredential): Promise<boolean> {
+    const key = seriesKeyOf(credential.seriesId);
+    const taken = await this.#kv.take(key);
+    const series = taken === undefined ? undefined : this.#open(key, taken);
+    if (series) await this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId);
+    return series !== undefined;
+  }
+
+  /** Ends one of the user's remembered devices by the id `sessions.list` shows; false when it is not theirs. */
+  async forgetByPublicId(userId: string, publicId: string): Promise<boolean> {
+    const key = (await this.#kv.mapGetAll(indexKeyOf(userId))).get(publicId);
+    if (key === undefined || !key.startsWith('r:')) return false;
+    const sealed = await this.#kv.get(key);
+    const series = sealed === undefined ? undefined : this.#open(key, sealed);
+    if (!series || series.userId !== userId) {
+      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      return false;
+    }
+    return this.#remove(key, series);
+  }
+
+  /** The user's remembered devices, most recently used first (ended ones pruned). */
+  async list(userId: string, currentGeneration: number): Promise<Series[]> {
+    const listed: Series[] = [];
+    for (const [publicId, key] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+      const sealed = key.startsWith('r:') ? await this.#kv.get(key) : undefined;
+      const series = sealed === undefined ? undefined : this.#open(key, sealed);
+      if (series && series.userId === userId && series.gen === currentGeneration && this.#clock.now() < series.expiresAt) listed.push(series);
+      else await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+    }
+    return listed.sort((a, b) => b.lastUsed - a.lastUsed);
+  }
+
+  /** Removes every series of the user (an end-all already made them useless by moving the generation); resolves how many. */
+  async forgetAll(userId: string): Promise<number> {
+    let forgotten = 0;
+    for (const [publicId, key] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+      if (key.startsWith('r:') && (await this.#kv.delete(key))) forgotten += 1;
+      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+    }
+    return forgotten;
+  }
+
+  async #remove(key: string, series: Series): Promise<boolean> {
+    const [removed] = await Promise.all([this.#kv.delete(key), this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId)]);
+    return removed;
+  }
+
+  #open(key: string, sealed: string): Series | undefined {
+    const opened = this.#sealer.open(sealed, key);
+    if (!opened) return undefined;
+    try {
+      const parsed = seriesShape.safeParse(JSON.parse(opened.plaintext));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #seal(key: string, series: Series): string {
+    return this.#sealer.seal(JSON.stringify(series), key);
+  }
+
+  #ttl(series: Series): number {
+    return Math.max(1, series.expiresAt - this.#clock.now() + 5_000);
+  }
+}
+
+/** A device credential as one string (`<series>~<token>`), which the carrier signs like a session id. */
+export const encodeCredential = (credential: DeviceCredential) => `${credential.seriesId}~${credential.token}`;
+
+export function decodeCredential(value: string): DeviceCredential | undefined {
+  const match = /^([A-Za-z0-9_-]{43})~([A-Za-z0-9_-]{43})$/.exec(value);
+  return match ? { seriesId: match[1]!, token: match[2]! } : undefined;
+}
