@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../server/index.js';
+import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { errorCode, parseSetCookie, type RawResponse, request } from './helpers/http.js';
+import { describeEachBackend } from './helpers/backends.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -42,12 +44,31 @@ class Jar {
   }
 }
 
+/**
+ * The store, able to lose device-credential rotations as a failover does: the
+ * write lands, then the store goes back to what it held before (a replica
+ * promoted before the write reached it).
+ */
+function forgetful(store: KeyValueStore) {
+  const control = { losingRotations: false };
+  const wrapped = new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (property !== 'compareAndSet' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      const compareAndSet = value as (key: string, expected: string, next: string, ttlMs: number, ...rest: unknown[]) => Promise<boolean>;
+      return async (key: string, expected: string, next: string, ttlMs: number, ...rest: unknown[]) => {
+        const written = await compareAndSet.call(target, key, expected, next, ttlMs, ...rest);
+        if (written && control.losingRotations && key.startsWith('r:')) await target.set(key, expected, ttlMs);
+        return written;
+      };
+    },
+  });
+  return { store: wrapped, control };
+}
+
 let srv: TestServer;
+let lossy: { losingRotations: boolean };
 const events: SessionEvent[] = [];
-beforeAll(async () => {
-  srv = await startServer({ deps: { staySignedIn: true, bearer: true, onSessionEvent: (event) => void events.push(event) } });
-});
-afterAll(() => srv.close());
 
 let users = 0;
 async function remembered(): Promise<{ username: string; jar: Jar; res: RawResponse }> {
@@ -66,195 +87,244 @@ const data = async (jar: Jar) => {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 const replays = (userId?: string) => events.filter((event) => event.type === 'device-credential-replayed' && (userId === undefined || event.userId === userId));
 
-describe('asking for it at login', () => {
-  it('sets sid-remember: HttpOnly, SameSite=Lax, Path=/, no Domain, living 30 days (its hard end); a login without it sets none', async () => {
-    const { res, username } = await remembered();
-    const line = res.setCookies.find((cookie) => cookie.startsWith('sid-remember='))!;
-    const cookie = parseSetCookie(line);
-    expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{43}~[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
-    expect([...cookie.attributes.keys()].sort()).toEqual(['expires', 'httponly', 'path', 'samesite']);
-    expect(cookie.attributes.get('samesite')).toBe('lax');
-    expect(Math.abs(new Date(cookie.attributes.get('expires')!).getTime() - (Date.now() + 30 * DAY))).toBeLessThan(MINUTE);
-    const plain = await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD } });
-    expect(plain.setCookies.some((cookieLine) => cookieLine.startsWith('sid-remember='))).toBe(false);
+describeEachBackend('stay signed in', (backendOf) => {
+  beforeAll(async () => {
+    const { store, control } = forgetful(await backendOf().open());
+    lossy = control;
+    srv = await startServer({ deps: { store, staySignedIn: true, bearer: true, onSessionEvent: (event) => void events.push(event) } });
+  });
+  afterAll(() => srv.close());
+
+  describe('asking for it at login', () => {
+    it('sets sid-remember: HttpOnly, SameSite=Lax, Path=/, no Domain, living 30 days (its hard end); a login without it sets none', async () => {
+      const { res, username } = await remembered();
+      const line = res.setCookies.find((cookie) => cookie.startsWith('sid-remember='))!;
+      const cookie = parseSetCookie(line);
+      expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{43}~0~[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+      expect([...cookie.attributes.keys()].sort()).toEqual(['expires', 'httponly', 'path', 'samesite']);
+      expect(cookie.attributes.get('samesite')).toBe('lax');
+      expect(Math.abs(new Date(cookie.attributes.get('expires')!).getTime() - (Date.now() + 30 * DAY))).toBeLessThan(MINUTE);
+      const plain = await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD } });
+      expect(plain.setCookies.some((cookieLine) => cookieLine.startsWith('sid-remember='))).toBe(false);
+    });
+
+    it('a server that does not offer it answers staySignedIn: true with 400 naming the option, and signs nobody in', async () => {
+      const plain = await startServer();
+      try {
+        await request(`${plain.url}/trpc/auth.register`, { body: { username: 'no-stay', password: PASSWORD } });
+        const res = await request(`${plain.url}/trpc/auth.login`, { body: { username: 'no-stay', password: PASSWORD, staySignedIn: true } });
+        expect(res.status).toBe(400);
+        expect(errorCode(res)).toBe('BAD_REQUEST');
+        expect(JSON.stringify(res.json)).toContain('staySignedIn: true');
+        expect(res.setCookies).toEqual([]);
+      } finally {
+        await plain.close();
+      }
+    });
   });
 
-  it('a server that does not offer it answers staySignedIn: true with 400 naming the option, and signs nobody in', async () => {
-    const plain = await startServer();
-    try {
-      await request(`${plain.url}/trpc/auth.register`, { body: { username: 'no-stay', password: PASSWORD } });
-      const res = await request(`${plain.url}/trpc/auth.login`, { body: { username: 'no-stay', password: PASSWORD, staySignedIn: true } });
-      expect(res.status).toBe(400);
-      expect(errorCode(res)).toBe('BAD_REQUEST');
-      expect(JSON.stringify(res.json)).toContain('staySignedIn: true');
-      expect(res.setCookies).toEqual([]);
-    } finally {
-      await plain.close();
-    }
-  });
-});
-
-describe('resuming', () => {
-  it('after the idle timeout: a new session, not a fresh one (a password change asks for the password), and a new credential', async () => {
-    const { jar } = await remembered();
-    const first = jar.cookies.get('sid-remember');
-    srv.clock.advance(31 * MINUTE);
-    const res = await data(jar);
-    expect(res.status).toBe(200);
-    expect(jar.cookies.get('sid-remember')).not.toBe(first);
-    const change = await request(`${srv.url}/trpc/auth.changePassword`, { cookie: jar.header, body: { currentPassword: PASSWORD, newPassword: 'another password 1' } });
-    expect(change.status).toBe(412);
-  });
-
-  it('after the absolute deadline (12 hours), used every half hour: still signed in, on a new session each time the old one ends', async () => {
-    const { jar } = await remembered();
-    for (let hour = 0; hour < 13; hour += 0.5) {
-      srv.clock.advance(30 * MINUTE);
-      expect((await data(jar)).status).toBe(200);
-    }
-  });
-
-  it('no longer than its lifetime (30 days), however often it is used', async () => {
-    const { jar } = await remembered();
-    for (let day = 1; day < 30; day += 1) {
-      srv.clock.advance(DAY);
-      expect((await data(jar)).status).toBe(200);
-    }
-    srv.clock.advance(DAY);
-    const res = await data(jar);
-    expect(res.status).toBe(401);
-    expect(jar.cookies.has('sid-remember')).toBe(false);
-  });
-});
-
-describe('a copied credential', () => {
-  it('the thief uses it, then the owner: every session and device credential of the user ends, and the team hears of it', async () => {
-    const { jar: owner, username } = await remembered();
-    const thief = owner.withoutSession();
-    srv.clock.advance(31 * MINUTE);
-    expect((await data(thief)).status).toBe(200);
-    // The thief browses on the session the credential gave them.
-    srv.clock.advance(MINUTE);
-    expect((await data(thief)).status).toBe(200);
-    srv.clock.advance(5 * MINUTE);
-    const caught = await data(owner);
-    expect(caught.status).toBe(401);
-    await settle();
-    const account = await srv.users.findByUsername(username);
-    expect(replays(account!.id)).toHaveLength(1);
-    expect((await data(thief)).status).toBe(401);
-    expect((await data(thief.withoutSession())).status).toBe(401);
-  });
-
-  it('the owner uses it, then the thief: the same', async () => {
-    const { jar: owner, username } = await remembered();
-    const thief = owner.withoutSession();
-    srv.clock.advance(31 * MINUTE);
-    expect((await data(owner)).status).toBe(200);
-    srv.clock.advance(MINUTE);
-    expect((await data(owner)).status).toBe(200);
-    srv.clock.advance(5 * MINUTE);
-    expect((await data(thief)).status).toBe(401);
-    await settle();
-    expect(replays((await srv.users.findByUsername(username))!.id)).toHaveLength(1);
-    expect((await data(owner)).status).toBe(401);
-  });
-});
-
-describe('no false alarm', () => {
-  it('several tabs restored at once (parallel requests, one old credential): all signed in, no alarm', async () => {
-    const { jar, username } = await remembered();
-    srv.clock.advance(31 * MINUTE);
-    const tabs = Array.from({ length: 6 }, () => jar.withoutSession());
-    const answers = await Promise.all(tabs.map((tab) => request(`${srv.url}/trpc/data`, { cookie: tab.header })));
-    expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200, 200, 200]);
-    // The browser keeps whichever answers came last; it goes on working.
-    for (const res of answers) jar.take(res);
-    srv.clock.advance(10 * MINUTE);
-    expect((await data(jar)).status).toBe(200);
-    srv.clock.advance(31 * MINUTE);
-    expect((await data(jar)).status).toBe(200);
-    await settle();
-    expect(replays((await srv.users.findByUsername(username))!.id)).toEqual([]);
-  });
-
-  it('an answer carrying the new credential never reached the browser: its old one still works minutes later, and is replaced then', async () => {
-    const { jar, username } = await remembered();
-    srv.clock.advance(31 * MINUTE);
-    // The resume happens, but its answer is lost: the jar keeps the old credential and no session.
-    const lost = await request(`${srv.url}/trpc/data`, { cookie: jar.withoutSession().header });
-    expect(lost.status).toBe(200);
-    srv.clock.advance(10 * MINUTE);
-    const retry = jar.withoutSession();
-    const before = retry.cookies.get('sid-remember');
-    expect((await data(retry)).status).toBe(200);
-    expect(retry.cookies.get('sid-remember')).not.toBe(before);
-    srv.clock.advance(31 * MINUTE);
-    expect((await data(retry.withoutSession())).status).toBe(200);
-    await settle();
-    expect(replays((await srv.users.findByUsername(username))!.id)).toEqual([]);
-  });
-});
-
-describe('ending it', () => {
-  it('signing out on the device ends its credential too: a copy of it starts nothing afterwards', async () => {
-    const { jar } = await remembered();
-    const copy = jar.withoutSession();
-    const out = await request(`${srv.url}/trpc/auth.logout`, { cookie: jar.header, body: {} });
-    expect(out.setCookies.some((line) => line.startsWith('sid-remember=;'))).toBe(true);
-    srv.clock.advance(MINUTE);
-    expect((await data(copy)).status).toBe(401);
-  });
-
-  for (const endAll of ['admin.setRole', 'admin.disableUser', 'admin.revokeUserSessions', 'sessions.revokeOthers', 'auth.changePassword'] as const) {
-    it(`${endAll} ends device credentials: the device resumes nothing afterwards`, async () => {
-      const { jar, username } = await remembered();
-      const device = jar.withoutSession();
-      const admin = `stay-admin-${users}`;
-      await srv.users.create(admin, (await srv.users.findByUsername(username))!.passwordHash, 'admin');
-      const adminJar = new Jar().take(await request(`${srv.url}/trpc/auth.login`, { body: { username: admin, password: PASSWORD } }));
-      const other = new Jar().take(await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD } }));
-      const res =
-        endAll === 'sessions.revokeOthers'
-          ? await request(`${srv.url}/trpc/${endAll}`, { cookie: other.header, body: {} })
-          : endAll === 'auth.changePassword'
-            ? await request(`${srv.url}/trpc/${endAll}`, { cookie: other.header, body: { currentPassword: PASSWORD, newPassword: 'the next password' } })
-            : await request(`${srv.url}/trpc/${endAll}`, { cookie: adminJar.header, body: endAll === 'admin.setRole' ? { username, role: 'admin' } : { username } });
+  describe('resuming', () => {
+    it('after the idle timeout: a new session, not a fresh one (a password change asks for the password), and a new credential', async () => {
+      const { jar } = await remembered();
+      const first = jar.cookies.get('sid-remember');
+      srv.clock.advance(31 * MINUTE);
+      const res = await data(jar);
       expect(res.status).toBe(200);
+      expect(jar.cookies.get('sid-remember')).not.toBe(first);
+      const change = await request(`${srv.url}/trpc/auth.changePassword`, { cookie: jar.header, body: { currentPassword: PASSWORD, newPassword: 'another password 1' } });
+      expect(change.status).toBe(412);
+    });
+
+    it('after the absolute deadline (12 hours), used every half hour: still signed in, on a new session each time the old one ends', async () => {
+      const { jar } = await remembered();
+      for (let hour = 0; hour < 13; hour += 0.5) {
+        srv.clock.advance(30 * MINUTE);
+        expect((await data(jar)).status).toBe(200);
+      }
+    });
+
+    it('no longer than its lifetime (30 days), however often it is used', async () => {
+      const { jar } = await remembered();
+      for (let day = 1; day < 30; day += 1) {
+        srv.clock.advance(DAY);
+        expect((await data(jar)).status).toBe(200);
+      }
+      srv.clock.advance(DAY);
+      const res = await data(jar);
+      expect(res.status).toBe(401);
+      expect(jar.cookies.has('sid-remember')).toBe(false);
+    });
+  });
+
+  describe('a copied credential', () => {
+    it('the thief uses it, then the owner: every session and device credential of the user ends, and the team hears of it', async () => {
+      const { jar: owner, username } = await remembered();
+      const thief = owner.withoutSession();
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(thief)).status).toBe(200);
+      // The thief browses on the session the credential gave them.
+      srv.clock.advance(MINUTE);
+      expect((await data(thief)).status).toBe(200);
+      srv.clock.advance(5 * MINUTE);
+      const caught = await data(owner);
+      expect(caught.status).toBe(401);
+      await settle();
+      const account = await srv.users.findByUsername(username);
+      expect(replays(account!.id)).toHaveLength(1);
+      expect((await data(thief)).status).toBe(401);
+      expect((await data(thief.withoutSession())).status).toBe(401);
+    });
+
+    it('the owner uses it, then the thief: the same', async () => {
+      const { jar: owner, username } = await remembered();
+      const thief = owner.withoutSession();
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(owner)).status).toBe(200);
+      srv.clock.advance(MINUTE);
+      expect((await data(owner)).status).toBe(200);
+      srv.clock.advance(5 * MINUTE);
+      expect((await data(thief)).status).toBe(401);
+      await settle();
+      expect(replays((await srv.users.findByUsername(username))!.id)).toHaveLength(1);
+      expect((await data(owner)).status).toBe(401);
+    });
+  });
+
+  describe('no false alarm', () => {
+    it('several tabs restored at once (parallel requests, one old credential): all signed in, no alarm', async () => {
+      const { jar, username } = await remembered();
+      srv.clock.advance(31 * MINUTE);
+      const tabs = Array.from({ length: 6 }, () => jar.withoutSession());
+      const answers = await Promise.all(tabs.map((tab) => request(`${srv.url}/trpc/data`, { cookie: tab.header })));
+      expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      // The browser keeps whichever answers came last; it goes on working.
+      for (const res of answers) jar.take(res);
+      srv.clock.advance(10 * MINUTE);
+      expect((await data(jar)).status).toBe(200);
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(jar)).status).toBe(200);
+      await settle();
+      expect(replays((await srv.users.findByUsername(username))!.id)).toEqual([]);
+    });
+
+    it('an answer carrying the new credential never reached the browser: its old one still works minutes later, and is replaced then', async () => {
+      const { jar, username } = await remembered();
+      srv.clock.advance(31 * MINUTE);
+      // The resume happens, but its answer is lost: the jar keeps the old credential and no session.
+      const lost = await request(`${srv.url}/trpc/data`, { cookie: jar.withoutSession().header });
+      expect(lost.status).toBe(200);
+      srv.clock.advance(10 * MINUTE);
+      const retry = jar.withoutSession();
+      const before = retry.cookies.get('sid-remember');
+      expect((await data(retry)).status).toBe(200);
+      expect(retry.cookies.get('sid-remember')).not.toBe(before);
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(retry.withoutSession())).status).toBe(200);
+      await settle();
+      expect(replays((await srv.users.findByUsername(username))!.id)).toEqual([]);
+    });
+  });
+
+  describe('a rotation the store lost (a failover before a replica had it)', () => {
+    it('is no theft: the token it handed over still resumes, and is replaced; a real copy is still caught afterwards', async () => {
+      const { jar, username } = await remembered();
+      const copy = jar.withoutSession();
+      srv.clock.advance(31 * MINUTE);
+      lossy.losingRotations = true;
+      try {
+        expect((await data(jar)).status).toBe(200);
+      } finally {
+        lossy.losingRotations = false;
+      }
+      // The browser holds token 1; the store went back to token 0.
+      expect(jar.cookies.get('sid-remember')).toMatch(/^[A-Za-z0-9_-]{43}~1~/);
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(jar)).status).toBe(200);
+      expect(jar.cookies.get('sid-remember')).toMatch(/^[A-Za-z0-9_-]{43}~2~/);
+      srv.clock.advance(MINUTE);
+      expect((await data(jar)).status).toBe(200);
+      await settle();
+      const userId = (await srv.users.findByUsername(username))!.id;
+      expect(replays(userId)).toEqual([]);
+      // The copy made before all this (token 0) is older than the previous token: theft, as before.
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(copy)).status).toBe(401);
+      await settle();
+      expect(replays(userId)).toHaveLength(1);
+      expect((await data(jar)).status).toBe(401);
+    });
+
+    it('a number the server never signed is no credential (the number cannot be raised by hand)', async () => {
+      const { jar } = await remembered();
+      const value = jar.cookies.get('sid-remember')!;
+      const raised = new Jar();
+      raised.cookies.set('sid-remember', value.replace(/~0~/, '~7~'));
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(raised)).status).toBe(401);
+      expect((await data(jar.withoutSession())).status).toBe(200);
+    });
+  });
+
+  describe('ending it', () => {
+    it('signing out on the device ends its credential too: a copy of it starts nothing afterwards', async () => {
+      const { jar } = await remembered();
+      const copy = jar.withoutSession();
+      const out = await request(`${srv.url}/trpc/auth.logout`, { cookie: jar.header, body: {} });
+      expect(out.setCookies.some((line) => line.startsWith('sid-remember=;'))).toBe(true);
+      srv.clock.advance(MINUTE);
+      expect((await data(copy)).status).toBe(401);
+    });
+
+    for (const endAll of ['admin.setRole', 'admin.disableUser', 'admin.revokeUserSessions', 'sessions.revokeOthers', 'auth.changePassword'] as const) {
+      it(`${endAll} ends device credentials: the device resumes nothing afterwards`, async () => {
+        const { jar, username } = await remembered();
+        const device = jar.withoutSession();
+        const admin = `stay-admin-${users}`;
+        await srv.users.create(admin, (await srv.users.findByUsername(username))!.passwordHash, 'admin');
+        const adminJar = new Jar().take(await request(`${srv.url}/trpc/auth.login`, { body: { username: admin, password: PASSWORD } }));
+        const other = new Jar().take(await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD } }));
+        const res =
+          endAll === 'sessions.revokeOthers'
+            ? await request(`${srv.url}/trpc/${endAll}`, { cookie: other.header, body: {} })
+            : endAll === 'auth.changePassword'
+              ? await request(`${srv.url}/trpc/${endAll}`, { cookie: other.header, body: { currentPassword: PASSWORD, newPassword: 'the next password' } })
+              : await request(`${srv.url}/trpc/${endAll}`, { cookie: adminJar.header, body: endAll === 'admin.setRole' ? { username, role: 'admin' } : { username } });
+        expect(res.status).toBe(200);
+        srv.clock.advance(MINUTE);
+        expect((await data(device)).status).toBe(401);
+        expect(device.cookies.has('sid-remember')).toBe(false);
+      });
+    }
+
+    it('sessions.list shows the remembered device, and revoking its id forgets it', async () => {
+      const { jar } = await remembered();
+      const device = jar.withoutSession();
+      const listed = ((await request(`${srv.url}/trpc/sessions.list`, { cookie: jar.header })).json as { result: { data: { id: string; kind: string; current: boolean }[] } }).result.data;
+      const entry = listed.find((view) => view.kind === 'remembered')!;
+      expect(entry.current).toBe(true);
+      // The registration's session (another tab) and this login's.
+      expect(listed.filter((view) => view.kind === 'session')).toHaveLength(2);
+      expect((await request(`${srv.url}/trpc/sessions.revoke`, { cookie: jar.header, body: { id: entry.id } })).status).toBe(200);
       srv.clock.advance(MINUTE);
       expect((await data(device)).status).toBe(401);
-      expect(device.cookies.has('sid-remember')).toBe(false);
     });
-  }
-
-  it('sessions.list shows the remembered device, and revoking its id forgets it', async () => {
-    const { jar } = await remembered();
-    const device = jar.withoutSession();
-    const listed = ((await request(`${srv.url}/trpc/sessions.list`, { cookie: jar.header })).json as { result: { data: { id: string; kind: string; current: boolean }[] } }).result.data;
-    const entry = listed.find((view) => view.kind === 'remembered')!;
-    expect(entry.current).toBe(true);
-    // The registration's session (another tab) and this login's.
-    expect(listed.filter((view) => view.kind === 'session')).toHaveLength(2);
-    expect((await request(`${srv.url}/trpc/sessions.revoke`, { cookie: jar.header, body: { id: entry.id } })).status).toBe(200);
-    srv.clock.advance(MINUTE);
-    expect((await data(device)).status).toBe(401);
   });
-});
 
-describe('bearer clients', () => {
-  it('get the credential in the Gatehouse-Remember header, and resume by sending it: a new token and a new credential', async () => {
-    users += 1;
-    const username = `stay-bearer-${users}`;
-    await request(`${srv.url}/trpc/auth.register`, { body: { username, password: PASSWORD } });
-    const login = await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD, staySignedIn: true }, headers: { 'gatehouse-session': 'bearer' } });
-    const credential = login.headers.get('gatehouse-remember')!;
-    expect(credential).toMatch(/~/);
-    expect(login.setCookies).toEqual([]);
-    srv.clock.advance(31 * MINUTE);
-    const resumed = await request(`${srv.url}/trpc/data`, { headers: { 'gatehouse-session': 'bearer', 'gatehouse-remember': credential } });
-    expect(resumed.status).toBe(200);
-    const token = resumed.headers.get('gatehouse-session-token')!;
-    expect(resumed.headers.get('gatehouse-remember')).not.toBe(credential);
-    expect((await request(`${srv.url}/trpc/data`, { headers: { 'gatehouse-session': 'bearer', authorization: `Bearer ${token}` } })).status).toBe(200);
+  describe('bearer clients', () => {
+    it('get the credential in the Gatehouse-Remember header, and resume by sending it: a new token and a new credential', async () => {
+      users += 1;
+      const username = `stay-bearer-${users}`;
+      await request(`${srv.url}/trpc/auth.register`, { body: { username, password: PASSWORD } });
+      const login = await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD, staySignedIn: true }, headers: { 'gatehouse-session': 'bearer' } });
+      const credential = login.headers.get('gatehouse-remember')!;
+      expect(credential).toMatch(/~/);
+      expect(login.setCookies).toEqual([]);
+      srv.clock.advance(31 * MINUTE);
+      const resumed = await request(`${srv.url}/trpc/data`, { headers: { 'gatehouse-session': 'bearer', 'gatehouse-remember': credential } });
+      expect(resumed.status).toBe(200);
+      const token = resumed.headers.get('gatehouse-session-token')!;
+      expect(resumed.headers.get('gatehouse-remember')).not.toBe(credential);
+      expect((await request(`${srv.url}/trpc/data`, { headers: { 'gatehouse-session': 'bearer', authorization: `Bearer ${token}` } })).status).toBe(200);
+    });
   });
 });

@@ -22,6 +22,8 @@ const seriesShape = z.object({
   v: z.literal(1),
   userId: z.string().min(1),
   publicId: z.string(),
+  /** How many times the token was replaced: the current token's number (the client's credential carries it, signed). */
+  n: z.number().int().nonnegative(),
   current: z.string(),
   previous: z.string().nullable(),
   rotatedAt: z.number(),
@@ -40,9 +42,10 @@ const seriesShape = z.object({
 });
 export type Series = z.infer<typeof seriesShape>;
 
-/** What the client holds: the series id and its current token (the cookie value's two halves). */
+/** What the client holds: the series id, its token's number and the token (the cookie value's three parts, signed). */
 export interface DeviceCredential {
   readonly seriesId: string;
+  readonly n: number;
   readonly token: string;
 }
 
@@ -50,7 +53,10 @@ export interface DeviceCredential {
 export type Verdict =
   /** Unknown, expired, tampered or ended (an end-all moved the generation): drop it, no alarm. */
   | { readonly kind: 'none' }
-  /** The current token, or a previous one whose successor's answer never arrived: a new session, and a new token. */
+  /**
+   * The current token; a previous one whose successor's answer never arrived; or a token newer than the store
+   * holds (a replica lost the rotation that issued it): a new session, and a new token.
+   */
   | { readonly kind: 'rotate'; readonly series: Series; readonly sealed: string }
   /** The token a rotation a moment ago replaced (another tab, a parallel request): a new session, the client keeps its token. */
   | { readonly kind: 'accept'; readonly series: Series }
@@ -72,6 +78,10 @@ export type Verdict =
  * - Later, that previous token still works if the session its rotation
  *   started was never used: the answer carrying the new token never
  *   reached the browser. It is then replaced afresh.
+ * - A token numbered at or past the store's current one that is not the
+ *   current one was issued by a rotation the store lost (a failover before
+ *   a replica had it; the number is signed with the credential, so only
+ *   Gatehouse makes one): no alarm, it is replaced afresh.
  * - Otherwise — a token older than the previous one, or the previous one
  *   while its successor's holder is active — the credential was copied:
  *   every session and device credential of the user ends.
@@ -99,6 +109,7 @@ export class DeviceCredentials {
       v: 1,
       userId,
       publicId: devicePublicIdOf(seriesId),
+      n: 0,
       current: tokenHashOf(token),
       previous: null,
       rotatedAt: now,
@@ -114,7 +125,7 @@ export class DeviceCredentials {
     const key = seriesKeyOf(seriesId);
     await this.#kv.set(key, this.#seal(key, series), this.#ttl(series));
     await this.#kv.mapSet(indexKeyOf(userId), series.publicId, key, this.#ttl(series));
-    return { seriesId, token };
+    return { seriesId, n: 0, token };
   }
 
   /**
@@ -133,8 +144,10 @@ export class DeviceCredentials {
       return { kind: 'none' };
     }
     const presented = tokenHashOf(credential.token);
-    if (presented === series.current) return { kind: 'rotate', series, sealed };
-    if (presented === series.previous) {
+    if (presented === series.current || credential.n > series.n) return { kind: 'rotate', series, sealed };
+    // Two rotations from one token: the store lost the first (compare-and-set lets no other way through).
+    if (credential.n === series.n) return { kind: 'rotate', series, sealed };
+    if (credential.n === series.n - 1 && presented === series.previous) {
       if (now < series.rotatedAt + REPLAY_GRACE_MS) return { kind: 'accept', series };
       if (series.startedKey === null || !(await used(series.startedKey))) return { kind: 'rotate', series, sealed };
     }
@@ -151,10 +164,12 @@ export class DeviceCredentials {
     const key = seriesKeyOf(credential.seriesId);
     const token = randomPool.base64url(SECRET_BYTES);
     const now = this.#clock.now();
-    const next: Series = { ...verdict.series, current: tokenHashOf(token), previous: tokenHashOf(credential.token), rotatedAt: now, startedKey, lastUsed: now };
-    // Durable (the store's default): a rotation lost in a failover would read as theft at the next use.
+    // Past every number issued so far, including one a lost rotation issued (the presented one may be ahead of the store).
+    const n = Math.max(verdict.series.n, credential.n) + 1;
+    const next: Series = { ...verdict.series, n, current: tokenHashOf(token), previous: tokenHashOf(credential.token), rotatedAt: now, startedKey, lastUsed: now };
+    // Durable (the store's default): with waitReplicas the rotation is on a replica before the client holds its token.
     const written = await this.#kv.compareAndSet(key, verdict.sealed, this.#seal(key, next), this.#ttl(next));
-    return written ? { seriesId: credential.seriesId, token } : undefined;
+    return written ? { seriesId: credential.seriesId, n, token } : undefined;
   }
 
   /** Ends the series of a credential (its device signed out); resolves whether it existed. */
@@ -226,10 +241,10 @@ export class DeviceCredentials {
   }
 }
 
-/** A device credential as one string (`<series>~<token>`), which the carrier signs like a session id. */
-export const encodeCredential = (credential: DeviceCredential) => `${credential.seriesId}~${credential.token}`;
+/** A device credential as one string (`<series>~<n>~<token>`), which the carrier signs like a session id (so `n` cannot be forged). */
+export const encodeCredential = (credential: DeviceCredential) => `${credential.seriesId}~${credential.n}~${credential.token}`;
 
 export function decodeCredential(value: string): DeviceCredential | undefined {
-  const match = /^([A-Za-z0-9_-]{43})~([A-Za-z0-9_-]{43})$/.exec(value);
-  return match ? { seriesId: match[1]!, token: match[2]! } : undefined;
+  const match = /^([A-Za-z0-9_-]{43})~(0|[1-9][0-9]{0,8})~([A-Za-z0-9_-]{43})$/.exec(value);
+  return match ? { seriesId: match[1]!, n: Number(match[2]), token: match[3]! } : undefined;
 }
