@@ -14,6 +14,7 @@ export { memoryTokenStore, type TokenName, type TokenStore } from './tokenStore.
 const ASK_FOR_BEARER = 'gatehouse-session';
 const TOKEN_HEADER = 'gatehouse-session-token';
 const DEVICE_HEADER = 'gatehouse-device';
+const REMEMBER_HEADER = 'gatehouse-remember';
 const TOKEN_ENDED = 'ended';
 
 export interface BearerClientOptions {
@@ -51,7 +52,9 @@ export interface BearerClientOptions {
  * ends, and on a 401 only if that 401 answered the token it holds now (a
  * slow request with an old token never throws the new one away). Tokens
  * never go into a URL: subscriptions send the header too, read afresh at
- * each reconnect.
+ * each reconnect. With "stay signed in" (`login({ …, staySignedIn: true })`
+ * on a server with `staySignedIn`), it keeps the device credential too and
+ * sends it, so a session that timed out is resumed without a password.
  *
  * @example
  * const { api } = createBearerClient<AppRouter>({ url: 'https://api.example.com', tokens: fileTokenStore('~/.notes/session.json') });
@@ -62,27 +65,37 @@ export function createBearerClient<TRouter extends AnyRouter>(options: BearerCli
   const tokens = options.tokens ?? memoryTokenStore();
   const baseFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 
-  /** The headers a request sends: the bearer request marker, the token and the known-device marker held now. */
-  async function headersNow(): Promise<{ headers: Record<string, string>; sent: string | undefined }> {
-    const [sent, device] = await Promise.all([tokens.get('session'), tokens.get('device')]);
-    const headers: Record<string, string> = { [ASK_FOR_BEARER]: 'bearer' };
-    if (sent !== undefined) headers.authorization = `Bearer ${sent}`;
-    if (device !== undefined) headers[DEVICE_HEADER] = device;
-    return { headers, sent };
+  interface Sent {
+    readonly session: string | undefined;
+    readonly remember: string | undefined;
   }
 
-  /** What an answer says about the session: a new token, an ended one, a refused one. */
-  async function absorb(response: Response, sent: string | undefined): Promise<void> {
+  /** The headers a request sends: the bearer request marker, the token, the "stay signed in" credential and the known-device marker held now. */
+  async function headersNow(): Promise<{ headers: Record<string, string>; sent: Sent }> {
+    const [session, device, remember] = await Promise.all([tokens.get('session'), tokens.get('device'), tokens.get('remember')]);
+    const headers: Record<string, string> = { [ASK_FOR_BEARER]: 'bearer' };
+    if (session !== undefined) headers.authorization = `Bearer ${session}`;
+    if (device !== undefined) headers[DEVICE_HEADER] = device;
+    if (remember !== undefined) headers[REMEMBER_HEADER] = remember;
+    return { headers, sent: { session, remember } };
+  }
+
+  /** What an answer says about the session: a new token, an ended one, a refused one; the same for the device credential. */
+  async function absorb(response: Response, sent: Sent): Promise<void> {
     const handed = response.headers.get(TOKEN_HEADER);
     const device = response.headers.get(DEVICE_HEADER);
     if (device) await tokens.set('device', device);
+    const remember = response.headers.get(REMEMBER_HEADER);
+    if (remember && remember !== TOKEN_ENDED) await tokens.set('remember', remember);
+    // As for the token: only the credential this request carried, never a newer one another request was handed.
+    else if (remember === TOKEN_ENDED && sent.remember !== undefined && (await tokens.get('remember')) === sent.remember) await tokens.delete('remember');
     if (handed && handed !== TOKEN_ENDED) {
       await tokens.set('session', handed);
       return;
     }
     const refused = response.status === 401 && /invalid_token/.test(response.headers.get('www-authenticate') ?? '');
     // Only the token this request carried: a slower request with an older one must not forget the newer.
-    if ((handed === TOKEN_ENDED || refused) && sent !== undefined && (await tokens.get('session')) === sent) await tokens.delete('session');
+    if ((handed === TOKEN_ENDED || refused) && sent.session !== undefined && (await tokens.get('session')) === sent.session) await tokens.delete('session');
   }
 
   const bearerFetch = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response> => {
@@ -108,8 +121,11 @@ export function createBearerClient<TRouter extends AnyRouter>(options: BearerCli
             // The `eventsource` package reconnects by itself through this fetch: the headers are read at each call.
             return {
               fetch: async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-                const { headers } = await headersNow();
-                return baseFetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers).entries()), ...headers }, credentials: 'omit' });
+                const { headers, sent } = await headersNow();
+                const response = await baseFetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers).entries()), ...headers }, credentials: 'omit' });
+                // A stream's answer hands over tokens too (a session resumed by the device credential as it opened).
+                await absorb(response, sent);
+                return response;
               },
             };
           },

@@ -1,5 +1,8 @@
-/** What a bearer client keeps between requests: its session token, the login throttle's known-device marker. */
-export type TokenName = 'session' | 'device';
+/**
+ * What a bearer client keeps between requests: its session token, the login
+ * throttle's known-device marker, and the "stay signed in" credential.
+ */
+export type TokenName = 'session' | 'device' | 'remember';
 
 /**
  * Where a bearer client keeps its tokens: in memory (`memoryTokenStore`), a

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBearerClient, memoryTokenStore } from '../client/bearer.js';
+import type { AppRouter } from '../server/reference/router.js';
 import type { SessionEvent } from '../server/index.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { errorCode, parseSetCookie, type RawResponse, request } from './helpers/http.js';
@@ -325,6 +327,26 @@ describeEachBackend('stay signed in', (backendOf) => {
       const token = resumed.headers.get('gatehouse-session-token')!;
       expect(resumed.headers.get('gatehouse-remember')).not.toBe(credential);
       expect((await request(`${srv.url}/trpc/data`, { headers: { 'gatehouse-session': 'bearer', authorization: `Bearer ${token}` } })).status).toBe(200);
+    });
+
+    it('the typed bearer client keeps the credential, resumes with it after the idle timeout, and forgets it at logout', async () => {
+      users += 1;
+      const username = `stay-client-${users}`;
+      await request(`${srv.url}/trpc/auth.register`, { body: { username, password: PASSWORD } });
+      const tokens = memoryTokenStore();
+      const { api } = createBearerClient<AppRouter>({ url: srv.url, tokens });
+      await api.auth.login.mutate({ username, password: PASSWORD, staySignedIn: true });
+      const [session, remember] = [await tokens.get('session'), await tokens.get('remember')];
+      expect(remember).toMatch(/^[A-Za-z0-9_-]{43}~0~/);
+      srv.clock.advance(31 * MINUTE);
+      expect((await api.data.query()).user.username).toBe(username);
+      expect(await tokens.get('session')).not.toBe(session);
+      expect(await tokens.get('remember')).toMatch(/^[A-Za-z0-9_-]{43}~1~/);
+      expect(await api.auth.logout.mutate()).toEqual({ loggedOut: true });
+      expect(await tokens.get('session')).toBeUndefined();
+      expect(await tokens.get('remember')).toBeUndefined();
+      srv.clock.advance(31 * MINUTE);
+      await expect(api.data.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
     });
   });
 });
