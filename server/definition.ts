@@ -11,7 +11,7 @@ import { sessionsRoutes } from './routers/sessionsRouter.js';
 import type { MigrateSessionData } from './session/sessionCodec.js';
 import { createBuilders } from './trpc/builders.js';
 import type { GatehouseContext, RESERVED_CONTEXT_KEYS } from './trpc/context.js';
-import type { formatError } from './trpc/errorFormatter.js';
+import type { GatehouseErrorShape } from './trpc/errorFormatter.js';
 
 /** No session data: the default. */
 export type NoSessionData = Record<never, never>;
@@ -76,9 +76,8 @@ export interface DefinitionInternals {
 
 export const DEFINITION = Symbol.for('koa-gatehouse.definition');
 
-type ErrorShape = ReturnType<typeof formatError>;
-/** The root types of every Gatehouse router (what `initTRPC.create` gives it). */
-export type GatehouseRoot<TCtx> = { ctx: TCtx; meta: object; errorShape: ErrorShape; transformer: false };
+/** The root types of every Gatehouse router (what `initTRPC.create` gives it), Gatehouse's error shape among them. */
+export type GatehouseRoot<TCtx> = { ctx: TCtx; meta: object; errorShape: GatehouseErrorShape; transformer: false };
 type Mutation<TInput, TOutput> = TRPCMutationProcedure<{ input: TInput; output: TOutput; meta: object }>;
 type Query<TInput, TOutput> = TRPCQueryProcedure<{ input: TInput; output: TOutput; meta: object }>;
 

@@ -33,6 +33,7 @@ export {
   router,
 } from './trpc/init.js';
 export type { SignedInSession } from './trpc/builders.js';
+export type { GatehouseErrorShape } from './trpc/errorFormatter.js';
 export type { GatehouseBaseContext, GatehouseContext, Services } from './trpc/context.js';
 export type { ActiveSession, EndReason, SessionHandle, StartData } from './session/sessionHandle.js';
 export { MAX_SESSION_DATA_BYTES, MAX_SESSION_USER_BYTES, SessionDataError, SessionUserError, type MigrateSessionData } from './session/sessionCodec.js';

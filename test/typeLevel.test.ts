@@ -1,4 +1,4 @@
-import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import type { inferRouterError, inferRouterInputs, inferRouterOutputs, TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import type Koa from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import {
   type SessionView,
   type User,
 } from '../server/index.js';
+import { createGatehouseClient, type TRPCClientError } from '../client/index.js';
 import { type Member, team, type teamDataSchema, type TeamRouter } from './helpers/teamApp.js';
 
 // Issue 11: the promises the types make, checked by the compiler (`npm run typecheck` runs over this file). Each
@@ -110,5 +111,24 @@ describe('types', () => {
     const built = router({ hello: publicProcedure.query(() => 'hi') });
     expectTypeOf<inferRouterOutputs<typeof built>['hello']>().toEqualTypeOf<string>();
     void built;
+  });
+
+  it('a client error carries Gatehouse’s error data — requestId, fieldErrors, retryAfterSeconds, reason — with no cast (issue 19.3)', () => {
+    type Data = NonNullable<TRPCClientError<TeamRouter>['data']>;
+    expectTypeOf<Data['code']>().toEqualTypeOf<TRPC_ERROR_CODE_KEY>();
+    expectTypeOf<Data['httpStatus']>().toEqualTypeOf<number>();
+    expectTypeOf<Data['requestId']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<Data['fieldErrors']>().toEqualTypeOf<Record<string, string[]> | undefined>();
+    expectTypeOf<Data['retryAfterSeconds']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<Data['reason']>().toEqualTypeOf<'FRESH_LOGIN_REQUIRED' | undefined>();
+    expectTypeOf<inferRouterError<TeamRouter>['data']>().toEqualTypeOf<Data>();
+    // The README's fresh-login retry, as a subscription's onError gets the error: typed by the router, no cast.
+    const api = createGatehouseClient<TeamRouter>();
+    const retryAfterFreshLogin = (error: TRPCClientError<TeamRouter>) => error.data?.reason === 'FRESH_LOGIN_REQUIRED' && error.data.requestId !== undefined;
+    // @ts-expect-error: not a reason Gatehouse gives (a typo is caught)
+    const typo = (error: TRPCClientError<TeamRouter>) => error.data?.reason === 'FRESH_LOGIN';
+    void api;
+    void retryAfterFreshLogin;
+    void typo;
   });
 });
