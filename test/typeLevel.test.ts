@@ -12,7 +12,8 @@ import {
   type User,
 } from '../server/index.js';
 import { createGatehouseClient, type TRPCClientError } from '../client/index.js';
-import { type Member, team, type teamDataSchema, type TeamRouter } from './helpers/teamApp.js';
+import { createTestCaller } from '../server/testing.js';
+import { type Member, team, type teamDataSchema, teamRouter, type TeamRouter } from './helpers/teamApp.js';
 
 // Issue 11: the promises the types make, checked by the compiler (`npm run typecheck` runs over this file). Each
 // `@ts-expect-error` fails the typecheck if the line it guards ever compiles.
@@ -130,5 +131,49 @@ describe('types', () => {
     void api;
     void retryAfterFreshLogin;
     void typo;
+  });
+
+  it('the testing helper types an inline user, data and context by the definition: a literal compiles, a wrong field is an error on that field (issue 19.2)', () => {
+    const context = { tenant: 'acme', db: { name: 'test-db' } };
+    const inline = () =>
+      createTestCaller({ gatehouse: team, router: teamRouter, user: { id: 'm-1', email: 'a@b.example', role: 'member' }, data: { theme: 'dark' }, context });
+    expectTypeOf<Awaited<ReturnType<typeof inline>>['ctx']['user']>().toEqualTypeOf<Member | null>();
+    const wrongRole = () =>
+      createTestCaller({
+        gatehouse: team,
+        router: teamRouter,
+        user: {
+          id: 'm-1',
+          email: 'a@b.example',
+          // @ts-expect-error: not one of the team's roles — the error is on this line, not on `gatehouse`
+          role: 'nobody',
+        },
+        context,
+      });
+    const wrongData = () =>
+      createTestCaller({
+        gatehouse: team,
+        router: teamRouter,
+        user: { id: 'm-1', email: 'a@b.example', role: 'staff' },
+        data: {
+          // @ts-expect-error: not one of the schema's themes
+          theme: 'purple',
+        },
+        context,
+      });
+    const wrongContext = () =>
+      createTestCaller({
+        gatehouse: team,
+        router: teamRouter,
+        context: {
+          tenant: 'acme',
+          // @ts-expect-error: the team's db is { name: string }
+          db: { name: 42 },
+        },
+      });
+    void inline;
+    void wrongRole;
+    void wrongData;
+    void wrongContext;
   });
 });
