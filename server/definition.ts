@@ -18,6 +18,17 @@ export type NoSessionData = Record<never, never>;
 /** No context fields of the team's own: the default. */
 export type NoContext = Record<never, never>;
 
+declare const builtInUser: unique symbol;
+/**
+ * The user schema `initGatehouse` infers when it is given none: the
+ * built-in one, marked (at the type level only) so that the definition
+ * knows it may be served by the built-in accounts directory. Passing
+ * Gatehouse's schema yourself is your own user, as at run time.
+ */
+type BuiltInUserSchema = typeof userSchema & { readonly [builtInUser]: true };
+/** Whether a definition's user is the built-in one (no `user` given to `initGatehouse`). */
+type IsBuiltInUser<TUserSchema> = TUserSchema extends { readonly [builtInUser]: true } ? true : false;
+
 type ReservedKey = (typeof RESERVED_CONTEXT_KEYS)[number];
 /** A team's own context may not take the names of Gatehouse's fields. */
 type OwnContext = { readonly [K in ReservedKey]?: never };
@@ -65,13 +76,13 @@ export interface GatehouseDefinitionOptions<
 }
 
 /** What the definition keeps for `createGatehouse` and the testing helper. */
-export interface DefinitionInternals {
+export interface DefinitionInternals<TBuiltInUser extends boolean = boolean> {
   readonly userSchema: z.ZodType<{ id: string }>;
   readonly dataSchema: z.ZodType<object>;
   readonly migrate: MigrateSessionData | undefined;
   readonly context: ((koa: Koa.Context) => object | Promise<object>) | undefined;
-  /** The built-in user: the built-in accounts directory may serve it. */
-  readonly builtInUser: boolean;
+  /** The built-in user (no `user` given): the built-in accounts directory may serve it; any other needs `accounts`. */
+  readonly builtInUser: TBuiltInUser;
 }
 
 export const DEFINITION = Symbol.for('koa-gatehouse.definition');
@@ -133,10 +144,11 @@ export type GatehouseDefinition<
   TExtra extends object = NoContext,
   TDataInput = TData,
   TCredentialsIn = { username: string; password: string },
+  TBuiltInUser extends boolean = boolean,
 > = ReturnType<typeof createBuilders<GatehouseContext<TUser, TData, TExtra, TDataInput>>> & {
   /** Gatehouse's own procedures (`auth`, `sessions`, `admin`), typed with your user. */
   readonly routes: BuiltInRoutes<GatehouseContext<TUser, TData, TExtra, TDataInput>, TUser, TCredentialsIn>;
-  readonly [DEFINITION]: DefinitionInternals;
+  readonly [DEFINITION]: DefinitionInternals<TBuiltInUser>;
 };
 
 /** The context type of a definition's procedures. */
@@ -164,13 +176,13 @@ const openCredentialsSchema = z.object({
  * export const appRouter = gh.router({ ...gh.routes, orders: gh.protectedProcedure.query(({ ctx }) => ctx.db.ordersOf(ctx.user.id)) });
  */
 export function initGatehouse<
-  TUserSchema extends z.ZodType<{ id: string }> = typeof userSchema,
+  TUserSchema extends z.ZodType<{ id: string }> = BuiltInUserSchema,
   TDataSchema extends z.ZodType<object> = z.ZodObject<NoSessionData>,
   TExtra extends object & OwnContext = NoContext,
   TCredentialsSchema extends z.ZodType<{ username: string; password: string }> = typeof credentialsSchema,
 >(
   options: GatehouseDefinitionOptions<TUserSchema, TDataSchema, TExtra, TCredentialsSchema> = {},
-): GatehouseDefinition<z.output<TUserSchema>, z.output<TDataSchema>, TExtra, z.input<TDataSchema>, z.input<TCredentialsSchema>> {
+): GatehouseDefinition<z.output<TUserSchema>, z.output<TDataSchema>, TExtra, z.input<TDataSchema>, z.input<TCredentialsSchema>, IsBuiltInUser<TUserSchema>> {
   const builtInUser = options.user === undefined;
   const user = options.user ?? userSchema;
   const credentials = options.credentials ?? (builtInUser ? credentialsSchema : openCredentialsSchema);

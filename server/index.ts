@@ -17,7 +17,7 @@ export {
   type NoContext,
   type NoSessionData,
 } from './definition.js';
-export { GatehouseOptionsError, type Duration, type GatehouseOptions, type ResolvedOptions, type StoreOption } from './options.js';
+export { GatehouseOptionsError, type AccountsRequirement, type Duration, type GatehouseOptions, type ResolvedOptions, type StoreOption } from './options.js';
 export { ConfigError, loadConfig, loadConfigOrExit, type LogLevel, type ReferenceConfig, type RuntimeEnv } from './config.js';
 export {
   adminProcedure,

@@ -3,13 +3,17 @@ import type Koa from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import {
+  type AccountsAdapter,
+  createGatehouse,
   type Gatehouse,
   initGatehouse,
+  type KeyValueStore,
   protectedProcedure,
   publicProcedure,
   router,
   type SessionView,
   type User,
+  userSchema,
 } from '../server/index.js';
 import { createGatehouseClient, type TRPCClientError } from '../client/index.js';
 import { createTestCaller } from '../server/testing.js';
@@ -175,5 +179,37 @@ describe('types', () => {
     void wrongRole;
     void wrongData;
     void wrongContext;
+  });
+
+  it('createGatehouse’s options, as start-up checks them: the team’s own user needs accounts; a store instance takes no storeNamespace or storeTimeout (issue 19.8)', () => {
+    const keys = ['k'.repeat(32)];
+    const start = async (accounts: AccountsAdapter<Member>, store: KeyValueStore) => {
+      // @ts-expect-error: initGatehouse({ user }) defines the team's own user: accounts is required
+      await createGatehouse(team, { keys });
+      await createGatehouse(team, { keys, accounts });
+      // The built-in user, with or without a definition of its own data: the built-in directory serves it.
+      await createGatehouse({ keys });
+      await createGatehouse(initGatehouse({ sessionData: z.object({ theme: z.string().default('light') }) }), { keys });
+      // Gatehouse's user schema given explicitly is a user of the team's own, as at run time.
+      // @ts-expect-error: accounts is required
+      await createGatehouse(initGatehouse({ user: userSchema }), { keys });
+      // A store URL takes a namespace and a deadline; a store instance keeps those it was opened with.
+      await createGatehouse(team, { keys, accounts, store: 'redis://127.0.0.1:6379', storeNamespace: 'shop', storeTimeout: '2s' });
+      await createGatehouse(team, { keys, accounts, store });
+      await createGatehouse(team, {
+        keys,
+        accounts,
+        store,
+        // @ts-expect-error: a store instance keeps the namespace it was opened with
+        storeNamespace: 'shop',
+      });
+      await createGatehouse({
+        keys,
+        store,
+        // @ts-expect-error: a store instance keeps the deadline it was opened with
+        storeTimeout: '2s',
+      });
+    };
+    void start;
   });
 });
