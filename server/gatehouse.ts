@@ -137,7 +137,9 @@ export async function createGatehouse<
   definition: GatehouseDefinition<TUser, TData, TExtra, TDataInput, TCredentialsIn, TBuiltInUser>,
   options: GatehouseOptions<NoInfer<TUser>, TStore> & AccountsRequirement<NoInfer<TUser>, NoInfer<TBuiltInUser>>,
 ): Promise<Gatehouse<TUser, TData, TDataInput>>;
-export async function createGatehouse(first: unknown, second?: unknown): Promise<Gatehouse<{ id: string }, object, unknown>> {
+// The built-in overload's Gatehouse is named beside the general one: TypeScript does not relate the frozen users
+// (Frozen<User>, Frozen<{ id: string }>) of two instantiations of Gatehouse, so the overload would not match.
+export async function createGatehouse(first: unknown, second?: unknown): Promise<Gatehouse<{ id: string }, object, unknown> | Gatehouse> {
   const definition = isGatehouseDefinition(first) ? first : defaultGatehouse;
   const internals = internalsOf(definition as unknown as Parameters<typeof internalsOf>[0]);
   const resolved = resolveOptions((isGatehouseDefinition(first) ? second : first) as GatehouseOptions<{ id: string }>);

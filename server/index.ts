@@ -36,6 +36,7 @@ export type { SignedInSession } from './trpc/builders.js';
 export type { GatehouseErrorShape } from './trpc/errorFormatter.js';
 export type { GatehouseBaseContext, GatehouseContext, Services } from './trpc/context.js';
 export type { ActiveSession, DataPatch, EndReason, SessionHandle, StartData } from './session/sessionHandle.js';
+export type { Frozen, FrozenArray } from './session/frozen.js';
 export { MAX_SESSION_DATA_BYTES, MAX_SESSION_USER_BYTES, SessionDataError, SessionUserError, type MigrateSessionData } from './session/sessionCodec.js';
 export type { SessionEndReason, SessionEvent, SessionEventHook } from './session/sessionEvents.js';
 export type { SessionStore, ListedSession } from './session/sessionStore.js';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   type AccountsAdapter,
   createGatehouse,
+  type Frozen,
   type Gatehouse,
   initGatehouse,
   type KeyValueStore,
@@ -17,7 +18,7 @@ import {
 } from '../server/index.js';
 import { createGatehouseClient, type TRPCClientError } from '../client/index.js';
 import { createTestCaller } from '../server/testing.js';
-import { type Member, team, type teamDataSchema, teamRouter, type TeamRouter } from './helpers/teamApp.js';
+import { type Member, team, teamDataSchema, teamRouter, type TeamRouter } from './helpers/teamApp.js';
 
 // Issue 11: the promises the types make, checked by the compiler (`npm run typecheck` runs over this file). Each
 // `@ts-expect-error` fails the typecheck if the line it guards ever compiles.
@@ -25,21 +26,21 @@ import { type Member, team, type teamDataSchema, teamRouter, type TeamRouter } f
 type TeamData = z.output<typeof teamDataSchema>;
 
 describe('types', () => {
-  it('a protected procedure’s ctx.user is the team’s user, never null; a public one’s may be null', () => {
+  it('a protected procedure’s ctx.user is the team’s user (frozen), never null; a public one’s may be null', () => {
     team.protectedProcedure.query(({ ctx }) => {
-      expectTypeOf(ctx.user).toEqualTypeOf<Member>();
+      expectTypeOf(ctx.user).toEqualTypeOf<Frozen<Member>>();
       expectTypeOf(ctx.user.role).toEqualTypeOf<'member' | 'staff' | 'admin'>();
-      expectTypeOf(ctx.session.current.data).toEqualTypeOf<TeamData>();
+      expectTypeOf(ctx.session.current.data).toEqualTypeOf<Frozen<TeamData>>();
       return null;
     });
     team.publicProcedure.query(({ ctx }) => {
-      expectTypeOf(ctx.user).toEqualTypeOf<Member | null>();
+      expectTypeOf(ctx.user).toEqualTypeOf<Frozen<Member> | null>();
       // @ts-expect-error: a public procedure may run without a session
       void ctx.session.current.data;
       return null;
     });
-    team.adminProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<Member>());
-    team.freshProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<Member>());
+    team.adminProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<Frozen<Member>>());
+    team.freshProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<Frozen<Member>>());
   });
 
   it('the team’s own context fields are typed next to Gatehouse’s', () => {
@@ -89,7 +90,8 @@ describe('types', () => {
     type In = inferRouterInputs<TeamRouter>;
     expectTypeOf<Out['auth']['me']>().toEqualTypeOf<{ user: Member; session: SessionView } | null>();
     expectTypeOf<Out['auth']['login']>().toEqualTypeOf<{ user: Member }>();
-    expectTypeOf<Out['preferences']>().toEqualTypeOf<TeamData>();
+    // Returned as it is, with no output schema: the client is told the session's frozen type.
+    expectTypeOf<Out['preferences']>().toEqualTypeOf<Frozen<TeamData>>();
     expectTypeOf<Out['admin']['setRole']['user']>().toEqualTypeOf<Member>();
     expectTypeOf<In['auth']['login']>().toEqualTypeOf<{ username: string; password: string }>();
     expectTypeOf<In['auth']['reauthenticate']>().toEqualTypeOf<{ password: string }>();
@@ -111,8 +113,8 @@ describe('types', () => {
   });
 
   it('without a definition, the built-in user: ctx.user is { id, username, role }', () => {
-    protectedProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<User>());
-    publicProcedure.query(({ ctx }) => expectTypeOf(ctx.session.current?.user).toEqualTypeOf<User | undefined>());
+    protectedProcedure.query(({ ctx }) => expectTypeOf(ctx.user).toEqualTypeOf<Frozen<User>>());
+    publicProcedure.query(({ ctx }) => expectTypeOf(ctx.session.current?.user).toEqualTypeOf<Frozen<User> | undefined>());
     const built = router({ hello: publicProcedure.query(() => 'hi') });
     expectTypeOf<inferRouterOutputs<typeof built>['hello']>().toEqualTypeOf<string>();
     void built;
@@ -141,7 +143,7 @@ describe('types', () => {
     const context = { tenant: 'acme', db: { name: 'test-db' } };
     const inline = () =>
       createTestCaller({ gatehouse: team, router: teamRouter, user: { id: 'm-1', email: 'a@b.example', role: 'member' }, data: { theme: 'dark' }, context });
-    expectTypeOf<Awaited<ReturnType<typeof inline>>['ctx']['user']>().toEqualTypeOf<Member | null>();
+    expectTypeOf<Awaited<ReturnType<typeof inline>>['ctx']['user']>().toEqualTypeOf<Frozen<Member> | null>();
     const wrongRole = () =>
       createTestCaller({
         gatehouse: team,
@@ -211,5 +213,40 @@ describe('types', () => {
       });
     };
     void start;
+  });
+
+  it('a session’s user and data are deeply read-only, as they are frozen at run time, and still pass where the team’s own types expect them', () => {
+    team.protectedProcedure.mutation(async ({ ctx }) => {
+      const { data } = ctx.session.current;
+      // @ts-expect-error: frozen (a 500 at run time): change it with ctx.session.update()
+      data.theme = 'dark';
+      // @ts-expect-error: its arrays too
+      data.cart.push('tea');
+      // @ts-expect-error: and their items
+      data.cart[0] = 'tea';
+      // @ts-expect-error: the user is frozen as well
+      ctx.user.role = 'admin';
+      // @ts-expect-error: and so is what update() resolves
+      (await ctx.session.update({ theme: 'dark' })).theme = 'light';
+      // The function form gets a copy of its own to change in place.
+      await ctx.session.update((copy) => {
+        copy.cart.push('tea');
+        copy.theme = 'dark';
+        return copy;
+      });
+      return null;
+    });
+    // Where the team's own types expect a plain member, data or list, the frozen ones still pass.
+    const emailOf = (member: Member) => member.email;
+    const countOf = (items: string[]) => items.length;
+    const withData = (data: TeamData) => data.theme;
+    team.protectedProcedure.query(({ ctx }) => [emailOf(ctx.user), countOf(ctx.session.current.data.cart), withData(ctx.session.current.data)]);
+    // An output schema of the data schema takes the session's data as it is, and the client sees the plain type.
+    const withSchemas = team.router({
+      preferences: team.protectedProcedure.output(teamDataSchema).query(({ ctx }) => ctx.session.current.data),
+      me: team.protectedProcedure.output(z.object({ id: z.string(), email: z.string(), role: z.string() })).query(({ ctx }) => ctx.user),
+    });
+    expectTypeOf<inferRouterOutputs<typeof withSchemas>['preferences']>().toEqualTypeOf<TeamData>();
+    void withSchemas;
   });
 });

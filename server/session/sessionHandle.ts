@@ -1,4 +1,5 @@
 import type { User } from '../../shared/user.js';
+import type { Frozen } from './frozen.js';
 import type { SessionEndReason } from './sessionEvents.js';
 import type { StoredData, StoredUser } from './sessionRecord.js';
 
@@ -8,8 +9,10 @@ export interface ActiveSession<TUser = StoredUser, TData = StoredData> {
   readonly publicId: string;
   /** Short, non-reversible tag for logs. */
   readonly logTag: string;
-  readonly user: TUser;
-  readonly data: TData;
+  /** Frozen (deeply read-only): the user as the session started or was last rotated. */
+  readonly user: Frozen<TUser>;
+  /** Frozen (deeply read-only): change it with `update()`. */
+  readonly data: Frozen<TData>;
   readonly createdAt: number;
   readonly lastSeen: number;
   /** When the user last proved who they are (login, re-authentication, password change). */
@@ -66,7 +69,7 @@ export interface SessionHandle<TUser = User, TData = Record<never, never>, TData
    * await ctx.session.update({ pageSize: input.pageSize });         // absent in the input: pageSize stays as it is
    * await ctx.session.update(({ pageSize: _, ...rest }) => rest);   // pageSize back to its default
    */
-  update(change: DataPatch<TData> | ((data: TData) => TDataInput)): Promise<TData>;
+  update(change: DataPatch<TData> | ((data: TData) => TDataInput)): Promise<Frozen<TData>>;
   /** Ends the session server-side and clears the cookie. Resolves whether there was one. */
   end(reason?: EndReason): Promise<boolean>;
   /**
