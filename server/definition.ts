@@ -30,8 +30,17 @@ type BuiltInUserSchema = typeof userSchema & { readonly [builtInUser]: true };
 type IsBuiltInUser<TUserSchema> = TUserSchema extends { readonly [builtInUser]: true } ? true : false;
 
 type ReservedKey = (typeof RESERVED_CONTEXT_KEYS)[number];
-/** A team's own context may not take the names of Gatehouse's fields. */
-type OwnContext = { readonly [K in ReservedKey]?: never };
+/**
+ * A team's own context may not take the names of Gatehouse's fields. Each
+ * is typed as the fix, so the compiler's error names the field and says
+ * why: `Type 'string' is not assignable to type '"ctx.session is reserved
+ * for Gatehouse's own field: rename yours"'`.
+ */
+type ReservedFields = { readonly [K in ReservedKey]?: `ctx.${K} is reserved for Gatehouse's own field: rename yours` };
+interface OwnContext extends ReservedFields {
+  /** Not a promise: an async factory's result is awaited (and without this, a promise passed for the fields, unchecked). */
+  readonly then?: never;
+}
 
 /** What `initGatehouse` takes: the shape of your users, your session data and your own context. */
 export interface GatehouseDefinitionOptions<

@@ -23,3 +23,20 @@ describe('session.update() and zod’s .partial() (issue 19.4)', () => {
     expect(compile({ 'patch.ts': patchWithZodPartial }, { exactOptionalPropertyTypes: exact })['patch.ts']).toEqual([]);
   });
 });
+
+describe('a context field of the team’s own under a name Gatehouse reserves', () => {
+  const fields = ['session', 'user', 'services'];
+  const sourceOf = (field: string) => `
+import { initGatehouse } from '../server/index.js';
+export const gh = initGatehouse({ context: async () => ({ tenant: 'acme', ${field}: 'mine' }) });
+`;
+  // One program for all three: each costs seconds.
+  const said = compile(Object.fromEntries(fields.map((field) => [`reserved-${field}.ts`, sourceOf(field)])));
+
+  it.each(fields)('returning a field named %s is one type error, on that line, that names the field and says it is reserved', (field) => {
+    const [only, ...more] = said[`reserved-${field}.ts`]!;
+    expect(more).toEqual([]);
+    expect(only!.line).toBe(3);
+    expect(only!.message).toContain(`ctx.${field} is reserved`);
+  });
+});
