@@ -15,6 +15,8 @@ export interface Services<TUser extends { id: string } = User> {
   readonly throttle: LoginThrottle;
   /** How recent a login `freshProcedure` asks for, in ms. */
   readonly freshLoginWindowMs: number;
+  /** A login's tag for the logs (a keyed MAC): failed and throttled logins are logged with it, never with the login. */
+  readonly loginLogTag: (login: string) => string;
 }
 
 /** The names Gatehouse's part of the context uses: a team's own context may not take them. */
