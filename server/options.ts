@@ -17,10 +17,12 @@ export type StoreOption = string | KeyValueStore;
 
 /**
  * An option that applies to store URLs only: with a store you opened
- * (`TStore` an instance), its type is the fix, so the compiler's error on
- * it says what to do. With a `StoreOption` that may be either, both.
+ * (`TStore` an instance), no value is of its type, which names the fix, so
+ * the compiler's error on it says what to do. It is still a `TValue`, so
+ * options typed for any store (`StoreOption`, the default) spread into a
+ * call with a store URL.
  */
-type StoreUrlOnly<TStore, TValue, TFix extends string> = TStore extends string ? TValue : TFix;
+type StoreUrlOnly<TStore, TValue, TFix extends string> = TStore extends string ? TValue : TValue & { readonly [fix in TFix]: true };
 
 /**
  * With a definition of your own user (`initGatehouse({ user })`),
@@ -60,12 +62,12 @@ export interface GatehouseOptions<TUser extends { id: string } = User, TStore ex
    * one Redis or database. For a store URL; a store you opened keeps the
    * namespace it was opened with.
    */
-  storeNamespace?: StoreUrlOnly<TStore, string, 'a store instance keeps the namespace it was opened with: openStore({ namespace }), keyvStore(…, { namespace }), redisStoreFor(…, { namespace })'>;
+  storeNamespace?: StoreUrlOnly<TStore, string, 'a store instance keeps the namespace it was opened with: openStore({ namespace }), keyvStore(..., { namespace }), redisStoreFor(..., { namespace })'>;
   /**
    * Deadline of each store operation (default `'1s'`); past it the request
    * is a 503. For a store URL; a store you opened keeps its own `timeoutMs`.
    */
-  storeTimeout?: StoreUrlOnly<TStore, Duration, 'a store instance keeps the deadline it was opened with: openStore({ url, timeoutMs }), keyvStore(…, { timeoutMs }), redisStoreFor(…, { timeoutMs })'>;
+  storeTimeout?: StoreUrlOnly<TStore, Duration, 'a store instance keeps the deadline it was opened with: openStore({ url, timeoutMs }), keyvStore(..., { timeoutMs }), redisStoreFor(..., { timeoutMs })'>;
   /** A session ends after this long without a request (default `'30m'`). */
   idleTimeout?: Duration;
   /** A session ends this long after login, however active (default `'12h'`). */

@@ -7,6 +7,7 @@ import {
   createGatehouse,
   type Frozen,
   type Gatehouse,
+  type GatehouseOptions,
   initGatehouse,
   type KeyValueStore,
   protectedProcedure,
@@ -200,6 +201,9 @@ describe('types', () => {
       // A store URL takes a namespace and a deadline; a store instance keeps those it was opened with.
       await createGatehouse(team, { keys, accounts, store: 'redis://127.0.0.1:6379', storeNamespace: 'shop', storeTimeout: '2s' });
       await createGatehouse(team, { keys, accounts, store });
+      // Options typed for any store (the default), as an app keeps them, spread into a call with a URL.
+      const extra: Omit<GatehouseOptions<Member>, 'keys' | 'store' | 'accounts'> = { storeTimeout: '2s', idleTimeout: '1h' };
+      await createGatehouse(team, { ...extra, keys, accounts, store: 'memory://' });
       await createGatehouse(team, {
         keys,
         accounts,
