@@ -7,7 +7,8 @@ import { observable } from '@trpc/server/observable';
 import type { EventSourceLike } from './eventSourceLike.js';
 import { withRefusalCodes } from './refusedStream.js';
 export * from '../shared/index.js';
-export { TRPCClientError } from '@trpc/client';
+// `isTRPCClientError<AppRouter>(error)` narrows a caught `unknown` to the router's error: `error.data.reason`, no cast.
+export { isTRPCClientError, TRPCClientError } from '@trpc/client';
 
 /** fetch's parameters, named without the DOM lib (a Node project has none). */
 type FetchInput = Parameters<typeof fetch>[0];

@@ -11,16 +11,36 @@ import { sessionsRoutes } from './routers/sessionsRouter.js';
 import type { MigrateSessionData } from './session/sessionCodec.js';
 import { createBuilders } from './trpc/builders.js';
 import type { GatehouseContext, RESERVED_CONTEXT_KEYS } from './trpc/context.js';
-import type { formatError } from './trpc/errorFormatter.js';
+import type { GatehouseErrorShape } from './trpc/errorFormatter.js';
 
 /** No session data: the default. */
 export type NoSessionData = Record<never, never>;
 /** No context fields of the team's own: the default. */
 export type NoContext = Record<never, never>;
 
+declare const builtInUser: unique symbol;
+/**
+ * The user schema `initGatehouse` infers when it is given none: the
+ * built-in one, marked (at the type level only) so that the definition
+ * knows it may be served by the built-in accounts directory. Passing
+ * Gatehouse's schema yourself is your own user, as at run time.
+ */
+type BuiltInUserSchema = typeof userSchema & { readonly [builtInUser]: true };
+/** Whether a definition's user is the built-in one (no `user` given to `initGatehouse`). */
+type IsBuiltInUser<TUserSchema> = TUserSchema extends { readonly [builtInUser]: true } ? true : false;
+
 type ReservedKey = (typeof RESERVED_CONTEXT_KEYS)[number];
-/** A team's own context may not take the names of Gatehouse's fields. */
-type OwnContext = { readonly [K in ReservedKey]?: never };
+/**
+ * A team's own context may not take the names of Gatehouse's fields. Each
+ * is typed as the fix, so the compiler's error names the field and says
+ * why: `Type 'string' is not assignable to type '"ctx.session is reserved
+ * for Gatehouse's own field: rename yours"'`.
+ */
+type ReservedFields = { readonly [K in ReservedKey]?: `ctx.${K} is reserved for Gatehouse's own field: rename yours` };
+interface OwnContext extends ReservedFields {
+  /** Not a promise: an async factory's result is awaited (and without this, a promise passed for the fields, unchecked). */
+  readonly then?: never;
+}
 
 /** What `initGatehouse` takes: the shape of your users, your session data and your own context. */
 export interface GatehouseDefinitionOptions<
@@ -65,20 +85,19 @@ export interface GatehouseDefinitionOptions<
 }
 
 /** What the definition keeps for `createGatehouse` and the testing helper. */
-export interface DefinitionInternals {
+export interface DefinitionInternals<TBuiltInUser extends boolean = boolean> {
   readonly userSchema: z.ZodType<{ id: string }>;
   readonly dataSchema: z.ZodType<object>;
   readonly migrate: MigrateSessionData | undefined;
   readonly context: ((koa: Koa.Context) => object | Promise<object>) | undefined;
-  /** The built-in user: the built-in accounts directory may serve it. */
-  readonly builtInUser: boolean;
+  /** The built-in user (no `user` given): the built-in accounts directory may serve it; any other needs `accounts`. */
+  readonly builtInUser: TBuiltInUser;
 }
 
 export const DEFINITION = Symbol.for('koa-gatehouse.definition');
 
-type ErrorShape = ReturnType<typeof formatError>;
-/** The root types of every Gatehouse router (what `initTRPC.create` gives it). */
-export type GatehouseRoot<TCtx> = { ctx: TCtx; meta: object; errorShape: ErrorShape; transformer: false };
+/** The root types of every Gatehouse router (what `initTRPC.create` gives it), Gatehouse's error shape among them. */
+export type GatehouseRoot<TCtx> = { ctx: TCtx; meta: object; errorShape: GatehouseErrorShape; transformer: false };
 type Mutation<TInput, TOutput> = TRPCMutationProcedure<{ input: TInput; output: TOutput; meta: object }>;
 type Query<TInput, TOutput> = TRPCQueryProcedure<{ input: TInput; output: TOutput; meta: object }>;
 
@@ -134,10 +153,11 @@ export type GatehouseDefinition<
   TExtra extends object = NoContext,
   TDataInput = TData,
   TCredentialsIn = { username: string; password: string },
+  TBuiltInUser extends boolean = boolean,
 > = ReturnType<typeof createBuilders<GatehouseContext<TUser, TData, TExtra, TDataInput>>> & {
   /** Gatehouse's own procedures (`auth`, `sessions`, `admin`), typed with your user. */
   readonly routes: BuiltInRoutes<GatehouseContext<TUser, TData, TExtra, TDataInput>, TUser, TCredentialsIn>;
-  readonly [DEFINITION]: DefinitionInternals;
+  readonly [DEFINITION]: DefinitionInternals<TBuiltInUser>;
 };
 
 /** The context type of a definition's procedures. */
@@ -165,13 +185,13 @@ const openCredentialsSchema = z.object({
  * export const appRouter = gh.router({ ...gh.routes, orders: gh.protectedProcedure.query(({ ctx }) => ctx.db.ordersOf(ctx.user.id)) });
  */
 export function initGatehouse<
-  TUserSchema extends z.ZodType<{ id: string }> = typeof userSchema,
+  TUserSchema extends z.ZodType<{ id: string }> = BuiltInUserSchema,
   TDataSchema extends z.ZodType<object> = z.ZodObject<NoSessionData>,
   TExtra extends object & OwnContext = NoContext,
   TCredentialsSchema extends z.ZodType<{ username: string; password: string }> = typeof credentialsSchema,
 >(
   options: GatehouseDefinitionOptions<TUserSchema, TDataSchema, TExtra, TCredentialsSchema> = {},
-): GatehouseDefinition<z.output<TUserSchema>, z.output<TDataSchema>, TExtra, z.input<TDataSchema>, z.input<TCredentialsSchema>> {
+): GatehouseDefinition<z.output<TUserSchema>, z.output<TDataSchema>, TExtra, z.input<TDataSchema>, z.input<TCredentialsSchema>, IsBuiltInUser<TUserSchema>> {
   const builtInUser = options.user === undefined;
   const user = options.user ?? userSchema;
   const credentials = options.credentials ?? (builtInUser ? credentialsSchema : openCredentialsSchema);

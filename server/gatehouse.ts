@@ -18,7 +18,7 @@ import { isSecureContext } from './http/secureContext.js';
 import { assignRequestId, lazyLogOf, logOf, requestId } from './http/requestId.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import { createLogger } from './logger.js';
-import { type GatehouseOptions, GatehouseOptionsError, type ResolvedOptions, resolveOptions } from './options.js';
+import { type AccountsRequirement, type GatehouseOptions, GatehouseOptionsError, type ResolvedOptions, resolveOptions, type StoreOption } from './options.js';
 import { userSourceOf } from './accounts/accountsAdapter.js';
 import { CookieSigner } from './session/cookieSigner.js';
 import { SessionCodec } from './session/sessionCodec.js';
@@ -128,12 +128,22 @@ export interface Gatehouse<TUser extends { id: string } = User, TData extends ob
  * @example
  * const gatehouse = await createGatehouse(gh, { keys: [process.env.SESSION_KEY!], store: 'redis://cache:6379', accounts: myAccounts });
  */
-export async function createGatehouse(options: GatehouseOptions<User>): Promise<Gatehouse>;
-export async function createGatehouse<TUser extends { id: string }, TData extends object, TExtra extends object, TDataInput, TCredentialsIn>(
-  definition: GatehouseDefinition<TUser, TData, TExtra, TDataInput, TCredentialsIn>,
-  options: GatehouseOptions<TUser>,
+export async function createGatehouse<TStore extends StoreOption = string>(options: GatehouseOptions<User, TStore>): Promise<Gatehouse>;
+export async function createGatehouse<
+  TUser extends { id: string },
+  TData extends object,
+  TExtra extends object,
+  TDataInput,
+  TCredentialsIn,
+  TBuiltInUser extends boolean,
+  TStore extends StoreOption = string,
+>(
+  definition: GatehouseDefinition<TUser, TData, TExtra, TDataInput, TCredentialsIn, TBuiltInUser>,
+  options: GatehouseOptions<NoInfer<TUser>, TStore> & AccountsRequirement<NoInfer<TUser>, NoInfer<TBuiltInUser>>,
 ): Promise<Gatehouse<TUser, TData, TDataInput>>;
-export async function createGatehouse(first: unknown, second?: unknown): Promise<Gatehouse<{ id: string }, object, unknown>> {
+// The built-in overload's Gatehouse is named beside the general one: TypeScript does not relate the frozen users
+// (Frozen<User>, Frozen<{ id: string }>) of two instantiations of Gatehouse, so the overload would not match.
+export async function createGatehouse(first: unknown, second?: unknown): Promise<Gatehouse<{ id: string }, object, unknown> | Gatehouse> {
   const definition = isGatehouseDefinition(first) ? first : defaultGatehouse;
   const internals = internalsOf(definition as unknown as Parameters<typeof internalsOf>[0]);
   const resolved = resolveOptions((isGatehouseDefinition(first) ? second : first) as GatehouseOptions<{ id: string }>);

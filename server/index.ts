@@ -17,7 +17,7 @@ export {
   type NoContext,
   type NoSessionData,
 } from './definition.js';
-export { GatehouseOptionsError, type Duration, type GatehouseOptions, type ResolvedOptions, type StoreOption } from './options.js';
+export { GatehouseOptionsError, type AccountsRequirement, type Duration, type GatehouseOptions, type ResolvedOptions, type StoreOption } from './options.js';
 export { ConfigError, loadConfig, loadConfigOrExit, type LogLevel, type ReferenceConfig, type RuntimeEnv } from './config.js';
 export {
   adminProcedure,
@@ -33,8 +33,10 @@ export {
   router,
 } from './trpc/init.js';
 export type { SignedInSession } from './trpc/builders.js';
+export type { GatehouseErrorShape } from './trpc/errorFormatter.js';
 export type { GatehouseBaseContext, GatehouseContext, Services } from './trpc/context.js';
-export type { ActiveSession, EndReason, SessionHandle, StartData } from './session/sessionHandle.js';
+export type { ActiveSession, DataPatch, EndReason, SessionHandle, StartData } from './session/sessionHandle.js';
+export type { Frozen, FrozenArray } from './session/frozen.js';
 export { MAX_SESSION_DATA_BYTES, MAX_SESSION_USER_BYTES, SessionDataError, SessionUserError, type MigrateSessionData } from './session/sessionCodec.js';
 export type { SessionEndReason, SessionEvent, SessionEventHook } from './session/sessionEvents.js';
 export type { SessionStore, ListedSession } from './session/sessionStore.js';

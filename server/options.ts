@@ -16,11 +16,34 @@ export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
 export type StoreOption = string | KeyValueStore;
 
 /**
- * Everything `createGatehouse` accepts. Only `keys` is required; every
- * other option has a secure default, listed on it. A bad value is one
- * `GatehouseOptionsError` naming the option and the fix.
+ * An option that applies to store URLs only: with a store you opened
+ * (`TStore` an instance), no value is of its type, which names the fix, so
+ * the compiler's error on it says what to do. It is still a `TValue`, so
+ * options typed for any store (`StoreOption`, the default) spread into a
+ * call with a store URL.
  */
-export interface GatehouseOptions<TUser extends { id: string } = User> {
+type StoreUrlOnly<TStore, TValue, TFix extends string> = TStore extends string ? TValue : TValue & { readonly [fix in TFix]: true };
+
+/**
+ * With a definition of your own user (`initGatehouse({ user })`),
+ * `accounts` is required: the built-in accounts directory serves only the
+ * built-in user.
+ */
+export type AccountsRequirement<TUser extends { id: string }, TBuiltInUser extends boolean> = true extends TBuiltInUser
+  ? unknown
+  : {
+      /** Your user table: required, since `initGatehouse({ user })` defines your own user. */
+      accounts: AccountsAdapter<TUser>;
+    };
+
+/**
+ * Everything `createGatehouse` accepts. Only `keys` is required (and
+ * `accounts` with your own user); every other option has a secure
+ * default, listed on it. A bad value is one `GatehouseOptionsError` naming
+ * the option and the fix; what the types can see (a namespace or deadline
+ * next to a store you opened, `TStore`) they refuse already.
+ */
+export interface GatehouseOptions<TUser extends { id: string } = User, TStore extends StoreOption = StoreOption> {
   /**
    * Secrets, newest first, each at least 32 characters: the first signs
    * cookies and seals stored records, all of them verify and open (key
@@ -33,14 +56,18 @@ export interface GatehouseOptions<TUser extends { id: string } = User> {
    * `redis+sentinel://host:26379,host:26379/<master name>` (`rediss+…` for
    * TLS), `postgres://…`, or a store instance.
    */
-  store?: StoreOption;
-  /** Prefix of every store key (default `gatehouse`): several apps can share one Redis or database. */
-  storeNamespace?: string;
+  store?: TStore;
+  /**
+   * Prefix of every store key (default `gatehouse`): several apps can share
+   * one Redis or database. For a store URL; a store you opened keeps the
+   * namespace it was opened with.
+   */
+  storeNamespace?: StoreUrlOnly<TStore, string, 'a store instance keeps the namespace it was opened with: openStore({ namespace }), keyvStore(..., { namespace }), redisStoreFor(..., { namespace })'>;
   /**
    * Deadline of each store operation (default `'1s'`); past it the request
    * is a 503. For a store URL; a store you opened keeps its own `timeoutMs`.
    */
-  storeTimeout?: Duration;
+  storeTimeout?: StoreUrlOnly<TStore, Duration, 'a store instance keeps the deadline it was opened with: openStore({ url, timeoutMs }), keyvStore(..., { timeoutMs }), redisStoreFor(..., { timeoutMs })'>;
   /** A session ends after this long without a request (default `'30m'`). */
   idleTimeout?: Duration;
   /** A session ends this long after login, however active (default `'12h'`). */

@@ -1,5 +1,6 @@
 import type { AccountsAdapter } from './accounts/accountsAdapter.js';
 import { builtInAccounts } from './accounts/builtInAccounts.js';
+import { loginLogTagger } from './accounts/loginLogTag.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
 import type { Clock } from './clock.js';
 import type { ResolvedOptions } from './options.js';
@@ -44,5 +45,6 @@ export async function createServices<TUser extends { id: string }>(
     ),
     throttle: new StoreLoginThrottle(store, clock, options.throttle, options.keys),
     freshLoginWindowMs: options.freshLoginWindowMs,
+    loginLogTag: loginLogTagger(options.keys),
   };
 }

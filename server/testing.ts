@@ -19,6 +19,12 @@ import { defaultGatehouse } from './trpc/init.js';
 
 type DefinitionOf<TUser extends { id: string }, TData extends object, TExtra extends object, TDataInput> = GatehouseDefinition<TUser, TData, TExtra, TDataInput, never>;
 
+/**
+ * What `createTestCaller` takes. The user, data, context and accounts are
+ * typed by the definition (`gatehouse`), never inferred from themselves
+ * (`NoInfer`): an inline `user: { …, role: 'member' }` is checked against
+ * your user schema, and a wrong field is an error on that field.
+ */
 export type TestCallerOptions<
   TRouter extends AnyRouter,
   TUser extends { id: string } = User,
@@ -31,22 +37,22 @@ export type TestCallerOptions<
   /** Your definition (`initGatehouse`); default: the built-in user, no data, no context. */
   gatehouse?: GatehouseDefinition<TUser, TData, TExtra, TDataInput, unknown>;
   /** Sign the caller in as this user — validated by your user schema, exactly as `session.start()` does in production. Omit for anonymous. */
-  user?: TUser;
+  user?: NoInfer<TUser>;
   /** The session's data at start (validated; your schema's defaults apply). */
-  data?: TDataInput;
+  data?: NoInfer<TDataInput>;
   /**
    * Your accounts adapter, for the built-in procedures (default: the built-in directory, for the built-in user).
    * Given, a rotation reads the user from it as in production (a user it does not know is signed out); without
    * it, a rotation keeps the user the session has.
    */
-  accounts?: AccountsAdapter<TUser>;
+  accounts?: AccountsAdapter<NoInfer<TUser>>;
   clock?: Clock;
   /** Defaults to a fresh `memory://` store. */
   store?: KeyValueStore;
   hasher?: PasswordHasher;
   /** Options as `createGatehouse` takes them (timeouts, fresh-login window, session cap, throttle); keys are generated. */
-  options?: Omit<GatehouseOptions<TUser>, 'keys' | 'store' | 'accounts' | 'clock' | 'hasher' | 'logger'>;
-} & (NoContext extends TExtra ? { context?: TExtra } : { /** Your own context fields (your context factory needs a Koa context; tests give the fields). */ context: TExtra });
+  options?: Omit<GatehouseOptions<NoInfer<TUser>>, 'keys' | 'store' | 'accounts' | 'clock' | 'hasher' | 'logger'>;
+} & (NoContext extends TExtra ? { context?: NoInfer<TExtra> } : { /** Your own context fields (your context factory needs a Koa context; tests give the fields). */ context: NoInfer<TExtra> });
 
 export interface TestCaller<TRouter extends AnyRouter, TUser extends { id: string }, TData extends object, TExtra extends object, TDataInput> {
   caller: ReturnType<TRouter['createCaller']>;

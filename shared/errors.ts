@@ -1,16 +1,21 @@
+/** Why, where Gatehouse says more than the code. */
+export type GatehouseErrorReason = 'FRESH_LOGIN_REQUIRED';
+
 /**
  * What an error response carries in `error.data` besides tRPC's own
  * `code` and `httpStatus`: field errors for bad input, the request id for
- * support, and `retryAfterSeconds` when throttled.
+ * support, and `retryAfterSeconds` when throttled. A Gatehouse router's
+ * type carries it, so `TRPCClientError<AppRouter>`'s `data` is this, with
+ * `code` one of tRPC's codes.
  */
-export interface GatehouseErrorData {
-  code: string;
+export interface GatehouseErrorData<TCode extends string = string> {
+  code: TCode;
   httpStatus: number;
   requestId?: string;
   fieldErrors?: Record<string, string[]>;
   retryAfterSeconds?: number;
   /** Why, where Gatehouse says more than the code: `FRESH_LOGIN_REQUIRED` (confirm the password, then retry). */
-  reason?: string;
+  reason?: GatehouseErrorReason;
 }
 
 /** Messages the server uses for its closed set of expected failures. */

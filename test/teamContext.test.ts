@@ -126,7 +126,7 @@ describe('fresh logins for sensitive actions (ASVS 7.5.1, 7.5.3)', () => {
     const stale = await errorOf(api.closeAccount.mutate());
     expect(stale.data?.code).toBe('PRECONDITION_FAILED');
     expect(stale.data?.httpStatus).toBe(412);
-    expect((stale.data as { reason?: string }).reason).toBe('FRESH_LOGIN_REQUIRED');
+    expect(stale.data?.reason).toBe('FRESH_LOGIN_REQUIRED');
     // The same applies to Gatehouse's own sensitive procedures.
     expect((await errorOf(api.sessions.revokeOthers.mutate())).data?.httpStatus).toBe(412);
 

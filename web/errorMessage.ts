@@ -1,4 +1,5 @@
-import { TRPCClientError, type GatehouseErrorData } from '../client/index.js';
+import { isTRPCClientError } from '../client/index.js';
+import type { AppRouter } from '../server/reference/router.js';
 
 export interface ShownError {
   /** One sentence for the notice area. */
@@ -13,14 +14,14 @@ export interface ShownError {
  * wait time when throttled and a hint when the server cannot be reached.
  */
 export function describeError(error: unknown): ShownError {
-  if (!(error instanceof TRPCClientError)) {
+  if (!isTRPCClientError<AppRouter>(error)) {
     return { message: 'Cannot reach the server. Check that it is running and try again.', fieldErrors: {} };
   }
-  const data = (error.data ?? {}) as Partial<GatehouseErrorData>;
-  const fieldErrors = data.fieldErrors ?? {};
-  switch (data.code) {
+  const data = error.data;
+  const fieldErrors = data?.fieldErrors ?? {};
+  switch (data?.code) {
     case 'TOO_MANY_REQUESTS': {
-      const seconds = data.retryAfterSeconds;
+      const seconds = data?.retryAfterSeconds;
       return {
         message: seconds ? `Too many attempts. Try again in ${formatWait(seconds)}.` : error.message,
         fieldErrors,
@@ -31,7 +32,7 @@ export function describeError(error: unknown): ShownError {
     case 'BAD_REQUEST':
       return { message: Object.keys(fieldErrors).length ? 'Please fix the highlighted fields.' : error.message, fieldErrors };
     case 'INTERNAL_SERVER_ERROR':
-      return { message: `Something went wrong on our side (request ${data.requestId ?? 'unknown'}).`, fieldErrors };
+      return { message: `Something went wrong on our side (request ${data?.requestId ?? 'unknown'}).`, fieldErrors };
     default:
       return { message: error.message, fieldErrors };
   }

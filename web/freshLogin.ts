@@ -1,9 +1,10 @@
-import { TRPCClientError } from '../client/index.js';
+import { isTRPCClientError } from '../client/index.js';
+import type { AppRouter } from '../server/reference/router.js';
 import { h } from './dom.js';
 
 /** The server refused a sensitive action because the sign-in is not recent enough (412, reason FRESH_LOGIN_REQUIRED). */
 export const needsFreshLogin = (error: unknown): boolean =>
-  error instanceof TRPCClientError && (error.data as { reason?: unknown } | undefined)?.reason === 'FRESH_LOGIN_REQUIRED';
+  isTRPCClientError<AppRouter>(error) && error.data?.reason === 'FRESH_LOGIN_REQUIRED';
 
 /**
  * Asks for the password in a modal dialog and checks it with `reauthenticate`.

@@ -161,14 +161,15 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         const accountKey = await accountKeyOf(accounts, input.username);
         const attempt = await throttle.beginLogin(accountKey, ctx.clientAddress, carried?.deviceMarkers ?? []);
         if (!attempt.allowed) {
-          ctx.log.warn({ event: 'auth.login_throttled', username: input.username }, 'login throttled');
+          // The login as the throttle counts it, tagged: never the login itself (an email address) in a log.
+          ctx.log.warn({ event: 'auth.login_throttled', loginTag: ctx.services.loginLogTag(accountKey) }, 'login throttled');
           throw tooManyAttempts(attempt);
         }
         const account = await accounts.authenticate(input.username, input.password).catch(abandon(attempt));
         // A disabled account gets the same answer as a wrong password (ASVS 7.4.2, 6.3.8); the adapter takes the same time.
         if (!account || account.disabled) {
           await attempt.failed();
-          ctx.log.warn({ event: 'auth.login_failed', username: input.username }, 'login failed');
+          ctx.log.warn({ event: 'auth.login_failed', loginTag: ctx.services.loginLogTag(accountKey) }, 'login failed');
           throw invalidCredentials();
         }
         await attempt.succeeded();

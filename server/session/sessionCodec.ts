@@ -80,11 +80,20 @@ export class SessionCodec {
   /**
    * The data after `change` (a patch merged in, or a function of a mutable
    * copy of the current data), validated: `update()`'s rule in one place.
-   * The function gets a copy, so a change it makes in place and then
-   * abandons (a throw, a refusal by the schema) touches nothing shared.
+   * A patch's `undefined` fields leave those fields as they are: a procedure
+   * that copies an optional input field (`{ pageSize: input.pageSize }`)
+   * hands over `undefined` when the client left it out, and merged in, that
+   * reset the field to its schema default. The function's result is the
+   * whole new data, so a field it leaves out (or undefined) gets its default,
+   * or is gone if optional: the way to reset or clear one. The function gets
+   * a copy, so a change it makes in place and then abandons (a throw, a
+   * refusal by the schema) touches nothing shared.
    */
   changedData(current: StoredData, change: Partial<StoredData> | ((data: StoredData) => unknown)): StoredData {
-    return this.data(typeof change === 'function' ? change(structuredClone(current)) : { ...current, ...change });
+    if (typeof change === 'function') return this.data(change(structuredClone(current)));
+    const next: Record<string, unknown> = { ...current };
+    for (const [field, value] of Object.entries(change)) if (value !== undefined) next[field] = value;
+    return this.data(next);
   }
 
   /**

@@ -9,9 +9,20 @@ export type SignedInSession<TUser, TData, TDataInput> = SessionHandle<TUser, TDa
   readonly current: ActiveSession<TUser, TData>;
 };
 
-type AnyGatehouseContext = GatehouseBaseContext<{ id: string }, object, unknown>;
-type UserOf<TCtx> = TCtx extends { user: infer U | null } ? U : never;
-type HandleOf<TCtx> = TCtx extends { session: SessionHandle<infer U, infer D, infer I> } ? SignedInSession<U, D, I> : never;
+/**
+ * What the builders need of a context: Gatehouse's fields, by their shape. (Not `GatehouseBaseContext<{ id:
+ * string }, object>`: a context of frozen users and data of the team's own types is not one of those, since
+ * TypeScript cannot relate the frozen types of a type parameter to those of its constraint.)
+ */
+type AnyGatehouseContext = Pick<GatehouseBaseContext<{ id: string }, object, unknown>, 'clock' | 'requestId'> & {
+  readonly services: { readonly freshLoginWindowMs: number };
+  readonly session: { readonly current: { readonly authAt: number } | null };
+  readonly user: { readonly id: string } | null;
+};
+/** The user of a procedure that needs a session: the context's, never null. */
+type UserOf<TCtx extends AnyGatehouseContext> = NonNullable<TCtx['user']>;
+/** The session handle of a procedure that needs a session: `current` is there. */
+type HandleOf<TCtx extends AnyGatehouseContext> = TCtx['session'] & { readonly current: NonNullable<TCtx['session']['current']> };
 
 /** The middleware of `protectedProcedure` in every definition: a procedure that has one needs a live session. */
 const SESSION_MIDDLEWARES = new WeakSet<object>();

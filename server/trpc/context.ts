@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { User } from '../../shared/user.js';
 import type { AccountsAdapter } from '../accounts/accountsAdapter.js';
 import type { Clock } from '../clock.js';
+import type { Frozen } from '../session/frozen.js';
 import type { SessionHandle } from '../session/sessionHandle.js';
 import type { SessionStore } from '../session/sessionStore.js';
 import type { LoginThrottle } from '../throttle/loginThrottle.js';
@@ -14,6 +15,8 @@ export interface Services<TUser extends { id: string } = User> {
   readonly throttle: LoginThrottle;
   /** How recent a login `freshProcedure` asks for, in ms. */
   readonly freshLoginWindowMs: number;
+  /** A login's tag for the logs (a keyed MAC): failed and throttled logins are logged with it, never with the login. */
+  readonly loginLogTag: (login: string) => string;
 }
 
 /** The names Gatehouse's part of the context uses: a team's own context may not take them. */
@@ -26,7 +29,8 @@ export const RESERVED_CONTEXT_KEYS = ['session', 'user', 'clock', 'requestId', '
  */
 export interface GatehouseBaseContext<TUser extends { id: string } = User, TData extends object = Record<never, never>, TDataInput = TData> {
   readonly session: SessionHandle<TUser, TData, TDataInput>;
-  readonly user: TUser | null;
+  /** The session's user (frozen, so deeply read-only), or `null` when signed out. */
+  readonly user: Frozen<TUser> | null;
   readonly clock: Clock;
   readonly requestId: string;
   readonly clientAddress: string;
@@ -43,6 +47,6 @@ export type GatehouseContext<
 > = GatehouseBaseContext<TUser, TData, TDataInput> & TExtra;
 
 /** The user part of the current session, if any. */
-export function userOf<TUser extends { id: string }, TData extends object, TDataInput>(session: SessionHandle<TUser, TData, TDataInput>): TUser | null {
+export function userOf<TUser extends { id: string }, TData extends object, TDataInput>(session: SessionHandle<TUser, TData, TDataInput>): Frozen<TUser> | null {
   return session.current?.user ?? null;
 }

@@ -1,4 +1,4 @@
-import { createGatehouseClient, TRPCClientError } from 'koa-gatehouse/client';
+import { createGatehouseClient, isTRPCClientError } from 'koa-gatehouse/client';
 import type { AppRouter } from './router.js';
 
 /**
@@ -21,15 +21,35 @@ async function show(): Promise<void> {
   status.textContent = me ? `Signed in as ${me.user.name} (${me.user.role})` : 'Not signed in';
   root.replaceChildren(status, list);
   if (me) {
+    const close = document.createElement('button');
+    close.textContent = 'Close my account';
+    close.addEventListener('click', () => void closeAccount());
+    root.append(close);
     api.orderUpdates.subscribe(undefined, {
       onData: (update) => {
         status.textContent = update.message;
       },
+      // Typed by the router: Gatehouse's error data (code, httpStatus, requestId, reason), no cast.
       onError: (error) => {
-        if (error instanceof TRPCClientError && error.data?.code === 'UNAUTHORIZED') void show();
+        if (error.data?.code === 'UNAUTHORIZED') void show();
+        else status.textContent = `Order updates stopped (request ${error.data?.requestId ?? 'unknown'}).`;
       },
     });
   }
+}
+
+/** A sensitive action: past the fresh-login window the server answers 412 FRESH_LOGIN_REQUIRED; confirm the password and retry. */
+async function closeAccount(): Promise<void> {
+  try {
+    await api.closeAccount.mutate();
+  } catch (error) {
+    if (!isTRPCClientError<AppRouter>(error) || error.data?.reason !== 'FRESH_LOGIN_REQUIRED') throw error;
+    const password = window.prompt('Confirm your password to close your account');
+    if (!password) return;
+    await api.auth.reauthenticate.mutate({ password });
+    await api.closeAccount.mutate();
+  }
+  await show();
 }
 
 void show();

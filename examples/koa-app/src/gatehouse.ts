@@ -11,9 +11,16 @@ export const memberSchema = z.object({
 });
 export type Member = z.infer<typeof memberSchema>;
 
+/** What a member may choose (the client sends any of them: `preferencesSchema.partial()`). */
+export const preferencesSchema = z.object({
+  currency: z.enum(['EUR', 'USD', 'GBP']),
+  pageSize: z.number().int().min(5).max(100),
+});
+
 /** What the shop keeps in a session; a fresh sign-in starts from these defaults. */
 export const sessionDataSchema = z.object({
-  currency: z.enum(['EUR', 'USD', 'GBP']).default('EUR'),
+  currency: preferencesSchema.shape.currency.default('EUR'),
+  pageSize: preferencesSchema.shape.pageSize.default(20),
   cart: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive() })).max(50).default([]),
 });
 

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { accountActions } from 'koa-gatehouse';
-import { gh } from './gatehouse.js';
+import { gh, preferencesSchema } from './gatehouse.js';
 
 /** The shop's API: Gatehouse's own procedures (auth, sessions, admin) next to the shop's. */
 export const appRouter = gh.router({
@@ -21,10 +21,11 @@ export const appRouter = gh.router({
     }),
   }),
 
-  /** The member's currency, kept in the session. */
-  setCurrency: gh.protectedProcedure
-    .input(z.object({ currency: z.enum(['EUR', 'USD', 'GBP']) }))
-    .mutation(async ({ ctx, input }) => (await ctx.session.update({ currency: input.currency })).currency),
+  /** The member's preferences, kept in the session: what the client left out (or sent as undefined) stays as it is. */
+  setPreferences: gh.protectedProcedure.input(preferencesSchema.partial()).mutation(async ({ ctx, input }) => {
+    const { currency, pageSize } = await ctx.session.update(input);
+    return { currency, pageSize };
+  }),
 
   /** A sensitive action: needs a sign-in from the last 10 minutes (else 412, and the client asks for the password). */
   closeAccount: gh.freshProcedure.mutation(async ({ ctx }) => {

@@ -35,7 +35,7 @@ it('register, shop, see the session in the shop’s own route, watch orders, sig
   expect(user).toMatchObject({ email: 'bob@example.com', role: 'customer' });
   expect((await api.products.query()).map((product) => product.sku)).toEqual(['tea-green', 'tea-black', 'mug']);
   expect(await api.cart.add.mutate({ sku: 'tea-green', quantity: 1 })).toEqual([{ sku: 'tea-green', quantity: 1 }]);
-  expect(await api.setCurrency.mutate({ currency: 'USD' })).toBe('USD');
+  expect(await api.setPreferences.mutate({ currency: 'USD' })).toEqual({ currency: 'USD', pageSize: 20 });
 
   const account = await fetch(`${url}/account`, { headers: { cookie: await jar.getCookieString(url) } });
   expect(await account.json()).toEqual({ signedIn: true, name: 'bob', currency: 'USD', cartLines: 1 });
