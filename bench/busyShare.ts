@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load, obtainCookie } from './measure.js';
+import { load, signIn } from './measure.js';
 import { cpuSecondsOf } from './processCpu.js';
 import { type StackSpec, startStack } from './stackProcess.js';
 
@@ -32,7 +32,7 @@ for (let round = 1; round <= rounds; round += 1) {
   for (const spec of specs) {
     const stack = await startStack(spec, 0);
     try {
-      const cookie = await obtainCookie(stack);
+      const cookie = await signIn(stack);
       await load(stack, 'read', cookie, 3);
       const serverBefore = cpuSecondsOf(stack.child.pid)!;
       const clientBefore = process.cpuUsage();

@@ -7,7 +7,7 @@
  * with their pause time per request. How bench/PROFILE.md found that a large
  * heap made every scavenge slower.
  */
-import { load, obtainCookie } from './measure.js';
+import { load, signIn } from './measure.js';
 import { cpuSecondsOf } from './processCpu.js';
 import { startStack } from './stackProcess.js';
 
@@ -27,7 +27,7 @@ try {
     await fetch(`${stack.origin}/__bench/seed?n=${Math.min(100_000, sessions - done)}`, { method: 'POST' });
   }
   await fetch(`${stack.origin}/__bench/heap`);
-  const cookie = await obtainCookie(stack);
+  const cookie = await signIn(stack);
   await load(stack, 'read', cookie, 3);
   const seconds = 8;
   measuring = true;

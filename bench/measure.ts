@@ -17,32 +17,45 @@ export type Workload = 'read' | 'create';
 /** Users the creation load cycles through (each stack sees the same payloads). */
 const LOGIN_USERS = 10_000;
 
-/** Logs in once and returns the `Cookie` header that the read load sends. */
-export async function obtainCookie(stack: RunningStack): Promise<string> {
+/** The headers a read sends to present its session: `Cookie`, or `Authorization: Bearer` for a bearer stack. */
+export type Credential = Record<string, string>;
+
+/** The password the stacks that sign in for real (the shipped server) register with; the others ignore it. */
+const BENCH_PASSWORD = 'bench password 0123456789';
+
+/** Signs in once (the shipped server: registers, one password hash) and returns the headers the read load sends. */
+export async function signIn(stack: RunningStack): Promise<Credential> {
+  const bearer = stack.spec.credential === 'bearer';
   const response = await fetch(`${stack.origin}${stack.login}`, {
     method: 'POST',
-    headers: { ...COMMON_HEADERS, 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'bench-user' }),
+    headers: { ...COMMON_HEADERS, 'content-type': 'application/json', ...(bearer ? { 'gatehouse-session': 'bearer' } : {}) },
+    body: JSON.stringify({ username: 'bench-user', password: BENCH_PASSWORD }),
   });
   if (!response.ok) throw new Error(`${stack.spec.name}: login answered ${response.status}: ${await response.text()}`);
-  const cookie = response.headers
-    .getSetCookie()
-    .map((c) => c.split(';', 1)[0]!)
-    .join('; ');
-  const check = await fetch(`${stack.origin}${stack.read}`, { headers: { ...COMMON_HEADERS, cookie } });
+  const token = response.headers.get('gatehouse-session-token');
+  const credential: Credential = bearer
+    ? { authorization: `Bearer ${token ?? ''}`, 'gatehouse-session': 'bearer' }
+    : {
+        cookie: response.headers
+          .getSetCookie()
+          .map((c) => c.split(';', 1)[0]!)
+          .join('; '),
+      };
+  if (bearer && !token) throw new Error(`${stack.spec.name}: the bearer sign-in handed over no token (is bearer on?)`);
+  const check = await fetch(`${stack.origin}${stack.read}`, { headers: { ...COMMON_HEADERS, ...credential } });
   const body = await check.text();
-  if (!check.ok || !body.includes('bench-user')) throw new Error(`${stack.spec.name}: read with the cookie answered ${check.status}: ${body}`);
-  return cookie;
+  if (!check.ok || !body.includes('bench-user')) throw new Error(`${stack.spec.name}: read with the credential answered ${check.status}: ${body}`);
+  return credential;
 }
 
 /** One autocannon run from this process: 50 connections, loopback only. */
-export async function load(stack: RunningStack, workload: Workload, cookie: string, seconds: number): Promise<LoadResult> {
+export async function load(stack: RunningStack, workload: Workload, credential: Credential, seconds: number): Promise<LoadResult> {
   let counter = 0;
   const options: autocannon.Options =
     workload === 'read'
       ? {
           url: `${stack.origin}${stack.read}`,
-          headers: { ...COMMON_HEADERS, cookie },
+          headers: { ...COMMON_HEADERS, ...credential },
         }
       : {
           url: stack.origin,

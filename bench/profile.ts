@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/profile.ts [memory|redis|sqlite|koa-session|plain-trpc] [--seconds=10] [--seed=N] [--create]`
+ * `npx tsx bench/profile.ts [memory|redis|sqlite|koa-session|plain-trpc|shipped|shipped-bearer] [--seconds=10] [--seed=N] [--create]`
  * Profiles one stack's authenticated read (or, with --create, session creation) the way bench/PROFILE.md describes:
  * the server under `node --cpu-prof` on CPU 0, autocannon here on CPU 1,
  * a discarded warm-up, then a measured window. Prints the busy CPU per
@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load, obtainCookie } from './measure.js';
+import { load, signIn } from './measure.js';
 import { type StackSpec, startStack } from './stackProcess.js';
 
 const STACKS: Record<string, StackSpec> = {
@@ -19,6 +19,8 @@ const STACKS: Record<string, StackSpec> = {
   sqlite: { name: 'Gatehouse, SQLite', file: 'gatehouse.ts', env: { BENCH_STORE_URL: `sqlite://${join(tmpdir(), `gatehouse-profile-${process.pid}.sqlite`)}` } },
   'koa-session': { name: 'koa-session + Keyv memory', file: 'koaSession.ts' },
   'plain-trpc': { name: 'plain tRPC-on-Koa (koa-session)', file: 'plainTrpcKoa.ts' },
+  shipped: { name: 'shipped server (npm start, memory)', file: 'shipped.ts' },
+  'shipped-bearer': { name: 'shipped server, bearer token', file: 'shipped.ts', env: { BENCH_BEARER: '1' }, credential: 'bearer' },
 };
 
 interface ProfileNode {
@@ -51,7 +53,7 @@ for (let done = 0; done < seed; done += 100_000) {
   if (!response.ok) throw new Error(`seeding answered ${response.status}`);
 }
 if (seed > 0) await fetch(`${stack.origin}/__bench/heap`);
-const cookie = await obtainCookie(stack);
+const cookie = await signIn(stack);
 await load(stack, workload, cookie, 4);
 const result = await load(stack, workload, cookie, seconds);
 await stack.stop();
@@ -102,6 +104,6 @@ const top = (map: Map<string, number>, count: number) =>
     .join('\n');
 console.log(`${spec.name}: ${Math.round(result.rps)} req/s, busy ${(busy / 1e6).toFixed(2)} s for ${Math.round(requests)} requests = ${(busy / requests).toFixed(0)} µs/req`);
 console.log(`\nBy package (self time):\n${top(byPackage, 25)}`);
-console.log(`\nBy function (self time):\n${top(self, 45)}`);
-console.log(`\nBy function (inclusive):\n${top(inclusive, 60)}`);
+console.log(`\nBy function (self time):\n${top(self, Number(process.env.PROFILE_TOP ?? 45))}`);
+console.log(`\nBy function (inclusive):\n${top(inclusive, Number(process.env.PROFILE_TOP ?? 60))}`);
 console.log(`\nProfile: ${join(dir, file)}`);

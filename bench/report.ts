@@ -17,7 +17,7 @@ export interface Report {
   settings: { rounds: number; seconds: number; warmupSeconds: number; bytesSessions: number; scaleSmall: number; scaleLarge: number; hashes: number };
   hashMs: number;
   rows: Map<string, StackRows>;
-  baseline: { bareKoa: string; koaSession: string; plainTrpc: string };
+  baseline: { bareKoa: string; koaSession: string; plainTrpc: string; shipped: string; shippedBearer: string };
   bytes: { stack: string; measure: string; bytes: number }[];
   scale: { sessions: number; runs: Run[] }[];
   notes: string[];
@@ -84,6 +84,12 @@ export function targets(report: Report): Target[] {
   compare('SQLite ÷ memory, authenticated reads (req/s)', 'Gatehouse, SQLite', 'Gatehouse, memory', 'read', 0.9);
   compare('SQLite ÷ memory, session creation (req/s)', 'Gatehouse, SQLite', 'Gatehouse, memory', 'create', 0.7);
   compare('memory ÷ koa-session, authenticated reads (req/s)', 'Gatehouse, memory', report.baseline.koaSession, 'read', 1.0);
+  compare('shipped server (npm start, memory) ÷ koa-session, authenticated reads (req/s)', report.baseline.shipped, report.baseline.koaSession, 'read', 1.1);
+  const bearer = rows(report.baseline.shippedBearer, 'read');
+  const cookie = rows(report.baseline.shipped, 'read');
+  if (bearer?.length && cookie?.length) {
+    out.push({ measure: 'bearer ÷ cookie read, shipped server (req/s)', value: sameRoundRatio(bearer, cookie), cpu: sameRoundCpuRatio(bearer, cookie), goal: 'reported (the same session, another carrier)', met: undefined });
+  }
   const small = report.scale.find((r) => r.sessions === report.settings.scaleSmall);
   const large = report.scale.find((r) => r.sessions === report.settings.scaleLarge);
   if (small && large) {
@@ -121,7 +127,7 @@ export function renderReport(report: Report): string {
     `- Load: autocannon, 50 connections, loopback; ${s.rounds} interleaved rounds of ${s.seconds} s per stack and workload after a discarded ${s.warmupSeconds} s warm-up; ${report.pinning}.`,
     '- Ratios are medians of per-round ratios (each stack against the baseline measured in the same round). "server CPU µs/req" is the server process\'s user+system CPU time divided by the requests it answered, which depends less on machine load than req/s.',
     '',
-    '## Targets (issue 12), ratios from this run',
+    '## Targets (issues 12 and 21), ratios from this run',
     '',
     targetTable(report),
     '',

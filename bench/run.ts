@@ -11,7 +11,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARGON2_PARAMS } from '../server/accounts/passwordHasher.js';
-import { type LoadResult, load, obtainCookie, type Workload } from './measure.js';
+import { type Credential, type LoadResult, load, signIn, type Workload } from './measure.js';
 import { cpuSecondsOf } from './processCpu.js';
 import { RedisProbe } from './redisProbe.js';
 import { type Report, renderReport, type StackRows } from './report.js';
@@ -46,10 +46,14 @@ const STACKS: StackSpec[] = [
   { name: 'Gatehouse, memory', file: 'gatehouse.ts', env: { BENCH_STORE_URL: 'memory://' } },
   { name: 'Gatehouse, SQLite', file: 'gatehouse.ts', env: { BENCH_STORE_URL: `sqlite://${sqlitePath}` } },
   { name: 'Gatehouse, Redis', file: 'gatehouse.ts', env: { BENCH_STORE_URL: redisUrl } },
+  { name: 'shipped server (npm start, memory)', file: 'shipped.ts' },
+  { name: 'shipped server, bearer token', file: 'shipped.ts', env: { BENCH_BEARER: '1' }, credential: 'bearer' },
 ];
 export const BARE_KOA = STACKS[1]!.name;
 export const KOA_SESSION = STACKS[2]!.name;
 export const PLAIN_TRPC = STACKS[6]!.name;
+export const SHIPPED = STACKS[10]!.name;
+export const SHIPPED_BEARER = STACKS[11]!.name;
 
 /** Server on CPU 0, this load generator on CPU 1, when the machine has two cores and taskset. */
 function pinning(): { server: number | undefined; note: string } {
@@ -71,9 +75,9 @@ async function argon2MsPerHash(count: number): Promise<number> {
 }
 
 /** One measured run, with the server's CPU time per request. */
-async function measured(stack: RunningStack, workload: Workload, cookie: string, seconds: number) {
+async function measured(stack: RunningStack, workload: Workload, credential: Credential, seconds: number) {
   const cpuBefore = cpuSecondsOf(stack.child.pid);
-  const result: LoadResult = await load(stack, workload, cookie, seconds);
+  const result: LoadResult = await load(stack, workload, credential, seconds);
   const cpuAfter = cpuSecondsOf(stack.child.pid);
   const requests = result.rps * seconds;
   const cpuMicros = cpuBefore !== undefined && cpuAfter !== undefined && requests > 0 ? ((cpuAfter - cpuBefore) / requests) * 1e6 : NaN;
@@ -108,28 +112,28 @@ async function main(): Promise<void> {
 
   const specs = STACKS.filter((s) => (redisUp || !s.env?.BENCH_STORE_URL?.startsWith('redis')) && (!only || only.some((o) => s.name.toLowerCase().includes(o.toLowerCase()))));
   const rows = new Map<string, StackRows>();
-  const stacks: { stack: RunningStack; cookie: string }[] = [];
+  const stacks: { stack: RunningStack; credential: Credential }[] = [];
   try {
     // Started together (their start-up is mostly TypeScript loading), measured one at a time.
     const launches = await Promise.allSettled(specs.map((spec) => startStack(spec, pin.server)));
-    for (const result of launches) if (result.status === 'fulfilled') stacks.push({ stack: result.value, cookie: '' });
+    for (const result of launches) if (result.status === 'fulfilled') stacks.push({ stack: result.value, credential: {} });
     const failed = launches.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     for (const entry of stacks) {
-      entry.cookie = await obtainCookie(entry.stack);
+      entry.credential = await signIn(entry.stack);
       rows.set(entry.stack.spec.name, { read: [], create: [] });
     }
     console.log(`warm-up (${settings.warmupSeconds} s per stack and workload, discarded)…`);
-    for (const { stack, cookie } of stacks) {
-      await load(stack, 'read', cookie, settings.warmupSeconds);
-      await load(stack, 'create', cookie, settings.warmupSeconds);
+    for (const { stack, credential } of stacks) {
+      await load(stack, 'read', credential, settings.warmupSeconds);
+      if (!stack.readsOnly) await load(stack, 'create', credential, settings.warmupSeconds);
     }
     for (let round = 0; round < settings.rounds; round += 1) {
       // Rotate the order each round so no stack always runs right after the same neighbour.
       const order = stacks.map((_, i) => stacks[(i + round) % stacks.length]!);
-      for (const { stack, cookie } of order) {
-        for (const workload of ['read', 'create'] as const) {
-          const result = await measured(stack, workload, cookie, settings.seconds);
+      for (const { stack, credential } of order) {
+        for (const workload of stack.readsOnly ? (['read'] as const) : (['read', 'create'] as const)) {
+          const result = await measured(stack, workload, credential, settings.seconds);
           rows.get(stack.spec.name)![workload][round] = result;
           console.log(`round ${round + 1} ${workload.padEnd(6)} ${stack.spec.name.padEnd(34)} ${Math.round(result.rps).toString().padStart(7)} req/s  p99 ${result.p99} ms  ${result.cpuMicros.toFixed(0)} µs CPU/req${result.bad ? `  (${result.bad} bad)` : ''}`);
         }
@@ -173,19 +177,19 @@ async function main(): Promise<void> {
   if (!only || only.some((o) => 'scale'.includes(o))) {
     console.log(`authenticated reads with ${settings.scaleSmall} vs ${settings.scaleLarge} sessions stored…`);
     const sizes = [settings.scaleSmall, settings.scaleLarge];
-    const running: { size: number; stack: RunningStack; cookie: string; runs: Awaited<ReturnType<typeof measured>>[] }[] = [];
+    const running: { size: number; stack: RunningStack; credential: Credential; runs: Awaited<ReturnType<typeof measured>>[] }[] = [];
     try {
       for (const size of sizes) {
         const stack = await startStack(gatehouseMemory, pin.server, ['--max-old-space-size=8192']);
         await post(stack, `/__bench/seed?n=${size}`);
         // Collect the seeding's garbage now, so no run pays for it.
         await heapUsed(stack);
-        const cookie = await obtainCookie(stack);
-        await load(stack, 'read', cookie, settings.warmupSeconds);
-        running.push({ size, stack, cookie, runs: [] });
+        const credential = await signIn(stack);
+        await load(stack, 'read', credential, settings.warmupSeconds);
+        running.push({ size, stack, credential, runs: [] });
       }
       for (let round = 0; round < settings.rounds; round += 1) {
-        for (const entry of running) entry.runs.push(await measured(entry.stack, 'read', entry.cookie, settings.seconds));
+        for (const entry of running) entry.runs.push(await measured(entry.stack, 'read', entry.credential, settings.seconds));
       }
     } finally {
       await Promise.all(running.map((r) => r.stack.stop()));
@@ -203,7 +207,7 @@ async function main(): Promise<void> {
     settings,
     hashMs,
     rows,
-    baseline: { bareKoa: BARE_KOA, koaSession: KOA_SESSION, plainTrpc: PLAIN_TRPC },
+    baseline: { bareKoa: BARE_KOA, koaSession: KOA_SESSION, plainTrpc: PLAIN_TRPC, shipped: SHIPPED, shippedBearer: SHIPPED_BEARER },
     bytes,
     scale,
     notes,

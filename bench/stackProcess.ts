@@ -11,6 +11,8 @@ export interface StackSpec {
   env?: Record<string, string>;
   /** Extra node flags (heap size for the 1M-session run). */
   nodeFlags?: string[];
+  /** How the read load presents its session: the cookie (default) or `Authorization: Bearer` (needs bearer on). */
+  credential?: 'cookie' | 'bearer';
 }
 
 export interface RunningStack extends StackRoutes {
@@ -42,6 +44,9 @@ export async function startStack(spec: StackSpec, cpu: number | undefined, extra
         const message = JSON.parse(line) as { ready?: boolean; port: number } & StackRoutes;
         if (message.ready) {
           clearTimeout(timer);
+          // From here on stdout is the server's log: drained, not parsed (as a log shipper's pipe would take it).
+          lines.close();
+          child.stdout!.resume();
           resolve(message);
         }
       } catch {
@@ -54,6 +59,7 @@ export async function startStack(spec: StackSpec, cpu: number | undefined, extra
     read: ready.read,
     login: ready.login,
     seed: ready.seed,
+    readsOnly: ready.readsOnly,
     origin: `http://127.0.0.1:${ready.port}`,
     child,
     stop: () =>

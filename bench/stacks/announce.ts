@@ -10,6 +10,8 @@ export interface StackRoutes {
   login: string;
   /** Bench-only seeding/heap endpoints exist (Gatehouse stacks). */
   seed?: boolean;
+  /** Reads only: `login` is a real sign-in with a password (one argon2 hash), measured no further. */
+  readsOnly?: boolean;
 }
 
 /** Same user shape and read answer for every stack. */
