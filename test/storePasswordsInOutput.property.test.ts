@@ -136,12 +136,14 @@ describe('the reference server and the users CLI, as processes', () => {
     await fc.assert(
       fc.asyncProperty(storeUrlCase(hosts, ['sqlite with a secret parameter']), async (c) => {
         const output = await serverOutput(c.url);
-        // An unencoded `@` after the path reads as user info (which a sqlite:// URL cannot take): refused before opening.
-        const ambiguous = c.url.slice('sqlite://'.length).includes('@');
-        expect(output).toContain(ambiguous ? 'SESSION_STORE_URL takes a file path, not a user name and password' : 'Gatehouse could not start: ');
+        // An unencoded `@` can make the part before it read as user info (which a sqlite:// URL cannot take): then the
+        // URL is refused before opening. Whether it does is storeUrlProblem's call (a `:` before the `@`), not a guess here.
+        const refused = storeUrlProblem(c.url) !== undefined;
+        expect(output).toContain(refused ? 'SESSION_STORE_URL takes a file path, not a user name and password' : 'Gatehouse could not start: ');
         expectNoPiece(output, c);
       }),
-      processRuns(2, []),
+      // And the one CI found: an `@` in the query, with no `:` before it, is no user info; the store refuses the parameter.
+      processRuns(2, [example('sqlite with a secret parameter', '2ъtYL🌈%2F礨z不%25Ω%25ВK%灨%3Fюe?X🌇丂%23🔑@ñ')]),
     );
   }, 60_000);
 
