@@ -30,6 +30,16 @@ function lastValue(ctx: Koa.Context, name: string): string | undefined {
  * protocol and host headers.
  */
 export function clientViewOf(ctx: Koa.Context, trustProxy: boolean): ClientView {
+  // Asked by several middlewares of one request (HTTPS guard, origin guard, session): worked out once.
+  const state = ctx.state as Record<symbol, ClientView | undefined>;
+  const key = trustProxy ? TRUSTING : NOT_TRUSTING;
+  return (state[key] ??= viewOf(ctx, trustProxy));
+}
+
+const TRUSTING = Symbol('gatehouse.clientView.trustingProxy');
+const NOT_TRUSTING = Symbol('gatehouse.clientView');
+
+function viewOf(ctx: Koa.Context, trustProxy: boolean): ClientView {
   const encrypted = (ctx.req.socket as { encrypted?: boolean }).encrypted === true;
   const socketAddress = ctx.req.socket.remoteAddress ?? '';
   if (!trustProxy) return { protocol: encrypted ? 'https' : 'http', host: ctx.get('host'), address: socketAddress };

@@ -19,9 +19,19 @@ function digest(label: string, id: string): string {
   return hash('sha256', label + id, 'base64url');
 }
 
+/** Store keys of the ids seen last (FIFO, bounded): a session's every request asks for the same one. */
+const storeKeys = new Map<string, string>();
+const STORE_KEY_MEMO_SIZE = 4_096;
+
 /** The store key: SHA-256 of the id, so a store dump yields no usable cookie. */
 export function storeKeyOf(id: string): string {
-  return `s:${digest('', id)}`;
+  let key = storeKeys.get(id);
+  if (key === undefined) {
+    key = `s:${digest('', id)}`;
+    if (storeKeys.size >= STORE_KEY_MEMO_SIZE) storeKeys.delete(storeKeys.keys().next().value!);
+    storeKeys.set(id, key);
+  }
+  return key;
 }
 
 /**

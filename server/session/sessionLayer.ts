@@ -43,6 +43,8 @@ type WithHandle = { [HANDLE]?: CarriedSession };
 /** Gatehouse's context for koa-session: the request's own session, never the host's `ctx.session`. */
 interface PrivateContext extends KoaSessionContext {
   cookies: Koa.Context['cookies'];
+  /** The host's context of this request. */
+  host: Koa.Context;
   get(name: string): string;
   [HANDLE]: { session: CarriedSession; carrier: CookieCarrier };
 }
@@ -101,7 +103,7 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
       genid: (shadow: PrivateContext) => requestOf(shadow)?.carrier.issuing ?? UNISSUED_ID,
       externalKey: {
         get: (shadow: PrivateContext): string => {
-          const values = cookieValues(shadow.get('cookie'), cookieName);
+          const values = cookieValues(shadow.host.req.headers.cookie ?? '', cookieName);
           if (values.length > 0) requestOf(shadow).session.credentialPresented = true;
           if (values.length > 1) {
             logger.warn({ event: 'session.duplicate_cookie' }, 'duplicate session cookies: treated as no session');
@@ -146,7 +148,11 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
     message:
       'HTTPS is required to sign in (the session cookie is Secure). Serve this over HTTPS; behind a TLS-terminating proxy set trustProxy and have it send X-Forwarded-Proto: https; for local development over http:// set cookie.secure to false.',
   });
-  const privateContext = privateApp.context;
+  const privateContext = privateApp.context as { get?: (this: PrivateContext, name: string) => string };
+  // On the prototype, not a closure per request: a request header of the host's context.
+  privateContext.get = function get(this: PrivateContext, name: string): string {
+    return this.host.get(name);
+  };
 
   /** A request with a bearer token, or asking for one at sign-in: no cookie is read or written. */
   async function bearerRequest(ctx: Koa.Context, next: Koa.Next, token: string | undefined, userAgent: string | null): Promise<void> {
@@ -168,11 +174,12 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
   }
 
   return async function gatehouseSession(ctx, next) {
-    const userAgent = ctx.get('user-agent').slice(0, 512) || null;
+    const headers = ctx.req.headers;
+    const userAgent = headers['user-agent']?.slice(0, 512) || null;
     // RFC 6750 §2.3 allows a token in the query string; logs, proxies and browser history keep URLs (B1).
     if (ctx.querystring.includes('access_token') && new URLSearchParams(ctx.querystring).has('access_token')) throw credentialRefusal(TOKEN_IN_URL);
-    const token = bearer ? bearerTokenOf(ctx.get('authorization')) : undefined;
-    const asksForBearer = bearer && ctx.get(BEARER_REQUEST_HEADER).toLowerCase() === 'bearer';
+    const token = bearer ? bearerTokenOf(headers.authorization ?? '') : undefined;
+    const asksForBearer = bearer && String(headers[BEARER_REQUEST_HEADER] ?? '').toLowerCase() === 'bearer';
     // A Secure cookie (or a token) over plain HTTP would be readable on the way: such a request carries no
     // session and cannot start one (C2). Only the trusted proxy's last value counts (D1).
     const https = clientViewOf(ctx, trustProxy).protocol === 'https';
@@ -182,12 +189,12 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
     }
     if (token !== undefined || asksForBearer) {
       // Never silently one of two credentials (RFC 6750 §3.1: invalid_request).
-      if (token !== undefined && cookieValues(ctx.get('cookie'), cookieName).length > 0) throw credentialRefusal(BOTH_CREDENTIALS);
+      if (token !== undefined && cookieValues(headers.cookie, cookieName).length > 0) throw credentialRefusal(BOTH_CREDENTIALS);
       return bearerRequest(ctx, next, token, userAgent);
     }
     if (secure) ctx.cookies.secure = true;
     const shadow = Object.create(privateContext) as PrivateContext;
-    Object.assign(shadow, { app: privateApp, req: ctx.req, res: ctx.res, cookies: ctx.cookies, request: ctx.request, response: ctx.response, get: (name: string) => ctx.get(name) });
+    Object.assign(shadow, { app: privateApp, req: ctx.req, res: ctx.res, cookies: ctx.cookies, request: ctx.request, response: ctx.response, host: ctx });
     const carrier = new CookieCarrier(shadow, ctx, { clearSiteData, device: deviceCookie, remember: rememberCookie });
     const session = new CarriedSession(core, carrier, { userAgent, signer });
     shadow[HANDLE] = { session, carrier };

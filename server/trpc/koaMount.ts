@@ -37,6 +37,8 @@ export interface KoaMountOptions<TRouter extends AnyRouter> {
 }
 
 const BODYLESS = new Set(['GET', 'HEAD']);
+/** What tRPC's answer depends on besides the URL (one `vary` call: each one parses the header again). */
+const VARY_FIELDS = ['trpc-accept', 'accept'];
 /** tRPC wants an absolute URL; only its query string matters (the path is passed separately). */
 const URL_BASE = 'http://gatehouse.local';
 /** What the prefix answers to; `OPTIONS` itself is answered here (tRPC would call it a 415). */
@@ -107,8 +109,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
           logFailure(trpcContext?.log ?? logOf(ctx, logger), failure, path),
         );
         ctx.status = answer.status;
-        ctx.vary('trpc-accept');
-        ctx.vary('accept');
+        ctx.vary(VARY_FIELDS);
         ctx.set('content-type', 'application/json');
         const failures = answer.error ? [answer.error] : [];
         const retryAfter = retryAfterSecondsOf(failures);
@@ -192,9 +193,12 @@ function copyHead(ctx: Koa.Context, response: Response, failures: readonly TRPCE
  * Anything else goes to resolveResponse.
  */
 function isPlainRequest(ctx: Koa.Context, call: SingleCallType): boolean {
-  if (ctx.get('trpc-accept') !== '' || ctx.querystring.includes('connectionParams')) return false;
-  if (ctx.get('accept').split(',').some((type) => type.trim().toLowerCase() === 'application/jsonl')) return false;
-  const type = ctx.get('content-type');
+  // Node's parsed headers (lower-case names) directly: Koa's ctx.get goes through two delegations per field.
+  const headers = ctx.req.headers;
+  if (headers['trpc-accept'] || ctx.querystring.includes('connectionParams')) return false;
+  const accept = headers.accept;
+  if (accept !== undefined && accept.split(',').some((type) => type.trim().toLowerCase() === 'application/jsonl')) return false;
+  const type = headers['content-type'] ?? '';
   if (type === '') return call === 'query';
   return (type.split(';', 1)[0] ?? '').trim().toLowerCase() === 'application/json';
 }

@@ -19,6 +19,16 @@ export interface SingleCallAnswer {
 
 /** Procedure paths the fast path takes; anything else (encoded, odd) goes through `resolveResponse`. */
 const PLAIN_PATH = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
+/** Each router's procedure paths, as PLAIN_PATH judged them once (bounded: only the router's own paths). */
+const plainPaths = new WeakMap<AnyRouter, Map<string, boolean>>();
+
+function isPlainPath(router: AnyRouter, path: string): boolean {
+  let judged = plainPaths.get(router);
+  if (!judged) plainPaths.set(router, (judged = new Map()));
+  let plain = judged.get(path);
+  if (plain === undefined) judged.set(path, (plain = PLAIN_PATH.test(path)));
+  return plain;
+}
 
 /**
  * The procedure a plain single call would run — a query over `GET` or a
@@ -28,8 +38,10 @@ const PLAIN_PATH = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
  * them exactly as tRPC does.
  */
 export function singleCallProcedure(router: AnyRouter, path: string, search: URLSearchParams, type: SingleCallType): AnyProcedure | undefined {
-  if (search.has('batch') || !PLAIN_PATH.test(path)) return undefined;
-  const procedure = (router._def.procedures as Record<string, AnyProcedure | undefined>)[path];
+  if (search.has('batch')) return undefined;
+  const procedures = router._def.procedures as Record<string, AnyProcedure | undefined>;
+  if (!Object.hasOwn(procedures, path) || !isPlainPath(router, path)) return undefined;
+  const procedure = procedures[path];
   // A procedure with its own caller (`.experimental_caller(…)`) runs through tRPC, which calls it.
   if ((procedure?._def as { experimental_caller?: boolean } | undefined)?.experimental_caller) return undefined;
   return procedure?._def.type === type ? procedure : undefined;
