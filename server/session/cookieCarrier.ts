@@ -13,6 +13,11 @@ export interface KoaSessionLike extends Record<string, unknown> {
 /** The part of Gatehouse's private koa-session context a carrier uses. */
 export interface KoaSessionContext {
   session: KoaSessionLike | null;
+  /**
+   * Runs koa-session's start of a request on this context, once (later calls
+   * resolve at once): a request that writes no cookie never pays for it.
+   */
+  engage(): Promise<void>;
 }
 
 /** A cookie of Gatehouse's beside the session's: its name (the session cookie's, with a suffix) and attributes. */
@@ -70,6 +75,7 @@ export class CookieCarrier implements Carrier {
   }
 
   async issue(live: LiveSession): Promise<void> {
+    await this.#koa.engage();
     // After an end() in the same request (a batch: logout, then login) koa-session needs a session object anew.
     if (!this.#koa.session) (this.#koa as { session: unknown }).session = {};
     this.issuing = live.id;
@@ -82,6 +88,7 @@ export class CookieCarrier implements Carrier {
   }
 
   async clear(): Promise<void> {
+    await this.#koa.engage();
     const session = this.#koa.session;
     if (session) {
       // koa-session: with the session set to null, commit() clears the cookie.
@@ -92,6 +99,7 @@ export class CookieCarrier implements Carrier {
   }
 
   async reissue(): Promise<void> {
+    await this.#koa.engage();
     await this.#koa.session?.save();
   }
 }
