@@ -111,7 +111,7 @@ describeEachBackend('stay signed in', (backendOf) => {
     });
 
     it('a server that does not offer it answers staySignedIn: true with 400 naming the option, and signs nobody in', async () => {
-      const plain = await startServer();
+      const plain = await startServer({ env: { SESSION_STAY_SIGNED_IN: 'off' } });
       try {
         await request(`${plain.url}/trpc/auth.register`, { body: { username: 'no-stay', password: PASSWORD } });
         const res = await request(`${plain.url}/trpc/auth.login`, { body: { username: 'no-stay', password: PASSWORD, staySignedIn: true } });
