@@ -123,6 +123,8 @@ describe.skipIf(!chromiumHere)('the demo page: stay signed in and device labels,
     await page.locator('#auth-form').waitFor();
     expect(await page.locator('#app').getAttribute('data-state')).toBe('signed-out');
     expect(await page.evaluate(async () => (await fetch('/trpc/data')).status)).toBe(401);
+    // The server dropped the forgotten credential's cookie when the browser presented it.
+    expect(await cookieNames(page)).not.toContain('sid-remember');
     await hostile.reload();
     await hostile.locator('#auth-form').waitFor();
     await kept.reload();
