@@ -140,6 +140,7 @@ describe('SESSION_BEARER and SESSION_STAY_SIGNED_IN (on by default in the refere
       expect(bearer.headers.get('www-authenticate')).toBeNull();
       const stay = await signUp(srv.url, 'env-off-stay', {}, true);
       expect(stay.status).toBe(400);
+      expect((stay.json as { error: { message: string } }).error.message).toBe('This server does not offer staying signed in (createGatehouse({ staySignedIn: true }) turns it on).');
       expect(stay.setCookies).toEqual([]);
     } finally {
       await srv.close();
