@@ -52,6 +52,45 @@ const boolFlag = (name: string) =>
     .default('0')
     .transform((v) => v === '1' || v === 'true');
 
+const onOff = (name: string) =>
+  z
+    .string()
+    .default('on')
+    .transform((text, ctx) => {
+      const value = text.trim().toLowerCase();
+      if (['on', 'true', '1'].includes(value)) return true;
+      if (['off', 'false', '0'].includes(value)) return false;
+      ctx.addIssue({ code: 'custom', message: `${name} must be on or off, got "${text}"` });
+      return z.NEVER;
+    });
+
+/**
+ * `SESSION_STAY_SIGNED_IN`: `off`, `on` (the library's 30 days), or the device credential's lifetime with its
+ * unit (`14d`). `1` and `0` are on and off, as for the other flags; any other bare number is refused (is `30`
+ * seconds or days?).
+ */
+const staySignedIn = z
+  .string()
+  .default('on')
+  .transform((text, ctx): number | boolean => {
+    const value = text.trim().toLowerCase();
+    if (['on', 'true', '1'].includes(value)) return true;
+    if (['off', 'false', '0'].includes(value)) return false;
+    if (/^\d+(?:\.\d+)?$/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: `SESSION_STAY_SIGNED_IN needs a unit: ${value}d for days, ${value}h for hours (got "${text}")` });
+      return z.NEVER;
+    }
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `SESSION_STAY_SIGNED_IN must be off, on (30 days), or the device credential's lifetime with a unit (e.g. 14d, 720h), got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const envSchema = z.object({
   NODE_ENV: z
     .enum(['development', 'production', 'test'], {
@@ -84,6 +123,8 @@ const envSchema = z.object({
   SESSION_MAX_PER_USER: positiveInt('SESSION_MAX_PER_USER', 10).refine((n) => n <= 1000, {
     error: 'SESSION_MAX_PER_USER must be at most 1000',
   }),
+  SESSION_BEARER: onOff('SESSION_BEARER'),
+  SESSION_STAY_SIGNED_IN: staySignedIn,
   SESSION_COOKIE_SAMESITE: z
     .enum(['lax', 'strict', 'Lax', 'Strict'], { error: 'SESSION_COOKIE_SAMESITE must be lax or strict' })
     .default('lax')
@@ -121,7 +162,8 @@ function parseOrigins(text: string): { origins: string[]; bad: string[] } {
 
 /**
  * The reference server's configuration from the environment: `PORT`,
- * `HOST`, `NODE_ENV`, `LOG_LEVEL`, and the `SESSION_*`, `TRUST_PROXY`,
+ * `HOST`, `NODE_ENV`, `LOG_LEVEL`, and the `SESSION_*` (`SESSION_BEARER` and
+ * `SESSION_STAY_SIGNED_IN` on by default here, off in the library), `TRUST_PROXY`,
  * `ALLOWED_ORIGINS` and throttle variables mapped onto `createGatehouse`'s
  * options (`config.gatehouse`). Reads and validates them once. Throws a `ConfigError` whose
  * message lists every problem, each naming the variable and the fix.
@@ -156,6 +198,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.SESSION_ABSOLUTE_TIMEOUT < e.SESSION_IDLE_TIMEOUT) {
     problems.push('SESSION_ABSOLUTE_TIMEOUT must be at least SESSION_IDLE_TIMEOUT');
   }
+  if (typeof e.SESSION_STAY_SIGNED_IN === 'number' && e.SESSION_STAY_SIGNED_IN <= e.SESSION_IDLE_TIMEOUT) {
+    problems.push(
+      `SESSION_STAY_SIGNED_IN (the device credential's lifetime) must be longer than SESSION_IDLE_TIMEOUT: a credential that ends before the session idles out never resumes one. Use e.g. 30d, or off`,
+    );
+  }
   const { origins, bad } = parseOrigins(e.ALLOWED_ORIGINS);
   if (bad.length > 0) {
     problems.push(
@@ -183,6 +230,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       // Secure, __Host- cookies in production; plain HTTP on a development machine. The reference server is the
       // only app on its site, so a logout may clear every cookie of it (Clear-Site-Data), the stronger default.
       cookie: Object.freeze({ sameSite: e.SESSION_COOKIE_SAMESITE, secure: production, clearSiteData: true }),
+      // The reference server shows every client kind: bearer sessions for CLIs and native apps, and the demo page's
+      // "stay signed in on this device" checkbox (each login still opts in).
+      bearer: e.SESSION_BEARER,
+      staySignedIn: typeof e.SESSION_STAY_SIGNED_IN === 'number' ? Object.freeze({ lifetime: e.SESSION_STAY_SIGNED_IN }) : e.SESSION_STAY_SIGNED_IN,
       trustProxy: e.TRUST_PROXY,
       allowedOrigins: Object.freeze(origins),
       throttle: Object.freeze({

@@ -22,7 +22,7 @@ import { type AccountsRequirement, type GatehouseOptions, GatehouseOptionsError,
 import { userSourceOf } from './accounts/accountsAdapter.js';
 import { CookieSigner } from './session/cookieSigner.js';
 import { SessionCodec } from './session/sessionCodec.js';
-import { BEARER_EXPOSED_HEADERS, BEARER_REQUEST_HEADER, DEVICE_HEADER } from './session/bearerCarrier.js';
+import { BEARER_EXPOSED_HEADERS, BEARER_REQUEST_HEADER, DEVICE_HEADER, REMEMBER_HEADER } from './session/bearerCarrier.js';
 import { isCredentialRefusal } from './session/credentialRefusal.js';
 import { SessionCore, type UserSource } from './session/sessionCore.js';
 import { sessionEventSink } from './session/sessionEvents.js';
@@ -315,7 +315,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
         origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
         credentials: true,
         allowMethods: ['GET', 'POST'],
-        allowHeaders: ['content-type', 'trpc-accept', ...(resolved.bearer ? ['authorization', BEARER_REQUEST_HEADER, DEVICE_HEADER] : [])],
+        allowHeaders: ['content-type', 'trpc-accept', ...(resolved.bearer ? ['authorization', BEARER_REQUEST_HEADER, DEVICE_HEADER, REMEMBER_HEADER] : [])],
         // A bearer client in another origin (a desktop shell's web view) reads its rotated token from these.
         ...(resolved.bearer ? { exposeHeaders: [...BEARER_EXPOSED_HEADERS] } : {}),
         maxAge: 600,

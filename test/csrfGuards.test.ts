@@ -177,9 +177,26 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(LISTED);
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     expect(res.headers.get('access-control-allow-methods')).toBe('GET,POST');
-    expect(res.headers.get('access-control-allow-headers')).toBe('content-type,trpc-accept');
+    // The reference server has bearer sessions on (SESSION_BEARER): a bearer client in a listed origin (a desktop
+    // shell's web view) sends its token, asks for one, and carries its device markers and "stay signed in" credential.
+    expect(res.headers.get('access-control-allow-headers')).toBe('content-type,trpc-accept,authorization,gatehouse-session,Gatehouse-Device,Gatehouse-Remember');
     expect(res.headers.get('access-control-max-age')).toBe('600');
     expect(res.headers.get('vary')).toContain('Origin');
+  });
+
+  it('with SESSION_BEARER=off a preflight allows only the cookie client’s headers', async () => {
+    const cookiesOnly = await startServer({ env: { ALLOWED_ORIGINS: LISTED, SESSION_BEARER: 'off' } });
+    try {
+      const res = await request(`${cookiesOnly.url}/trpc/auth.logout`, {
+        method: 'OPTIONS',
+        headers: { origin: LISTED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-headers')).toBe('content-type,trpc-accept');
+      expect(res.headers.get('access-control-expose-headers')).toBeNull();
+    } finally {
+      await cookiesOnly.close();
+    }
   });
 
   it('an actual request from a listed origin gets Access-Control-Allow-Origin and -Credentials', async () => {

@@ -38,6 +38,14 @@ describe('configuration errors name the variable and the fix', () => {
     [{ ALLOWED_ORIGINS: 'https://ok.example,https://bad.example/path' }, 'bad: https://bad.example/path'],
     [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be 1 or 0'],
     [{ SESSION_COOKIE_SAMESITE: 'none' }, 'SESSION_COOKIE_SAMESITE must be lax or strict'],
+    [{ SESSION_BEARER: 'yes' }, 'SESSION_BEARER must be on or off, got "yes"'],
+    [{ SESSION_STAY_SIGNED_IN: 'forever' }, `SESSION_STAY_SIGNED_IN must be off, on (30 days), or the device credential's lifetime with a unit (e.g. 14d, 720h), got "forever"`],
+    [{ SESSION_STAY_SIGNED_IN: '30' }, 'SESSION_STAY_SIGNED_IN needs a unit: 30d for days, 30h for hours (got "30")'],
+    [{ SESSION_STAY_SIGNED_IN: '0d' }, `SESSION_STAY_SIGNED_IN must be off, on (30 days), or the device credential's lifetime with a unit (e.g. 14d, 720h), got "0d"`],
+    [
+      { SESSION_STAY_SIGNED_IN: '20m' },
+      "SESSION_STAY_SIGNED_IN (the device credential's lifetime) must be longer than SESSION_IDLE_TIMEOUT: a credential that ends before the session idles out never resumes one. Use e.g. 30d, or off",
+    ],
   ])('%j → %s', (env, message) => {
     expect(configError({ ...PROD, ...env })).toContain(message);
   });
@@ -67,6 +75,76 @@ describe('configuration errors name the variable and the fix', () => {
     expect(result.stderr).toContain('Invalid configuration:');
     expect(result.stderr).toContain('SESSION_KEYS must hold at least one key of 32+ characters in production');
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('SESSION_BEARER and SESSION_STAY_SIGNED_IN (on by default in the reference server)', () => {
+  const DAY = 24 * 3_600_000;
+
+  it.each([
+    [{}, true, true],
+    [{ SESSION_BEARER: 'off', SESSION_STAY_SIGNED_IN: 'off' }, false, false],
+    [{ SESSION_BEARER: 'ON', SESSION_STAY_SIGNED_IN: 'On' }, true, true],
+    [{ SESSION_BEARER: '0', SESSION_STAY_SIGNED_IN: '0' }, false, false],
+    [{ SESSION_BEARER: '1', SESSION_STAY_SIGNED_IN: '14d' }, true, { lifetime: 14 * DAY }],
+    [{ SESSION_STAY_SIGNED_IN: '720h' }, true, { lifetime: 30 * DAY }],
+  ])('%j → bearer %j, staySignedIn %j', (env, bearer, staySignedIn) => {
+    const { gatehouse } = loadConfig({ ...PROD, ...env });
+    expect(gatehouse.bearer).toBe(bearer);
+    expect(gatehouse.staySignedIn).toEqual(staySignedIn);
+  });
+
+  const signUp = (url: string, username: string, headers: Record<string, string> = {}, staySignedIn?: true) =>
+    request(`${url}/trpc/auth.register`, { headers, body: { username, password: 'correct horse battery', ...(staySignedIn ? { staySignedIn } : {}) } });
+
+  it('by default a CLI gets a bearer token (no cookie), and a login that ticks "stay signed in" gets sid-remember for 30 days', async () => {
+    const srv = await startServer();
+    try {
+      const cli = await signUp(srv.url, 'env-cli', { 'gatehouse-session': 'bearer' });
+      expect(cli.status).toBe(200);
+      expect(cli.setCookies).toEqual([]);
+      const token = cli.headers.get('gatehouse-session-token')!;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}/);
+      expect((await request(`${srv.url}/trpc/data`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+
+      const browser = await signUp(srv.url, 'env-stay', {}, true);
+      expect(browser.status).toBe(200);
+      const remember = browser.setCookies.map(parseSetCookie).find((cookie) => cookie.name === 'sid-remember')!;
+      expect(Math.abs(new Date(remember.attributes.get('expires')!).getTime() - (Date.now() + 30 * DAY))).toBeLessThan(60_000);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('SESSION_STAY_SIGNED_IN=14d: the credential lives 14 days', async () => {
+    const srv = await startServer({ env: { SESSION_STAY_SIGNED_IN: '14d' } });
+    try {
+      const res = await signUp(srv.url, 'env-14d', {}, true);
+      const remember = res.setCookies.map(parseSetCookie).find((cookie) => cookie.name === 'sid-remember')!;
+      expect(Math.abs(new Date(remember.attributes.get('expires')!).getTime() - (Date.now() + 14 * DAY))).toBeLessThan(60_000);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('off: Gatehouse-Session: bearer gets a cookie session and no token, Authorization: Bearer is not read, and staySignedIn: true is a 400', async () => {
+    const srv = await startServer({ env: { SESSION_BEARER: 'off', SESSION_STAY_SIGNED_IN: 'off' } });
+    try {
+      const asked = await signUp(srv.url, 'env-off', { 'gatehouse-session': 'bearer' });
+      expect(asked.status).toBe(200);
+      expect(asked.headers.get('gatehouse-session-token')).toBeNull();
+      expect(asked.setCookies.map((line) => parseSetCookie(line).name)).toEqual(['sid']);
+      const id = parseSetCookie(asked.setCookies[0]!).value;
+      const bearer = await request(`${srv.url}/trpc/data`, { headers: { authorization: `Bearer ${id}` } });
+      expect(bearer.status).toBe(401);
+      expect(bearer.headers.get('www-authenticate')).toBeNull();
+      const stay = await signUp(srv.url, 'env-off-stay', {}, true);
+      expect(stay.status).toBe(400);
+      expect((stay.json as { error: { message: string } }).error.message).toBe('This server does not offer staying signed in (createGatehouse({ staySignedIn: true }) turns it on).');
+      expect(stay.setCookies).toEqual([]);
+    } finally {
+      await srv.close();
+    }
   });
 });
 

@@ -111,7 +111,7 @@ describeEachBackend('stay signed in', (backendOf) => {
     });
 
     it('a server that does not offer it answers staySignedIn: true with 400 naming the option, and signs nobody in', async () => {
-      const plain = await startServer();
+      const plain = await startServer({ env: { SESSION_STAY_SIGNED_IN: 'off' } });
       try {
         await request(`${plain.url}/trpc/auth.register`, { body: { username: 'no-stay', password: PASSWORD } });
         const res = await request(`${plain.url}/trpc/auth.login`, { body: { username: 'no-stay', password: PASSWORD, staySignedIn: true } });
@@ -309,6 +309,30 @@ describeEachBackend('stay signed in', (backendOf) => {
       expect((await request(`${srv.url}/trpc/sessions.revoke`, { cookie: jar.header, body: { id: entry.id } })).status).toBe(200);
       srv.clock.advance(MINUTE);
       expect((await data(device)).status).toBe(401);
+    });
+    it('forgetting one device leaves the user’s others; another user revoking its id gets 404, exactly like an id that never existed, and it lives on', async () => {
+      const { username, jar } = await remembered();
+      const second = new Jar().take(await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD, staySignedIn: true } }));
+      const stranger = await remembered();
+      type Listed = { result: { data: { id: string; kind: string; current: boolean }[] } };
+      const devices = ((await request(`${srv.url}/trpc/sessions.list`, { cookie: jar.header })).json as Listed).result.data.filter((view) => view.kind === 'remembered');
+      expect(devices.map((view) => view.current).sort()).toEqual([false, true]);
+      const mine = devices.find((view) => view.current)!;
+      const secondId = devices.find((view) => !view.current)!.id;
+
+      const foreign = await request(`${srv.url}/trpc/sessions.revoke`, { cookie: stranger.jar.header, body: { id: secondId } });
+      const unknown = await request(`${srv.url}/trpc/sessions.revoke`, { cookie: stranger.jar.header, body: { id: 'no-such-device' } });
+      expect([foreign.status, errorCode(foreign)]).toEqual([404, 'NOT_FOUND']);
+      expect((foreign.json as { error: { message: string } }).error.message).toBe((unknown.json as { error: { message: string } }).error.message);
+      expect((await request(`${srv.url}/trpc/sessions.revoke`, { cookie: jar.header, body: { id: mine.id } })).status).toBe(200);
+
+      // Every session idles out: the forgotten device asks for the password; the other one, which the stranger
+      // could not forget, resumes.
+      srv.clock.advance(31 * MINUTE);
+      expect((await data(jar.withoutSession())).status).toBe(401);
+      expect((await data(second.withoutSession())).status).toBe(200);
+      expect((await data(stranger.jar.withoutSession())).status).toBe(200);
+      for (const name of [username, stranger.username]) expect(replays((await srv.users.findByUsername(name))!.id)).toEqual([]);
     });
   });
 

@@ -38,6 +38,6 @@ export async function createReferenceApp(
   app.use(gatehouse.healthz());
   app.use(gatehouse.session());
   app.use(gatehouse.trpc({ router: served, prefix: '/trpc' }));
-  app.use(demoPage());
+  app.use(demoPage({ staySignedIn: gatehouse.options.staySignedInMs !== undefined }));
   return { app, gatehouse };
 }

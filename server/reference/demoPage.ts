@@ -10,8 +10,18 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 
 const BUILD_DIR = fileURLToPath(new URL('../../web/build/', import.meta.url));
 
-/** Serves the built demo page (`npm run build:web`) at `/`. */
-export function demoPage(): Koa.Middleware {
+export interface DemoPageOptions {
+  /** The server offers "stay signed in on this device": the page shows the checkbox and the remembered devices. */
+  staySignedIn?: boolean;
+}
+
+/**
+ * Serves the built demo page (`npm run build:web`) at `/`. What the server
+ * offers is told to the page in an attribute of its `<main>` (the CSP allows
+ * no inline script).
+ */
+export function demoPage(options: DemoPageOptions = {}): Koa.Middleware {
+  const offers = options.staySignedIn ? ' data-stay-signed-in="on"' : '';
   const cache = new Map<string, Buffer>();
   return async function demoPageMiddleware(ctx, next) {
     const asset = ctx.method === 'GET' || ctx.method === 'HEAD' ? ASSETS[ctx.path] : undefined;
@@ -20,6 +30,7 @@ export function demoPage(): Koa.Middleware {
     if (!content) {
       try {
         content = await readFile(`${BUILD_DIR}${asset.file}`);
+        if (asset.file === 'index.html') content = Buffer.from(content.toString('utf8').replace('<main id="app"', `<main id="app"${offers}`));
       } catch {
         ctx.status = 503;
         ctx.type = 'text/plain';
