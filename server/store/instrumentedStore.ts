@@ -22,8 +22,9 @@ export function instrumentedStore(store: KeyValueStore, telemetry: Telemetry): K
     close: () => store.close(),
   };
   for (const operation of TIMED) {
-    const method = store[operation] as (...args: unknown[]) => Promise<unknown>;
-    instrumented[operation] = (...args: unknown[]) => telemetry.storeOperation(store.kind, operation, () => method.apply(store, args));
+    // Looked up at each call, not once: a store may answer differently over time (a proxy, a test's outage switch).
+    instrumented[operation] = (...args: unknown[]) =>
+      telemetry.storeOperation(store.kind, operation, () => (store[operation] as (...args: unknown[]) => Promise<unknown>).apply(store, args));
   }
   return instrumented as unknown as KeyValueStore;
 }

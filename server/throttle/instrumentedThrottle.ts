@@ -45,5 +45,6 @@ export function instrumentedThrottle(throttle: LoginThrottle, telemetry: Telemet
       return verdict;
     },
     forgetAccount: (accountKeys) => throttle.forgetAccount(accountKeys),
+    failedBeforeCounting: () => telemetry.attempt('login', 'store_unavailable'),
   };
 }

@@ -48,6 +48,8 @@ export interface LoginThrottle {
   consumeRegistration(address: string): Promise<ThrottleVerdict>;
   /** Forgets an account's counters (the account was deleted). */
   forgetAccount(accountKeys: readonly string[]): Promise<void>;
+  /** A login met a store failure before it could be counted (resolving its account): for the metrics, which count it as `store_unavailable`. */
+  failedBeforeCounting?(): void;
 }
 
 /**
