@@ -9,7 +9,7 @@ import type { Gatehouse } from '../server/index.js';
 import { createReferenceApp } from '../server/reference/app.js';
 import { STORE_DURATION_BUCKETS } from '../server/telemetry/openTelemetry.js';
 import { ManualClock } from './helpers/clock.js';
-import { errorCode, request, sessionCookie, signUp } from './helpers/http.js';
+import { errorCode, request, signUp } from './helpers/http.js';
 import { testConfig } from './helpers/server.js';
 import { type SwitchableStore, switchableStore } from './helpers/switchableStore.js';
 import { countOf, histogramCount, metricNamed, parentIdOf, registerTelemetrySdk, type TelemetrySdk } from './helpers/telemetrySdk.js';
