@@ -140,6 +140,15 @@ describe('OpenTelemetry: with an SDK registered before createGatehouse', () => {
     expect(writes.every((span) => span.name.startsWith('gatehouse.store.'))).toBe(true);
   });
 
+  it('a read whose request was not sampled: no Gatehouse span at all, the metrics as ever', async () => {
+    const cookie = await signUp(url, 'otel-unsampled');
+    sdk.spans.reset();
+    const d = await delta(() => request(`${url}/trpc/data`, { cookie, headers: { 'x-test-unsampled': '1' } }));
+    expect(d.result.status).toBe(200);
+    expect(sdk.spans.getFinishedSpans()).toEqual([]);
+    expect(histogramCount(d.after, 'gatehouse.store.operation.duration', memoryGet) - histogramCount(d.before, 'gatehouse.store.operation.duration', memoryGet)).toBe(1);
+  });
+
   it('a logout: a session ended with reason logout', async () => {
     const cookie = await signUp(url, 'otel-logout');
     const d = await delta(() => request(`${url}/trpc/auth.logout`, { cookie, body: {} }));

@@ -81,6 +81,15 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
     return attributes;
   };
   const counted = new WeakSet<object>();
+  /**
+   * Whether Gatehouse's spans would be recorded: not when the app's request span was not sampled (its
+   * children would not be either), so an unsampled request costs no span objects and no context switch.
+   */
+  const tracingHere = () => {
+    if (!tracing) return false;
+    const parent = api.trace.getSpan(api.context.active());
+    return parent === undefined || parent.isRecording();
+  };
 
   /** Ends a span that failed: the error's type and Gatehouse's own message, never a driver's text (it may hold a key or an address). */
   const failSpan = (span: Api.Span, error: unknown, errorType: string) => {
@@ -116,7 +125,7 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
     },
     storeOperation(backend, operation, run) {
       const attributes = ofOperation(backend, operation);
-      const span = tracing ? tracer.startSpan(`gatehouse.store.${operation}`, { attributes }) : undefined;
+      const span = tracingHere() ? tracer.startSpan(`gatehouse.store.${operation}`, { attributes }) : undefined;
       const start = performance.now();
       // The span is the active one while the driver works: an instrumented driver's own span is its child.
       const pending = span ? api.context.with(api.trace.setSpan(api.context.active(), span), run) : run();
@@ -151,7 +160,7 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
       };
     },
     inSpan(name: SpanName, run) {
-      if (!tracing) return run();
+      if (!tracingHere()) return run();
       return tracer.startActiveSpan(name, (span) =>
         run().then(
           (value) => {

@@ -1,4 +1,4 @@
-import { context, metrics, type Span, trace } from '@opentelemetry/api';
+import { context, metrics, type Span, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { type DataPoint, type Histogram, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -43,6 +43,11 @@ export function registerTelemetrySdk(): TelemetrySdk {
     },
     requestSpans: () =>
       function requestSpan(ctx, next) {
+        // `x-test-unsampled`: the request's trace was not sampled (a propagated parent with the sampled flag off).
+        if (ctx.get('x-test-unsampled')) {
+          const unsampled = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+          return context.with(trace.setSpan(context.active(), unsampled), next);
+        }
         return tracer.startActiveSpan(`${ctx.method} request`, async (span: Span) => {
           try {
             await next();
