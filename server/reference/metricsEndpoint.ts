@@ -22,8 +22,8 @@ export async function startMetricsEndpoint(port: number, host: string): Promise<
     import('@opentelemetry/api'),
   ]);
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-  // Prometheus names carry their unit (OpenTelemetry's own names do not); this exporter does not add it, the
-  // Collector's Prometheus exporter does: the same name either way.
+  // Prometheus names carry their unit (OpenTelemetry's own names do not); this exporter does not add it (the
+  // Collector's Prometheus exporter adds unit suffixes by default, which should give the same name).
   const views = [{ instrumentName: 'gatehouse.store.operation.duration', name: 'gatehouse.store.operation.duration_seconds' }];
   const provider = new MeterProvider({ readers: [exporter], views });
   metrics.setGlobalMeterProvider(provider);
