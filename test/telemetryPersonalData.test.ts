@@ -24,6 +24,17 @@ describe.each(instrumentedBackends)('no personal data in exported spans, with th
     expect(leaksIn(own, run.secrets)).toEqual([]);
   });
 
+  it("Gatehouse's store spans name the database system, and each driver span sits under one of them", () => {
+    const storeSpans = run.spans.filter((span) => span.name.startsWith('gatehouse.store.'));
+    expect(storeSpans.length).toBeGreaterThan(5);
+    for (const span of storeSpans) expect(span.attributes['db.system.name']).toBe(kind === 'redis' ? 'redis' : 'postgresql');
+    const storeSpanIds = new Set(storeSpans.map((span) => span.spanContext().spanId));
+    // Commands sent by Gatehouse's store operations (not the pool's or client's own connection set-up).
+    const commands = driverSpansOf(run.spans, kind).filter((span) => !/connect/i.test(span.name));
+    expect(commands.length).toBeGreaterThan(5);
+    for (const span of commands) expect(storeSpanIds.has(span.parentSpanContext?.spanId ?? ''), span.name).toBe(true);
+  });
+
   // KNOWN LEAK (issue 21.1, not fixed yet): the store keys of the session index (u:<userId>:sessions), the
   // per-user generation (g:<userId>), the throttle (throttle:login:acct:<userId>, …:addr:<address>) and the
   // built-in directory (user:name:<login>, user:id:<userId>) reach the drivers' spans (db.query.text,
