@@ -3,6 +3,7 @@ import { loadTelemetry } from '../server/telemetry/loadTelemetry.js';
 import { NO_TELEMETRY } from '../server/telemetry/telemetry.js';
 import { request, sessionCookie } from './helpers/http.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { run } from './helpers/run.js';
 import { registerTelemetrySdk, type TelemetrySdk } from './helpers/telemetrySdk.js';
 
 // Its own file: vitest runs each file in its own process, so no other suite's SDK is registered here.
@@ -31,5 +32,15 @@ describe('OpenTelemetry: @opentelemetry/api installed, no SDK registered', () =>
     expect((await request(`${srv.url}/trpc/auth.logout`, { cookie, body: {} })).status).toBe(200);
     expect(sdk.spans.getFinishedSpans()).toEqual([]);
     expect(await sdk.collect()).toEqual([]);
+  });
+});
+
+describe('OpenTelemetry: @opentelemetry/api not installed (an optional peer)', () => {
+  it('Gatehouse starts, with its own users and with the built-in accounts (the import fails, nothing is reported)', async () => {
+    for (const scenario of ['own-users', 'built-in']) {
+      const result = await run(process.execPath, ['--import', 'tsx', 'test/helpers/startWithoutPackage.ts', '@opentelemetry/api', scenario]);
+      expect(result.stdout.trim(), scenario).toBe('started');
+      expect(result.code, scenario).toBe(0);
+    }
   });
 });
