@@ -15,6 +15,12 @@ export interface ReferenceConfig {
   readonly logLevel: LogLevel;
   /** True when `SESSION_KEYS` was unset and a key was generated (development only). */
   readonly keysGenerated: boolean;
+  /**
+   * `METRICS_PORT` (and `METRICS_HOST`, default 127.0.0.1): where the
+   * reference server serves Prometheus's `GET /metrics`, never on the
+   * public port. Unset: no metrics endpoint.
+   */
+  readonly metrics?: { readonly port: number; readonly host: string };
   /** What `createGatehouse` gets (add a `logger`). */
   readonly gatehouse: Readonly<GatehouseOptions & { store: string; storeNamespace: string; storeTimeout: number }>;
 }
@@ -104,6 +110,16 @@ const envSchema = z.object({
     .max(65535, { error: 'PORT must be between 0 and 65535' })
     .default(3000),
   HOST: z.string().min(1, { error: 'HOST must not be empty' }).default('127.0.0.1'),
+  METRICS_PORT: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce
+      .number({ error: 'METRICS_PORT must be a number (the port of the Prometheus endpoint, e.g. 9464)' })
+      .int({ error: 'METRICS_PORT must be a whole number' })
+      .min(0, { error: 'METRICS_PORT must be between 0 and 65535' })
+      .max(65535, { error: 'METRICS_PORT must be between 0 and 65535' })
+      .optional(),
+  ),
+  METRICS_HOST: z.string().min(1, { error: 'METRICS_HOST must not be empty (default 127.0.0.1: only this machine scrapes)' }).default('127.0.0.1'),
   SESSION_STORE_URL: z
     .string()
     .default('sqlite://data/gatehouse.sqlite')
@@ -203,6 +219,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `SESSION_STAY_SIGNED_IN (the device credential's lifetime) must be longer than SESSION_IDLE_TIMEOUT: a credential that ends before the session idles out never resumes one. Use e.g. 30d, or off`,
     );
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT must differ from PORT: the metrics endpoint has a port of its own, never the public one');
+  }
   const { origins, bad } = parseOrigins(e.ALLOWED_ORIGINS);
   if (bad.length > 0) {
     problems.push(
@@ -218,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     keysGenerated: sessionKeysGenerated,
+    ...(e.METRICS_PORT === undefined ? {} : { metrics: Object.freeze({ port: e.METRICS_PORT, host: e.METRICS_HOST }) }),
     gatehouse: Object.freeze({
       keys: Object.freeze(sessionKeys),
       store: e.SESSION_STORE_URL,

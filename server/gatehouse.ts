@@ -35,6 +35,8 @@ import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
 import { secretScrubber } from './store/secretScrubber.js';
 import { isStoreUnavailable } from './store/storeErrors.js';
+import { instrumentedStore } from './store/instrumentedStore.js';
+import { loadTelemetry } from './telemetry/loadTelemetry.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
 import { type GatehouseBaseContext, RESERVED_CONTEXT_KEYS, type Services } from './trpc/context.js';
 import { defaultGatehouse } from './trpc/init.js';
@@ -156,6 +158,9 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
   const clock = resolved.clock ?? systemClock;
   const store = await storeOf(resolved as ResolvedOptions, logger);
   warnOnceAbout(store, logger);
+  // Through @opentelemetry/api when the app has it and has registered an SDK; otherwise nothing is wrapped.
+  const telemetry = await loadTelemetry();
+  const timedStore = instrumentedStore(store, telemetry);
   const codec = new SessionCodec(internals.userSchema, internals.dataSchema, internals.migrate);
   /** Gatehouse's procedures that start sessions with the data schema's defaults. */
   const authProcedures = (definition.routes.auth as unknown as AnyRouter)._def.procedures as Record<string, unknown>;
@@ -165,22 +170,24 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
   const listeners: { watch?: SessionWatch } = {};
   const services = await createServices(
     resolved,
-    store,
+    timedStore,
     clock,
     codec,
     (event) => {
+      telemetry.sessionEvent(event);
       listeners.watch?.onEvent(event);
       teamHook(event);
     },
     resolved.accounts,
     resolved.hasher,
+    telemetry,
   );
   const sessionWatch = new SessionWatch(services.sessions, resolved.streamCheckIntervalMs);
   listeners.watch = sessionWatch;
   const { cookie, trustProxy } = resolved;
   // A rotation reads the user from the accounts as they are now: a rotated session never keeps a stale role.
   const core = new SessionCore(services.sessions, clock, userSourceOf(services.accounts) as UserSource);
-  const sweeper = startSweeper(store, logger);
+  const sweeper = startSweeper(timedStore, logger);
   /** The tRPC prefixes this Gatehouse serves: a store failure while loading a session there is answered in tRPC's shape. */
   const trpcPrefixes = new Set<string>();
   const withinTrpc = (path: string) => [...trpcPrefixes].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
@@ -208,6 +215,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
   };
   /** A streamed answer (an SSE subscription) ends when its session ends, here or on another instance. */
   const streamSignal = (ctx: Koa.Context): AbortSignal | undefined => {
+    ctx.res.once('close', telemetry.streamOpened());
     const live = liveOf(sessionHandleOf(ctx).state);
     if (!live) return undefined;
     const watched = sessionWatch.watch(live.id);
@@ -226,6 +234,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     signer: new CookieSigner(resolved.keys),
     core,
     logger,
+    telemetry,
   });
   return {
     options: resolved,
@@ -238,6 +247,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       return async function gatehouseSessionMiddleware(ctx, next) {
         try {
           await sessionMiddleware(ctx, next);
+          if (ctx.status === 503) telemetry.unavailableAnswer(ctx);
           // Chromium ignores Clear-Site-Data from a page that is not a secure context (http:// on a host name other
           // than localhost), and then also drops the answer's Set-Cookie that expires Gatehouse's cookie.
           if (cookie.clearSiteData && ctx.res.hasHeader('Clear-Site-Data') && !isSecureContext(ctx, trustProxy)) ctx.res.removeHeader('Clear-Site-Data');
@@ -251,6 +261,8 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
           }
           // On Gatehouse's own prefix a store outage is a tRPC-shaped 503; elsewhere it is the host's
           // error to handle (a StoreUnavailableError has status 503 and a message safe to show).
+          // Elsewhere it is answered 503 too (by the error boundary, or Koa for its status).
+          if (isStoreUnavailable(error)) telemetry.unavailableAnswer(ctx);
           if (!isStoreUnavailable(error) || !withinTrpc(ctx.path)) throw error;
           logOf(ctx, logger).warn({ err: error.cause ?? error, operation: error.operation }, 'store unavailable');
           ctx.res.removeHeader('Set-Cookie');
@@ -322,9 +334,9 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
       });
     },
     httpsOnly: (httpsOptions = {}) => httpsGuard({ trustProxy, ...(httpsOptions.except ? { except: httpsOptions.except } : {}) }),
-    healthz: (healthOptions = {}) => healthz(store, healthOptions.path),
+    healthz: (healthOptions = {}) => healthz(timedStore, healthOptions.path),
     csrf: (csrfOptions) => csrfGuard(csrfOptions, { allowedOrigins: resolved.allowedOrigins, trustProxy, logger }),
-    errorBoundary: () => errorBoundary({ logger, isTrpcPath: withinTrpc }),
+    errorBoundary: () => errorBoundary({ logger, isTrpcPath: withinTrpc, onUnavailable: (ctx) => telemetry.unavailableAnswer(ctx) }),
     async close() {
       sweeper.stop();
       sessionWatch.close();

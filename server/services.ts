@@ -11,6 +11,9 @@ import type { SessionEventSink } from './session/sessionEvents.js';
 import { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { StoreLoginThrottle } from './throttle/loginThrottle.js';
+import { instrumentedThrottle } from './throttle/instrumentedThrottle.js';
+import { tracedHasher } from './accounts/tracedHasher.js';
+import { NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
 import type { Services } from './trpc/context.js';
 
 export type ServiceOptions = Pick<ResolvedOptions, 'keys' | 'idleTimeoutMs' | 'absoluteTimeoutMs' | 'maxSessionsPerUser' | 'throttle' | 'freshLoginWindowMs'> &
@@ -29,11 +32,12 @@ export async function createServices<TUser extends { id: string }>(
   emit: SessionEventSink,
   accounts: AccountsAdapter<TUser> | undefined,
   hasher?: PasswordHasher,
+  telemetry: Telemetry = NO_TELEMETRY,
 ): Promise<Services<TUser>> {
   const sealer = new Sealer(options.keys);
   const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, clock, options.staySignedInMs);
   return {
-    accounts: accounts ?? (builtInAccounts(store, hasher ?? (await createPasswordHasher())) as unknown as AccountsAdapter<TUser>),
+    accounts: accounts ?? (builtInAccounts(store, tracedHasher(hasher ?? (await createPasswordHasher()), telemetry)) as unknown as AccountsAdapter<TUser>),
     sessions: new SessionStore(
       store,
       sealer,
@@ -43,7 +47,7 @@ export async function createServices<TUser extends { id: string }>(
       emit,
       devices,
     ),
-    throttle: new StoreLoginThrottle(store, clock, options.throttle, options.keys),
+    throttle: instrumentedThrottle(new StoreLoginThrottle(store, clock, options.throttle, options.keys), telemetry),
     freshLoginWindowMs: options.freshLoginWindowMs,
     loginLogTag: loginLogTagger(options.keys),
   };

@@ -33,6 +33,8 @@ export interface ErrorBoundaryOptions {
   logger: Logger;
   /** Whether a path is under one of Gatehouse's tRPC prefixes (answered in tRPC's shape there). */
   isTrpcPath(path: string): boolean;
+  /** A 503 was answered (the metrics count it). */
+  onUnavailable?: (ctx: Koa.Context) => void;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface ErrorBoundaryOptions {
  * `X-Request-Id` either way. Cookies set before the failure are dropped.
  */
 export function errorBoundary(options: ErrorBoundaryOptions): Koa.Middleware {
-  const { logger, isTrpcPath } = options;
+  const { logger, isTrpcPath, onUnavailable } = options;
   return async function errorBoundaryMiddleware(ctx, next) {
     try {
       await next();
@@ -70,7 +72,10 @@ export function errorBoundary(options: ErrorBoundaryOptions): Koa.Middleware {
         }
         sendPlainError(ctx, answer.status, answer.plainMessage);
       }
-      if (answer.status === 503) ctx.set('Retry-After', '1');
+      if (answer.status === 503) {
+        ctx.set('Retry-After', '1');
+        onUnavailable?.(ctx);
+      }
     }
   };
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReferenceApp } from './app.js';
+import { type MetricsEndpoint, startMetricsEndpoint } from './metricsEndpoint.js';
 import { loadConfigOrExit, redactUrl, secretScrubber } from '../index.js';
 
 /** Process entry: parse config once, listen, shut down gracefully. */
@@ -8,7 +9,10 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const scrub = secretScrubber(config.gatehouse.store);
   let started: Awaited<ReturnType<typeof createReferenceApp>>;
+  let metricsEndpoint: MetricsEndpoint | undefined;
   try {
+    // Before Gatehouse: the meter provider must be registered when createGatehouse makes its instruments.
+    if (config.metrics) metricsEndpoint = await startMetricsEndpoint(config.metrics.port, config.metrics.host);
     started = await createReferenceApp(config);
   } catch (error) {
     // One readable line, never the store URL's password (D2).
@@ -17,6 +21,7 @@ async function main(): Promise<void> {
   }
   const { app, gatehouse } = started;
   const log = gatehouse.logger;
+  if (metricsEndpoint) log.info({ event: 'metrics.listening', url: metricsEndpoint.url }, `Prometheus metrics at ${metricsEndpoint.url}`);
   if (config.keysGenerated) {
     log.warn('SESSION_KEYS is not set: generated a random key. Sessions will not survive a restart unless SESSION_KEYS is set.');
   }
@@ -58,8 +63,7 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(() => {
-      gatehouse
-        .close()
+      Promise.all([gatehouse.close(), metricsEndpoint?.close()])
         .catch((error: unknown) => log.error({ err: error }, 'closing the store failed'))
         .finally(() => {
           log.info({ event: 'server.stopped' }, 'stopped');

@@ -6,6 +6,7 @@ import { errorMessages } from '../../shared/errors.js';
 import { endedSessionsSchema, logoutResultSchema, reauthenticatedSchema, reauthenticateSchema, sessionViewSchema } from '../../shared/session.js';
 import { type Account, type AccountsAdapter, accountKeyOf } from '../accounts/accountsAdapter.js';
 import { CarriedSession } from '../session/carriedSession.js';
+import { isStoreUnavailable } from '../store/storeErrors.js';
 import type { LoginAttempt, ThrottleVerdict } from '../throttle/loginThrottle.js';
 import type { StoredUser } from '../session/sessionRecord.js';
 import type { RouteBuilders, RouteContext, RouteSchemas } from './routeBuilders.js';
@@ -158,7 +159,10 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         const carried = ctx.session instanceof CarriedSession ? ctx.session : undefined;
         // Counted before the password check, so a burst of parallel guesses cannot slip past the limit: on the
         // account the login names (as the adapter resolves it), or on this browser if it signed in to it before.
-        const accountKey = await accountKeyOf(accounts, input.username);
+        const accountKey = await accountKeyOf(accounts, input.username).catch((error: unknown) => {
+          if (isStoreUnavailable(error)) throttle.failedBeforeCounting?.();
+          throw error;
+        });
         const attempt = await throttle.beginLogin(accountKey, ctx.clientAddress, carried?.deviceMarkers ?? []);
         if (!attempt.allowed) {
           // The login as the throttle counts it, tagged: never the login itself (an email address) in a log.

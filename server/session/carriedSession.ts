@@ -226,6 +226,12 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
   }
 
   /** After the handlers ran: extend the idle window, or re-seal and re-sign under the first key, if due. */
+  /** Whether `finish()` has a write to do (an idle extension, a re-seal under the first key). */
+  get commitDue(): boolean {
+    const state = this.state;
+    return state.kind === 'loaded' && (state.keyRotated || this.#core.touchDue(state));
+  }
+
   finish(): Promise<void> {
     return this.#oneAtATime(async () => {
       const state = this.state;

@@ -13,6 +13,7 @@ import type { CookieSigner } from './cookieSigner.js';
 import type { SessionCore } from './sessionCore.js';
 import { isWellFormedSessionId } from './sessionId.js';
 import { liveOf } from './sessionState.js';
+import { NO_TELEMETRY, type Telemetry } from '../telemetry/telemetry.js';
 
 export interface SessionLayerOptions {
   cookieName: string;
@@ -29,6 +30,8 @@ export interface SessionLayerOptions {
   signer: CookieSigner;
   core: SessionCore;
   logger: Logger;
+  /** Spans for loading and committing a request's session (default: none). */
+  telemetry?: Telemetry;
 }
 
 const HANDLE = Symbol('gatehouse.session');
@@ -80,6 +83,10 @@ export const sessionHandleOrNone = (ctx: Koa.Context): CarriedSession | undefine
  */
 export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware {
   const { core, signer, cookieName, logger, secure, trustProxy, absoluteTimeoutMs, clearSiteData, bearer } = options;
+  const telemetry = options.telemetry ?? NO_TELEMETRY;
+  // A span each: loading a presented session, and committing what the request changed (its store writes are their children).
+  const load = (session: CarriedSession, id: string) => (telemetry.enabled ? telemetry.inSpan('gatehouse.session.load', () => session.load(id)) : session.load(id));
+  const finish = (session: CarriedSession) => (telemetry.enabled && session.commitDue ? telemetry.inSpan('gatehouse.session.commit', () => session.finish()) : session.finish());
   const clock = core.clock;
   // `signed: false`: Gatehouse signs the id itself; without it, a host app with `app.keys` would get a stray `.sig` cookie.
   const cookieAttributes = { httpOnly: true, sameSite: options.sameSite, secure, path: '/', overwrite: true, signed: false } as const;
@@ -177,11 +184,11 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
     const verified = token && token.length <= MAX_COOKIE_VALUE ? signer.verify(token) : undefined;
     if (verified && isWellFormedSessionId(verified.id)) {
       session.credentialKeyRotated = verified.rotated;
-      await session.load(verified.id);
+      await load(session, verified.id);
     }
     await session.resumeIfRemembered();
     await next();
-    await session.finish();
+    await finish(session);
     // RFC 6750 §3.1: no token, no error code; a bad, expired or ended one, invalid_token.
     if (ctx.status === 401) ctx.set('WWW-Authenticate', token === undefined ? 'Bearer' : 'Bearer error="invalid_token"');
   }
@@ -214,11 +221,11 @@ export function sessionMiddleware(options: SessionLayerOptions): Koa.Middleware 
     (ctx.state as WithHandle)[HANDLE] = session;
     shadow.cookieId = cookieIdOf(shadow);
     if (shadow.cookieId) {
-      await session.load(shadow.cookieId);
+      await load(session, shadow.cookieId);
       shadow.loadedLive = liveOf(session.state) !== undefined;
     }
     await session.resumeIfRemembered();
     await next();
-    await session.finish();
+    await finish(session);
   };
 }

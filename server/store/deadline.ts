@@ -8,7 +8,7 @@ import { StoreUnavailableError } from './storeErrors.js';
 export function withDeadline<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new StoreUnavailableError(operation, { cause: new Error(`no answer within ${timeoutMs} ms`) })),
+      () => reject(new StoreUnavailableError(operation, { cause: new Error(`no answer within ${timeoutMs} ms`), timedOut: true })),
       timeoutMs,
     );
     run().then(

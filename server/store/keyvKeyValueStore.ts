@@ -206,7 +206,7 @@ export class KeyvKeyValueStore implements KeyValueStore {
   #locked<T>(operation: string, key: string, task: (inTime: () => void) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.#timeoutMs;
     const inTime = () => {
-      if (Date.now() >= deadline) throw new StoreUnavailableError(operation, { cause: new Error(`past its ${this.#timeoutMs} ms deadline, so nothing was written`) });
+      if (Date.now() >= deadline) throw new StoreUnavailableError(operation, { cause: new Error(`past its ${this.#timeoutMs} ms deadline, so nothing was written`), timedOut: true });
     };
     return withDeadline(operation, this.#timeoutMs, () =>
       this.#locks.run(`${this.#prefix}${key}`, () => {

@@ -176,7 +176,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
       try {
         return step();
       } catch (error) {
-        if (!isBusy(error) || Date.now() >= deadline) throw new StoreUnavailableError(operation, { cause: error });
+        if (!isBusy(error) || Date.now() >= deadline) throw new StoreUnavailableError(operation, { cause: error, timedOut: isBusy(error) });
       }
     }
   }

@@ -14,9 +14,12 @@ export class StoreUnavailableError extends TRPCError {
   /** For a host's own Koa routes: Koa's error handler answers 503 with the generic message. */
   readonly status = 503;
   readonly expose = true;
-  constructor(operation: string, options?: { cause?: unknown }) {
+  /** The store did not answer within its deadline (rather than answering with an error): the metrics' `error.type` `timeout`. */
+  readonly timedOut: boolean;
+  constructor(operation: string, options?: { cause?: unknown; timedOut?: boolean }) {
     super({ code: 'SERVICE_UNAVAILABLE', message: errorMessages.storeUnavailable, cause: options?.cause });
     this.operation = operation;
+    this.timedOut = options?.timedOut ?? false;
   }
 }
 

@@ -4,11 +4,14 @@ import type { KeyValueStore } from '../store/keyValueStore.js';
 import { addressKey } from './addressKey.js';
 import { DeviceMarkers } from './deviceMarkers.js';
 import { FailureBackoff, type Reservation } from './failureBackoff.js';
+import type { ThrottleReason } from '../telemetry/telemetry.js';
 
 export interface ThrottleVerdict {
   allowed: boolean;
   /** Whole seconds until the next attempt may succeed (only when refused). */
   retryAfterSeconds: number;
+  /** Which limit refused it (only when refused), for the metrics: never the key itself. */
+  refusedBy?: ThrottleReason;
 }
 
 /** One login attempt, counted before the password is checked so parallel guesses cannot slip past the limit. */
@@ -45,6 +48,8 @@ export interface LoginThrottle {
   consumeRegistration(address: string): Promise<ThrottleVerdict>;
   /** Forgets an account's counters (the account was deleted). */
   forgetAccount(accountKeys: readonly string[]): Promise<void>;
+  /** A login met a store failure before it could be counted (resolving its account): for the metrics, which count it as `store_unavailable`. */
+  failedBeforeCounting?(): void;
 }
 
 /**
@@ -66,7 +71,7 @@ export const REFUSAL_BUDGET_FACTOR = 10;
 
 const ALLOWED: ThrottleVerdict = { allowed: true, retryAfterSeconds: 0 };
 
-const refused = (ms: number): ThrottleVerdict => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
+const refused = (ms: number, refusedBy: ThrottleReason): ThrottleVerdict => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)), refusedBy });
 
 const noop = () => Promise.resolve();
 
@@ -120,7 +125,7 @@ export class StoreLoginThrottle implements LoginThrottle {
 
   async beginLogin(accountKey: string, address: string, markers: readonly string[] = []): Promise<LoginAttempt> {
     const device = this.#devices.recognise(markers, accountKey);
-    const attempt = await this.#begin(device === undefined ? [this.#byAccount, accountKey] : [this.#byDevice, device], address);
+    const attempt = await this.#begin(device === undefined ? [this.#byAccount, accountKey, 'account'] : [this.#byDevice, device, 'device'], address);
     return {
       ...attempt,
       // A known browser's success resets its own counter only: the account's stays as the attacker left it (a
@@ -131,21 +136,22 @@ export class StoreLoginThrottle implements LoginThrottle {
   }
 
   beginPasswordCheck(sessionKey: string, address: string): Promise<LoginAttempt> {
-    return this.#begin([this.#bySession, sessionKey], address);
+    return this.#begin([this.#bySession, sessionKey, 'session'], address);
   }
 
-  async #begin([backoff, key]: [FailureBackoff, string], rawAddress: string): Promise<LoginAttempt> {
+  async #begin([backoff, key, keyReason]: [FailureBackoff, string, ThrottleReason], rawAddress: string): Promise<LoginAttempt> {
     const address = addressKey(rawAddress);
     const overBudget = await this.#refusalBudgetSpentFor(address);
     if (overBudget > 0) {
       await this.#chargeRefusal(address);
-      return { ...refused(overBudget), failed: noop, succeeded: noop, abandoned: noop, markersAfterSuccess: () => [] };
+      return { ...refused(overBudget, 'refusal_budget'), failed: noop, succeeded: noop, abandoned: noop, markersAfterSuccess: () => [] };
     }
     const [byKey, byAddress] = await reserveBoth([backoff, key], [this.#byAddress, address]);
     if (byKey.refusedForMs > 0 || byAddress.refusedForMs > 0) {
       // A refused attempt checks no password: it neither counts nor extends a block, but it spends the address's refusal budget.
       await Promise.all([giveBack(backoff, key, byKey), giveBack(this.#byAddress, address, byAddress), this.#chargeRefusal(address)]);
-      return { ...refused(Math.max(byKey.refusedForMs, byAddress.refusedForMs)), failed: noop, succeeded: noop, abandoned: noop, markersAfterSuccess: () => [] };
+      const refusedBy = byKey.refusedForMs >= byAddress.refusedForMs ? keyReason : 'address';
+      return { ...refused(Math.max(byKey.refusedForMs, byAddress.refusedForMs), refusedBy), failed: noop, succeeded: noop, abandoned: noop, markersAfterSuccess: () => [] };
     }
     return {
       ...ALLOWED,
@@ -178,7 +184,7 @@ export class StoreLoginThrottle implements LoginThrottle {
   async consumeRegistration(rawAddress: string): Promise<ThrottleVerdict> {
     const now = this.#clock.now();
     const counted = await this.#store.addToCounter(`throttle:register:addr:${addressKey(rawAddress)}`, 1, now, this.#limits.windowMs);
-    return counted.count > this.#limits.registerPerAddress ? refused(counted.expiresAt - now) : ALLOWED;
+    return counted.count > this.#limits.registerPerAddress ? refused(counted.expiresAt - now, 'registration') : ALLOWED;
   }
 
   async forgetAccount(accountKeys: readonly string[]): Promise<void> {

@@ -11,6 +11,8 @@ export interface SwitchableStore {
    * keys it accepts fail (e.g. the accounts, while the login counters answer).
    */
   downFor: ((key: string) => boolean) | undefined;
+  /** While true (and down), a failure is a missed deadline rather than an error answered. */
+  timingOut: boolean;
 }
 
 /** A memory store with an outage switch, for tests that need the store to fail on cue. */
@@ -19,13 +21,19 @@ export async function switchableStore(): Promise<SwitchableStore> {
   const control: SwitchableStore = {
     down: false,
     downFor: undefined,
+    timingOut: false,
     store: new Proxy(real, {
       get(target, property) {
         const value: unknown = Reflect.get(target, property, target);
         if (typeof value !== 'function') return value;
         const bound = (value as (...args: unknown[]) => unknown).bind(target);
         // A realistic cause, with the kind of detail that must never reach a client.
-        const fail = () => Promise.reject(new StoreUnavailableError(String(property), { cause: new Error('connect ECONNREFUSED 10.0.0.5:6379') }));
+        const fail = () =>
+          Promise.reject(
+            control.timingOut
+              ? new StoreUnavailableError(String(property), { cause: new Error('no answer from 10.0.0.5:6379 within 1000 ms'), timedOut: true })
+              : new StoreUnavailableError(String(property), { cause: new Error('connect ECONNREFUSED 10.0.0.5:6379') }),
+          );
         if (control.down && property !== 'close') return fail;
         const downFor = control.downFor;
         if (downFor && property !== 'close') return (key: unknown, ...rest: unknown[]) => (typeof key === 'string' && downFor(key) ? fail() : bound(key, ...rest));
