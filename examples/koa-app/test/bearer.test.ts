@@ -37,15 +37,15 @@ afterAll(() => close());
 
 /** The first update of a subscription, and how it ended (its error), as promises. */
 function watchOrders(api: ReturnType<typeof shopCli>['api']) {
-  let first!: (message: string) => void;
-  let ended!: (error: TRPCClientError<AppRouter>) => void;
-  const firstUpdate = new Promise<string>((resolve) => (first = resolve));
-  const endedWith = new Promise<TRPCClientError<AppRouter>>((resolve) => (ended = resolve));
+  let showUpdate!: (message: string) => void;
+  let sessionEnded!: (error: TRPCClientError<AppRouter>) => void;
+  const firstUpdate = new Promise<string>((resolve) => (showUpdate = resolve));
+  const endedWith = new Promise<TRPCClientError<AppRouter>>((resolve) => (sessionEnded = resolve));
   // #region readme-subscribe
   const subscription = api.orderUpdates.subscribe(undefined, {
-    onData: (update) => first(update.message),
+    onData: (update) => showUpdate(update.message),
     // The session ended (signed out elsewhere, revoked): the stream ends, and its reconnect is refused with 401.
-    onError: (error) => ended(error),
+    onError: (error) => sessionEnded(error),
   });
   // #endregion readme-subscribe
   return { subscription, firstUpdate, endedWith };
