@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from 'koa-gatehouse';
-import { createNodeClient, type TRPCClientError } from 'koa-gatehouse/client/node';
+import { createNodeClient, TRPCClientError } from 'koa-gatehouse/client/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { shopCli } from '../snippets/shopCli.js';
 import { createShopApp } from '../src/app.js';
@@ -44,7 +44,8 @@ function watchOrders(api: ReturnType<typeof shopCli>['api']) {
   // #region readme-subscribe
   const subscription = api.orderUpdates.subscribe(undefined, {
     onData: (update) => showUpdate(update.message),
-    // The session ended (signed out elsewhere, revoked): the stream ends, and its reconnect is refused with 401.
+    // The session ended (signed out elsewhere, revoked): the stream ends, and its reconnect is refused with 401;
+    // re-check with auth.me before showing the signed-out state.
     onError: (error) => sessionEnded(error),
   });
   // #endregion readme-subscribe
@@ -73,9 +74,11 @@ it('the CLI signs in with a bearer token kept in a 0600 file, watches its orders
   expect(cli).toMatchObject({ carrier: 'bearer', current: false });
   await website.api.sessions.revoke.mutate({ id: cli!.id });
 
-  const ended = await watch.endedWith;
-  expect([ended.data?.code, ended.data?.httpStatus]).toEqual(['UNAUTHORIZED', 401]);
+  // The stream ended, and its reconnect was refused. Whether onError's error carries the 401's data depends on the
+  // tRPC version (11.22 loses it), so ask the server, as a browser's client must anyway.
+  expect(await watch.endedWith).toBeInstanceOf(TRPCClientError);
   watch.subscription.unsubscribe();
+  expect(await api.auth.me.query()).toBeNull();
   const after = await api.cart.get.query().then(
     () => 'answered',
     (error: TRPCClientError<AppRouter>) => error.data?.httpStatus,
@@ -96,9 +99,9 @@ it('signed out in another terminal (another client on the same token file): the 
   const otherTerminal = shopCli(url, tokenFile);
   expect(await otherTerminal.api.auth.logout.mutate()).toEqual({ loggedOut: true });
 
-  const ended = await watch.endedWith;
-  expect(ended.data?.code).toBe('UNAUTHORIZED');
+  expect(await watch.endedWith).toBeInstanceOf(TRPCClientError);
   watch.subscription.unsubscribe();
+  expect(await watching.api.auth.me.query()).toBeNull();
   expect(await watching.tokens.get('session')).toBeUndefined();
   expect(() => statSync(tokenFile)).toThrow(/ENOENT/);
 });
