@@ -74,7 +74,7 @@ export function createBearerClient<TRouter extends AnyRouter>(options: BearerCli
   async function headersNow(): Promise<{ headers: Record<string, string>; sent: Sent }> {
     const [session, device, remember] = await Promise.all([tokens.get('session'), tokens.get('device'), tokens.get('remember')]);
     const headers: Record<string, string> = { [ASK_FOR_BEARER]: 'bearer' };
-    if (session !== undefined) headers.authorization = `Bearer ${session}`;
+    if (session !== undefined) headers['authorization'] = `Bearer ${session}`;
     if (device !== undefined) headers[DEVICE_HEADER] = device;
     if (remember !== undefined) headers[REMEMBER_HEADER] = remember;
     return { headers, sent: { session, remember } };

@@ -14,7 +14,7 @@ const REFUSALS: Readonly<Record<number, readonly [number, string, string]>> = {
  * before its first byte (an EventSource then stops, rather than reconnecting
  * forever). tRPC's subscription link reports a closed EventSource as an error
  * with no data; where the EventSource says the status (the `eventsource`
- * package, react-native-sse: `event.code`), this gives that error Gatehouse's
+ * package: `event.code`; react-native-sse: `event.xhrStatus`), this gives that error Gatehouse's
  * error data, so `error.data.code === 'UNAUTHORIZED'` works as for any call.
  * A browser's EventSource never says the status: there, re-check the session
  * (`auth.me`) when a subscription fails.
@@ -24,7 +24,8 @@ export function withRefusalCodes(Base: EventSourceLike): EventSourceLike {
     constructor(url: string, init?: object) {
       super(url, init);
       this.addEventListener('error', (event) => {
-        const status = (event as { code?: unknown }).code;
+        const reported = event as { code?: unknown; xhrStatus?: unknown };
+        const status = reported.code ?? reported.xhrStatus;
         const refusal = typeof status === 'number' ? REFUSALS[status] : undefined;
         if (!refusal) return;
         const [code, name, message] = refusal;

@@ -22,6 +22,8 @@ export interface ShopOptions {
 export async function createShopApp(options: ShopOptions) {
   const members = options.members ?? (await MemberTable.create());
   const gatehouse = await createGatehouse(gh, {
+    // The shop's staff CLI (and a mobile app) have no cookie jar: they sign in for a bearer token (snippets/shopCli.ts).
+    bearer: true,
     ...options.gatehouse,
     keys: options.keys,
     store: options.store ?? 'memory://',

@@ -29,13 +29,18 @@ async function show(): Promise<void> {
       onData: (update) => {
         status.textContent = update.message;
       },
-      // Typed by the router: Gatehouse's error data (code, httpStatus, requestId, reason), no cast.
-      onError: (error) => {
-        if (error.data?.code === 'UNAUTHORIZED') void show();
-        else status.textContent = `Order updates stopped (request ${error.data?.requestId ?? 'unknown'}).`;
-      },
+      // A browser's EventSource never says why a stream closed (a 401 looks like a network error): ask the server
+      // whether the session is still live instead of guessing from the error.
+      onError: (error) => void afterStreamError(status, error.data?.requestId),
     });
   }
+}
+
+/** A subscription failed: signed out (ended elsewhere, timed out) shows the signed-out page; otherwise say it stopped. */
+async function afterStreamError(status: HTMLElement, requestId: string | undefined): Promise<void> {
+  const me = await api.auth.me.query().catch(() => undefined);
+  if (me === null) await show();
+  else status.textContent = `Order updates stopped${me ? '' : ': the shop is unreachable'} (request ${requestId ?? 'unknown'}). Reload to try again.`;
 }
 
 /** A sensitive action: past the fresh-login window the server answers 412 FRESH_LOGIN_REQUIRED; confirm the password and retry. */
