@@ -22,8 +22,8 @@ const seenTokens = new Set<string>();
 const outputs: string[] = [];
 
 beforeAll(async () => {
-  // Until the reference server reads SESSION_BEARER / SESSION_STAY_SIGNED_IN, its app with both options on.
-  server = await startServerProcess({ SESSION_STORE_URL: 'memory://', SESSION_BEARER: '1', SESSION_STAY_SIGNED_IN: '1' }, 30_000, 'test/helpers/bearerReferenceMain.ts');
+  // The reference server as `npm start` runs it: bearer sessions and "stay signed in" are on by default.
+  server = await startServerProcess({ SESSION_STORE_URL: 'memory://' }, 30_000);
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
   file = join(dir, 'config', 'tokens.json');
 }, 40_000);
