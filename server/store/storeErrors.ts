@@ -14,12 +14,38 @@ export class StoreUnavailableError extends TRPCError {
   /** For a host's own Koa routes: Koa's error handler answers 503 with the generic message. */
   readonly status = 503;
   readonly expose = true;
-  constructor(operation: string, options?: { cause?: unknown }) {
-    super({ code: 'SERVICE_UNAVAILABLE', message: errorMessages.storeUnavailable, cause: options?.cause });
+  constructor(operation: string, options?: { cause?: unknown; message?: string }) {
+    super({ code: 'SERVICE_UNAVAILABLE', message: options?.message ?? errorMessages.storeUnavailable, cause: options?.cause });
     this.operation = operation;
   }
 }
 
 export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
   return error instanceof StoreUnavailableError;
+}
+
+/**
+ * A durable write (`WriteOptions`) that the server which took it made, but
+ * whose replicas did not acknowledge it in time (Redis `WAIT` with
+ * `waitReplicas`): a failover now could still undo it. A 503 whose message
+ * says "not confirmed"; a logout that meets it still clears the client's
+ * credential (the write did happen where it was sent), and the client may
+ * simply retry.
+ */
+export class StoreUnconfirmedError extends StoreUnavailableError {
+  /** Replicas that acknowledged, and how many were asked for. */
+  readonly acknowledged: number;
+  readonly wanted: number;
+  constructor(operation: string, acknowledged: number, wanted: number) {
+    super(operation, {
+      message: errorMessages.storeUnconfirmed,
+      cause: new Error(`${acknowledged} of ${wanted} replicas acknowledged the ${operation} in time`),
+    });
+    this.acknowledged = acknowledged;
+    this.wanted = wanted;
+  }
+}
+
+export function isStoreUnconfirmed(error: unknown): error is StoreUnconfirmedError {
+  return error instanceof StoreUnconfirmedError;
 }
