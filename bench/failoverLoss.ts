@@ -3,7 +3,7 @@
  * failover undoes with and without `waitReplicas=all`, and what the option
  * costs a logout and a read.
  *
- *   npx tsx bench/failoverLoss.ts [--rounds 10] [--topology sentinel|cluster] [--users 30] [--logouts 150] [--reads 400]
+ *   npx tsx bench/failoverLoss.ts [--rounds 10] [--lagging-rounds 3] [--topology sentinel|cluster] [--users 30] [--logouts 150] [--reads 400]
  *
  * Failover rounds: a private Redis (Sentinel: master, one replica, three
  * sentinels; or Cluster: three masters with a replica each), the reference
@@ -11,7 +11,10 @@
  * at once (logouts, revokeOthers, revoke by id), SIGKILLs the master the
  * moment the last answer is in (no pause), waits for the failover, and
  * counts the sessions whose end was acknowledged that answer 200 again
- * (`test/helpers/endedSessionRounds.ts`). Then a plain master with one
+ * (`test/helpers/endedSessionRounds.ts`). `--lagging-rounds` more rounds
+ * with the master's replicas stopped (SIGSTOP) during the writes and
+ * resumed right after the kill, as a replica busy or cut off for a moment.
+ * Then a plain master with one
  * replica: the latency of a logout with and without the option (each after
  * its own login, one at a time), and the latency of `data` reads with the
  * option while the replica is stopped (SIGSTOP) and logouts keep waiting on
@@ -32,6 +35,7 @@ import { median } from './stats.js';
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '10' },
+    'lagging-rounds': { type: 'string', default: '3' },
     topology: { type: 'string', default: 'sentinel' },
     users: { type: 'string', default: '30' },
     logouts: { type: 'string', default: '150' },
@@ -40,6 +44,7 @@ const { values } = parseArgs({
   },
 });
 const ROUNDS = Number(values.rounds);
+const LAGGING_ROUNDS = Number(values['lagging-rounds']);
 const USERS = Number(values.users);
 const WAIT = 'waitReplicas=all&waitTimeout=1s';
 const PASSWORD = 'correct horse battery';
@@ -48,7 +53,7 @@ const p99 = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.mi
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 const env = (url: string, namespace: string) => ({ SESSION_STORE_URL: url, SESSION_STORE_NAMESPACE: namespace, SESSION_MAX_PER_USER: '1000' });
 
-async function failoverRounds(withOption: boolean): Promise<RoundFigures[]> {
+async function failoverRounds(withOption: boolean): Promise<{ keepingUp: RoundFigures[]; lagging: RoundFigures[] }> {
   const sentinel = values.topology === 'sentinel';
   const setup = sentinel ? await PrivateRedisSentinel.start() : await PrivateRedisCluster.start();
   const url = withOption ? `${setup.url}${setup.url.includes('?') ? '&' : '?'}${WAIT}` : setup.url;
@@ -60,12 +65,15 @@ async function failoverRounds(withOption: boolean): Promise<RoundFigures[]> {
       users.push(`loss-user-${i}`);
       await signUp(server.url, users[i]!);
     }
-    const figures: RoundFigures[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      figures.push(await endThenKillRound(server.url, users, rounds, round));
-      console.info(`  ${withOption ? 'with   ' : 'without'} round ${round + 1}/${ROUNDS}: ${JSON.stringify(figures.at(-1))}`);
+    const keepingUp: RoundFigures[] = [];
+    const lagging: RoundFigures[] = [];
+    for (let round = 0; round < ROUNDS + LAGGING_ROUNDS; round += 1) {
+      const laggingReplicas = round >= ROUNDS;
+      const figures = await endThenKillRound(server.url, users, rounds, round, { laggingReplicas });
+      (laggingReplicas ? lagging : keepingUp).push(figures);
+      console.info(`  ${withOption ? 'with   ' : 'without'} round ${round + 1}/${ROUNDS + LAGGING_ROUNDS}${laggingReplicas ? ' (replicas lagging)' : ''}: ${JSON.stringify(figures)}`);
     }
-    return figures;
+    return { keepingUp, lagging };
   } finally {
     await server.close();
     await setup.destroy();
@@ -156,11 +164,13 @@ console.info(`bench/failoverLoss.ts ${new Date().toISOString()} rounds=${ROUNDS}
 if (!values['skip-failover']) {
   const without = await failoverRounds(false);
   const withOption = await failoverRounds(true);
-  for (const [name, figures] of [['without the option', without], ['with waitReplicas=all', withOption]] as const) {
-    console.info(
-      `${name}: ${ROUNDS} rounds, ${sum(figures, 'acknowledged')} acknowledged security writes, ${sum(figures, 'undone')} undone by the failover` +
-        ` (${figures.filter((f) => f.undone > 0).length} rounds with losses), ${sum(figures, 'unconfirmed')} answered 503 not confirmed, ${sum(figures, 'other')} other`,
-    );
+  for (const [name, result] of [['without the option', without], ['with waitReplicas=all', withOption]] as const) {
+    for (const [kind, figures] of [['replicas keeping up', result.keepingUp], ['replicas lagging', result.lagging]] as const) {
+      console.info(
+        `${name}, ${kind}: ${figures.length} rounds, ${sum(figures, 'acknowledged')} acknowledged security writes, ${sum(figures, 'undone')} undone by the failover` +
+          ` (${figures.filter((f) => f.undone > 0).length} rounds with losses), ${sum(figures, 'unconfirmed')} answered 503 not confirmed, ${sum(figures, 'other')} other`,
+      );
+    }
   }
 }
 await latency();

@@ -171,6 +171,31 @@ describe('waitReplicas on a private Redis master with one replica', () => {
       expect((await request(`${server.url}/trpc/data`, { cookie })).status).toBe(401);
     });
 
+    it('a bearer logout while the replica is stopped answers 503 "not confirmed" and still tells the client its token ended', async () => {
+      const bearer = await startServer({ env: { SESSION_STORE_URL: `${master.url}?waitReplicas=all&waitTimeout=500ms`, SESSION_STORE_NAMESPACE: `wait-bearer-${Date.now()}` }, deps: { bearer: true } });
+      try {
+        const username = `bearer-waiter-${Date.now()}`;
+        await signUp(bearer.url, username);
+        const asBearer = (token?: string) => ({ 'gatehouse-session': 'bearer', ...(token ? { authorization: `Bearer ${token}` } : {}) });
+        const signedIn = await request(`${bearer.url}/trpc/auth.login`, { body: { username, password: 'correct horse battery' }, headers: asBearer() });
+        const { token } = (signedIn.json as { result: { data: { token: string } } }).result.data;
+        expect((await request(`${bearer.url}/trpc/data`, { headers: asBearer(token) })).status).toBe(200);
+        replica.freeze();
+        let res;
+        try {
+          res = await request(`${bearer.url}/trpc/auth.logout`, { body: {}, headers: asBearer(token) });
+        } finally {
+          replica.thaw();
+        }
+        expect(res.status).toBe(503);
+        expect((res.json as { error: { message: string } }).error.message).toBe(errorMessages.storeUnconfirmed);
+        expect(res.headers.get('gatehouse-session-token')).toBe('ended');
+        expect((await request(`${bearer.url}/trpc/data`, { headers: asBearer(token) })).status).toBe(401);
+      } finally {
+        await bearer.close();
+      }
+    });
+
     it('revoking the other sessions while the replica is stopped answers 503 "not confirmed"; with it running, 200', async () => {
       const name = `revoker-${Date.now()}`;
       const cookie = await signUp(server.url, name);

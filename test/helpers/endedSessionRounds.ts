@@ -11,6 +11,19 @@ export interface FailoverSetup {
   untilFailedOver(old: PrivateRedis): Promise<unknown>;
   /** `old` restarted, rejoined as a replica, every replica linked and in sync: ready for the next round. */
   rejoin(old: PrivateRedis): Promise<void>;
+  /** The replicas of `master` now. */
+  replicasOf(master: PrivateRedis): Promise<PrivateRedis[]>;
+}
+
+export interface RoundOptions {
+  /**
+   * The master's replicas lag behind it while the security writes run: they
+   * are stopped (SIGSTOP) before the writes and go on (SIGCONT) right after
+   * the master is killed, as a replica busy or cut off for a moment would.
+   * Without `waitReplicas` the writes are then acknowledged and lost; with
+   * it they are not acknowledged (503 "not confirmed").
+   */
+  readonly laggingReplicas?: boolean;
 }
 
 /** What one round saw. */
@@ -54,7 +67,7 @@ async function settledStatus(url: string, cookie: string, rounds = 600): Promise
  * (200) is tried again: one that answers 200 was undone by the failover.
  * Then the old master rejoins as a replica.
  */
-export async function endThenKillRound(url: string, users: readonly string[], setup: FailoverSetup, round: number): Promise<RoundFigures> {
+export async function endThenKillRound(url: string, users: readonly string[], setup: FailoverSetup, round: number, options: RoundOptions = {}): Promise<RoundFigures> {
   const signedIn = await Promise.all(users.map(async (username) => ({ username, a: await login(url, username), b: await login(url, username) })));
   // The id of each `b`, for sessions.revoke, read before the clock starts.
   const ids = await Promise.all(
@@ -66,6 +79,8 @@ export async function endThenKillRound(url: string, users: readonly string[], se
     }),
   );
   const master = await setup.masterToKill(round);
+  const lagging = options.laggingReplicas ? await setup.replicasOf(master) : [];
+  for (const replica of lagging) replica.freeze();
   const writes: { cookie: string; path: string; call: Promise<{ status: number; ms: number; message?: string }> }[] = [];
   const timed = async (path: string, cookie: string, body: unknown) => {
     const started = performance.now();
@@ -83,6 +98,7 @@ export async function endThenKillRound(url: string, users: readonly string[], se
   });
   const answers = await Promise.all(writes.map((write) => write.call));
   await master.kill();
+  for (const replica of lagging) replica.thaw();
 
   await setup.untilFailedOver(master);
   let undone = 0;

@@ -15,6 +15,7 @@ export function sentinelFailoverSetup(setup: PrivateRedisSentinel): FailoverSetu
       await untilReplicaLinked(old);
       await setup.untilSettled();
     },
+    replicasOf: async (master) => setup.servers.filter((server) => server !== master && server.running),
   };
 }
 
@@ -34,5 +35,6 @@ export function clusterFailoverSetup(cluster: PrivateRedisCluster): FailoverSetu
       await cluster.untilHealthy();
       await cluster.untilReplicasLinked();
     },
+    replicasOf: (master) => cluster.replicasOf(master),
   };
 }
