@@ -133,14 +133,16 @@ async function latency(): Promise<void> {
     replica.freeze();
     let stop = false;
     let unconfirmed = 0;
-    const logouts = (async () => {
-      // Security writes keep coming while the replica is stopped: each waits its waitTimeout on the lane, then answers 503.
-      while (!stop) {
-        const cookie = await login(waiting, 'cost-user');
-        const res = await request(`${waiting.url}/trpc/auth.logout`, { cookie, body: {} });
-        if (res.status === 503) unconfirmed += 1;
-      }
-    })();
+    // Security writes keep coming while the replica is stopped (four clients): each waits its waitTimeout on the lane, then answers 503.
+    const logouts = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          const cookie = await login(waiting, 'cost-user');
+          const res = await request(`${waiting.url}/trpc/auth.logout`, { cookie, body: {} });
+          if (res.status === 503) unconfirmed += 1;
+        }
+      }),
+    );
     const down = await readLatencies(waiting, reader, reads);
     stop = true;
     await logouts;

@@ -11,17 +11,19 @@ export interface FailoverSetup {
   untilFailedOver(old: PrivateRedis): Promise<unknown>;
   /** `old` restarted, rejoined as a replica, every replica linked and in sync: ready for the next round. */
   rejoin(old: PrivateRedis): Promise<void>;
-  /** The replicas of `master` now. */
-  replicasOf(master: PrivateRedis): Promise<PrivateRedis[]>;
+  /**
+   * Makes `master`'s replicas lag behind it from now on; the function it
+   * resolves is called right after the master is killed (see `RoundOptions`).
+   */
+  lagReplicas(master: PrivateRedis): Promise<() => Promise<void>>;
 }
 
 export interface RoundOptions {
   /**
-   * The master's replicas lag behind it while the security writes run: they
-   * are stopped (SIGSTOP) before the writes and go on (SIGCONT) right after
-   * the master is killed, as a replica busy or cut off for a moment would.
-   * Without `waitReplicas` the writes are then acknowledged and lost; with
-   * it they are not acknowledged (503 "not confirmed").
+   * The master's replicas lag behind it while the security writes run
+   * (`FailoverSetup.lagReplicas`), as a replica behind a slow or cut link
+   * would. Without `waitReplicas` the writes are then acknowledged and can
+   * be lost; with it they are not acknowledged (503 "not confirmed").
    */
   readonly laggingReplicas?: boolean;
 }
@@ -79,8 +81,7 @@ export async function endThenKillRound(url: string, users: readonly string[], se
     }),
   );
   const master = await setup.masterToKill(round);
-  const lagging = options.laggingReplicas ? await setup.replicasOf(master) : [];
-  for (const replica of lagging) replica.freeze();
+  const release = options.laggingReplicas ? await setup.lagReplicas(master) : undefined;
   const writes: { cookie: string; path: string; call: Promise<{ status: number; ms: number; message?: string }> }[] = [];
   const timed = async (path: string, cookie: string, body: unknown) => {
     const started = performance.now();
@@ -98,7 +99,7 @@ export async function endThenKillRound(url: string, users: readonly string[], se
   });
   const answers = await Promise.all(writes.map((write) => write.call));
   await master.kill();
-  for (const replica of lagging) replica.thaw();
+  await release?.();
 
   await setup.untilFailedOver(master);
   let undone = 0;

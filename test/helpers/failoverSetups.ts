@@ -2,7 +2,9 @@ import type { FailoverSetup } from './endedSessionRounds.js';
 import type { PrivateRedis } from './privateRedis.js';
 import type { PrivateRedisCluster } from './privateRedisCluster.js';
 import type { PrivateRedisSentinel } from './privateRedisSentinel.js';
+import { rawRedis } from './rawRedis.js';
 import { eventually, info, untilReplicaLinked } from './replication.js';
+import { TcpProxy } from './tcpProxy.js';
 
 /** Rounds on a Sentinel setup: the master the sentinels name is killed; it comes back as the new master's replica. */
 export function sentinelFailoverSetup(setup: PrivateRedisSentinel): FailoverSetup {
@@ -15,7 +17,26 @@ export function sentinelFailoverSetup(setup: PrivateRedisSentinel): FailoverSetu
       await untilReplicaLinked(old);
       await setup.untilSettled();
     },
-    replicasOf: async (master) => setup.servers.filter((server) => server !== master && server.running),
+    /**
+     * The replica re-pointed at the master through a loopback proxy (a partial resync), which then stops
+     * passing bytes; once the master is killed the proxy closes and drops what it held. (A replica stopped
+     * with SIGSTOP would not lag: the kernel keeps receiving the stream into its socket for it.)
+     */
+    async lagReplicas(master) {
+      const replicas = setup.servers.filter((server) => server !== master && server.running);
+      const proxy = await TcpProxy.start({ host: '127.0.0.1', port: master.port });
+      for (const replica of replicas) {
+        const client = await rawRedis(replica.url);
+        try {
+          await client.command(['REPLICAOF', '127.0.0.1', String(proxy.port)]);
+        } finally {
+          await client.close();
+        }
+        await untilReplicaLinked(replica);
+      }
+      proxy.freeze();
+      return () => proxy.stop();
+    },
   };
 }
 
@@ -35,6 +56,17 @@ export function clusterFailoverSetup(cluster: PrivateRedisCluster): FailoverSetu
       await cluster.untilHealthy();
       await cluster.untilReplicasLinked();
     },
-    replicasOf: (master) => cluster.replicasOf(master),
+    /**
+     * A cluster replica cannot be re-pointed (REPLICAOF is refused in cluster mode): its replicas are stopped
+     * (SIGSTOP) instead and go on after the kill. The master still counts them, so WAIT times out; but the
+     * kernel keeps receiving the stream for them, so they lose nothing: this round checks the 503, not a loss.
+     */
+    async lagReplicas(master) {
+      const replicas = await cluster.replicasOf(master);
+      for (const replica of replicas) replica.freeze();
+      return async () => {
+        for (const replica of replicas) replica.thaw();
+      };
+    },
   };
 }
