@@ -99,6 +99,34 @@ describe('waitReplicas on a private Redis master with one replica', () => {
     }
   });
 
+  it('every write asked to be durable gives the answers of the plain one (it runs on the lane, then WAITs)', async () => {
+    const store = await open('?waitReplicas=all&waitTimeout=2s');
+    try {
+      expect(await store.add('a', '1', 0, DURABLE)).toBe(true);
+      expect(await store.add('a', '2', 0, DURABLE)).toBe(false);
+      expect(await store.replace('a', '3', 0, DURABLE)).toBe(true);
+      expect(await store.replace('missing', '3', 0, DURABLE)).toBe(false);
+      expect(await store.compareAndSet('a', '3', '4', 60_000, DURABLE)).toBe(true);
+      expect(await store.compareAndSet('a', '3', '5', 60_000, DURABLE)).toBe(false);
+      expect(await store.get('a')).toBe('4');
+      expect(await store.increment('n', DURABLE)).toBe(1);
+      expect(await store.increment('n', DURABLE)).toBe(2);
+      await store.mapSet('m', 'f', 'v', 60_000, DURABLE);
+      await store.mapSet('m', 'g', 'w', 60_000, DURABLE);
+      await store.mapDelete('m', 'f', DURABLE);
+      expect([...(await store.mapGetAll('m'))]).toEqual([['g', 'w']]);
+      expect(await store.take('a', DURABLE)).toBe('4');
+      expect(await store.take('a', DURABLE)).toBeUndefined();
+      await store.set('d', 'x', 0, DURABLE);
+      expect(await store.delete('d', DURABLE)).toBe(true);
+      expect(await store.delete('d', DURABLE)).toBe(false);
+      // Each reached the replica before it was answered.
+      expect(await rawGet(replica, store, 'n')).toBe('2');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('the replica stopped (SIGSTOP): a durable write rejects with StoreUnconfirmedError after waitTimeout, and reads answer meanwhile (never queued behind the WAIT)', async () => {
     const store = await open('?waitReplicas=all&waitTimeout=600ms');
     try {
@@ -252,6 +280,8 @@ describe('waitReplicas on a private Redis Cluster (three masters, one replica ea
     const after = await waits();
     expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1, 1]);
     for (const [i, master] of masters.entries()) {
+      // CLUSTER SLOTS may list a replica a moment after the cluster says it is healthy.
+      await eventually(async () => (await cluster.replicasOf(master)).length > 0, `a replica of port ${master.port} is listed`);
       const [replica] = await cluster.replicasOf(master);
       const client = await rawRedis(replica!.url);
       try {

@@ -1,4 +1,4 @@
-import { request, sessionCookie } from './http.js';
+import { type RawResponse, request, sessionCookie } from './http.js';
 import type { PrivateRedis } from './privateRedis.js';
 
 const PASSWORD = 'correct horse battery';
@@ -44,8 +44,18 @@ export interface RoundFigures {
   slowestMs: number;
 }
 
+/** Retried while the store answers 503 (the last failover's tail: a client still finding the new master). */
+async function untilNot503(call: () => Promise<RawResponse>, rounds = 200): Promise<RawResponse> {
+  let res = await call();
+  for (let round = 1; res.status === 503 && round < rounds; round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    res = await call();
+  }
+  return res;
+}
+
 const login = async (url: string, username: string) => {
-  const res = await request(`${url}/trpc/auth.login`, { body: { username, password: PASSWORD } });
+  const res = await untilNot503(() => request(`${url}/trpc/auth.login`, { body: { username, password: PASSWORD } }));
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.body}`);
   return sessionCookie(res);
 };
@@ -76,7 +86,7 @@ export async function endThenKillRound(url: string, users: readonly string[], se
     signedIn.map(async ({ b }, i) => {
       if (i % 3 !== 2) return undefined;
       // `b`'s own listing marks it current.
-      const listed = await request(`${url}/trpc/sessions.list`, { cookie: b });
+      const listed = await untilNot503(() => request(`${url}/trpc/sessions.list`, { cookie: b }));
       return (listed.json as { result: { data: { id: string; current: boolean }[] } }).result.data.find((view) => view.current)?.id;
     }),
   );
