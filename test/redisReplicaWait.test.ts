@@ -157,6 +157,28 @@ describe('waitReplicas on a private Redis master with one replica', () => {
     }
   });
 
+  it('writes made while a WAIT is blocked share the next one: with the replica stopped, ten in ten turns make two WAITs and all answer "not confirmed", none misses its deadline', async () => {
+    const store = await open('?waitReplicas=all&waitTimeout=600ms');
+    const waits = async () => Number(/calls=(\d+)/.exec((await info(master, 'commandstats')).get('cmdstat_wait') ?? '')?.[1] ?? 0);
+    try {
+      await store.set('warm', '1', 0, DURABLE);
+      const before = await waits();
+      replica.freeze();
+      const outcomes: Promise<unknown>[] = [];
+      for (let i = 0; i < 10; i += 1) {
+        outcomes.push(store.set(`burst-${i}`, 'v', 0, DURABLE).then(() => 'confirmed', (error: unknown) => error));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const settled = await Promise.all(outcomes);
+      replica.thaw();
+      expect(settled.every((outcome) => outcome instanceof StoreUnconfirmedError)).toBe(true);
+      expect(await waits()).toBe(before + 2);
+    } finally {
+      replica.thaw();
+      await store.close();
+    }
+  });
+
   it('without waitReplicas the same write answers at once with the replica stopped', async () => {
     const store = await open('');
     try {

@@ -39,10 +39,10 @@ const REPLICA_COUNT_TTL_MS = 1_000;
  * (reads and other writes keep the store's usual connections, never queued
  * behind a `WAIT`). A durable write goes on the lane of the master that owns
  * its key, and is answered once a `WAIT` sent after it on that lane says
- * enough replicas have it. The writes sent in one turn of the event loop
- * share one `WAIT` (a burst of logouts costs one round trip to the
- * replicas, not one each); `WAIT` is never put inside a `MULTI` or a script,
- * where it would not block.
+ * enough replicas have it. One `WAIT` at a time per lane, shared by every
+ * write made since the previous one was sent (a burst of logouts costs one
+ * round trip to the replicas, not one each); `WAIT` is never put inside a
+ * `MULTI` or a script, where it would not block.
  *
  * `waitReplicas=all` asks the master how many replicas it has (`ROLE`, at
  * most once a second per lane): with two or more, a failover may promote
@@ -115,6 +115,7 @@ class Lane {
   readonly #timeoutMs: number;
   readonly #onDead: (error: unknown) => void;
   #nextWait: Promise<{ acked: number; wanted: number }> | undefined;
+  #inFlight: Promise<void> = Promise.resolve();
   #replicaCount: { count: number; at: number } | undefined;
 
   constructor(client: LaneClient, replicas: 'all' | number, timeoutMs: number, onDead: (error: unknown) => void) {
@@ -129,13 +130,26 @@ class Lane {
     this.ready.catch((error: unknown) => this.#die(error));
   }
 
-  /** The `WAIT` sent after every write this turn has put on the lane (one per turn, shared). */
+  /**
+   * The `WAIT` that follows the writes put on the lane so far: one at a
+   * time, so the writes of this turn, and every write made while the
+   * previous `WAIT` is still blocked, share the next one. A write thus waits
+   * for two `WAIT`s at most, however many arrive while the replicas are
+   * slow (one per turn would queue them one behind the other).
+   */
   waitAfterWrites(): Promise<{ acked: number; wanted: number }> {
-    this.#nextWait ??= Promise.resolve().then(() => {
-      // Writes from here on belong to the next WAIT.
+    this.#nextWait ??= (async () => {
+      await Promise.resolve();
+      await this.#inFlight;
+      // Sent now: writes from here on belong to the one after it.
       this.#nextWait = undefined;
-      return this.#wait();
-    });
+      const waited = this.#wait();
+      this.#inFlight = waited.then(
+        () => undefined,
+        () => undefined,
+      );
+      return waited;
+    })();
     return this.#nextWait;
   }
 
