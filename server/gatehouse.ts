@@ -268,7 +268,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
           ctx.res.removeHeader('Set-Cookie');
           ctx.res.removeHeader('Clear-Site-Data');
           ctx.set('Retry-After', '1');
-          sendError(ctx, 'SERVICE_UNAVAILABLE', errorMessages.storeUnavailable);
+          sendError(ctx, 'SERVICE_UNAVAILABLE', error.message);
         }
       };
     },

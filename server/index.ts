@@ -52,7 +52,7 @@ export { openStore, type OpenStoreOptions } from './store/openStore.js';
 export { keyvStore, type KeyvOrAdapter, type KeyvStoreOptions } from './store/keyvStore.js';
 export { redisNodeOptions, redisStoreFor } from './store/openRedis.js';
 export type { Counter, KeyValueStore, StoreKind } from './store/keyValueStore.js';
-export { StoreUnavailableError } from './store/storeErrors.js';
+export { StoreUnavailableError, StoreUnconfirmedError } from './store/storeErrors.js';
 export { redactUrl } from './store/redactUrl.js';
 export { secretScrubber } from './store/secretScrubber.js';
 export * from '../shared/index.js';

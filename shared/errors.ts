@@ -24,6 +24,7 @@ export const errorMessages = {
   usernameTaken: 'That username is already taken.',
   unauthorized: 'You are not signed in, or your session has ended. Sign in again.',
   storeUnavailable: 'The session store is unavailable. Try again in a moment.',
+  storeUnconfirmed: 'Not confirmed: the change was made, but the session store could not confirm in time that it will survive a failover. Try again in a moment.',
   tooManyAttempts: 'Too many attempts. Wait and try again.',
   forbidden: 'You are not allowed to do that.',
   wrongCurrentPassword: 'The current password is wrong.',

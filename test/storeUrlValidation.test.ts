@@ -49,12 +49,12 @@ describe('the Redis Cluster and Sentinel URL forms', () => {
   it.each([
     ['redis+sentinel://s1:26379,s2:26379', 'needs the name the sentinels monitor the master under as its path'],
     ['redis+sentinel://s1:26379/', 'needs the name the sentinels monitor the master under as its path'],
-    ['redis+sentinel://s1/m?password=x', 'has an unknown parameter "password" (known: sentinelUsername, sentinelPassword)'],
+    ['redis+sentinel://s1/m?password=x', 'has an unknown parameter "password" (known: sentinelUsername, sentinelPassword, waitReplicas, waitTimeout)'],
     ['redis+cluster://a:7000,b:7001/0', 'has a path, but a Redis Cluster has a single database 0'],
     ['redis+cluster://a:7000,b:70001', 'has a host that is not host:port: "b:70001"'],
     ['redis+cluster://a:7000,,b:7001', 'has a host that is not host:port: ""'],
     ['redis+cluster://', 'names no host'],
-    ['redis+cluster://a:1?tls=1', 'has an unknown parameter "tls" (a Cluster URL takes none)'],
+    ['redis+cluster://a:1?tls=1', 'has an unknown parameter "tls" (known: waitReplicas, waitTimeout)'],
   ])('SESSION_STORE_URL=%s is refused: %s, and the message shows the form to write', (url, problem) => {
     const message = configError(url);
     expect(message).toContain(`SESSION_STORE_URL ${problem}`);
@@ -72,7 +72,7 @@ describe('the Redis Cluster and Sentinel URL forms', () => {
   });
 
   it('a refused URL quotes a host or parameter only where the redacted URL shows it: after a secret parameter, it may be one', () => {
-    expect(configError('redis+sentinel://s1/mymaster?sentinelPassword=x&other=1')).toContain('SESSION_STORE_URL has an unknown parameter (known: sentinelUsername, sentinelPassword)');
+    expect(configError('redis+sentinel://s1/mymaster?sentinelPassword=x&other=1')).toContain('SESSION_STORE_URL has an unknown parameter (known: sentinelUsername, sentinelPassword, waitReplicas, waitTimeout)');
     expect(configError('redis+sentinel://s1/mymaster?other=1')).toContain('SESSION_STORE_URL has an unknown parameter "other" (known:');
   });
 

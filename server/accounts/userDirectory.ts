@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type Role, roleSchema, type User } from '../../shared/user.js';
-import type { KeyValueStore } from '../store/keyValueStore.js';
+import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 
 const userRecordSchema = z.object({
   id: z.string(),
@@ -111,7 +111,8 @@ export class StoreUserDirectory implements UserDirectory {
     if (!base || base.version !== read.version) return undefined;
     const next: UserRecord = { ...base, ...change, version: base.version + 1 };
     const text = JSON.stringify(next);
-    if (!(await this.#kv.compareAndSet(idKey(read.id), readAs.get(base)!, text, NO_EXPIRY))) return undefined;
+    // Durable: a password, role or disable change acknowledged must survive a failover (the old password would work again).
+    if (!(await this.#kv.compareAndSet(idKey(read.id), readAs.get(base)!, text, NO_EXPIRY, DURABLE))) return undefined;
     const frozen = Object.freeze(next);
     readAs.set(frozen, text);
     return frozen;
@@ -131,9 +132,9 @@ export class StoreUserDirectory implements UserDirectory {
     const current = await this.findById(id);
     if (!current) return false;
     // The record first: a password change or login racing the deletion then finds no account.
-    const removed = await this.#kv.delete(idKey(id));
+    const removed = await this.#kv.delete(idKey(id), DURABLE);
     // Only the name that still points at this account (a new account may not take it meanwhile: the name key exists until here).
-    if ((await this.#kv.get(nameKey(current.username))) === id) await this.#kv.delete(nameKey(current.username));
+    if ((await this.#kv.get(nameKey(current.username))) === id) await this.#kv.delete(nameKey(current.username), DURABLE);
     return removed;
   }
 }

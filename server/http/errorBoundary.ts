@@ -83,7 +83,8 @@ export function errorBoundary(options: ErrorBoundaryOptions): Koa.Middleware {
 function answerFor(error: unknown, log: Logger): Answer {
   if (isStoreUnavailable(error)) {
     log.warn({ err: error, cause: error.cause }, 'store unavailable');
-    return { status: 503, code: 'SERVICE_UNAVAILABLE', message: errorMessages.storeUnavailable, plainMessage: errorMessages.storeUnavailable };
+    // Its message is one of the safe two: "unavailable", or "not confirmed" (StoreUnconfirmedError).
+    return { status: 503, code: 'SERVICE_UNAVAILABLE', message: error.message, plainMessage: error.message };
   }
   if (error instanceof TRPCError) {
     // A session refusal in one of your routes (invalid data: 400, signed out: 401) is the client's, as in tRPC.

@@ -1,3 +1,4 @@
+import { isStoreUnconfirmed } from '../store/storeErrors.js';
 import type { CookieSigner } from './cookieSigner.js';
 import { decodeCredential, type DeviceCredential, devicePublicIdOf, encodeCredential } from './deviceCredentials.js';
 import { DescribedSession } from './describedSession.js';
@@ -202,15 +203,24 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
       // A transition that was already running when end() was called may have left a newer live session.
       const live = liveOf(this.state) ?? liveAtCall;
       this.state = ENDED;
+      // A durable write the store made but its replicas did not confirm in time (StoreUnconfirmedError): the
+      // session did end where it was stored, so the client's credential is cleared all the same, then the 503 goes out.
+      let unconfirmed: unknown;
+      const confirmOrNote = (error: unknown) => {
+        if (!isStoreUnconfirmed(error)) throw error;
+        unconfirmed ??= error;
+        return true;
+      };
       // No live session, but a credential: it may name a tombstone, whose successor a logout ends too (L11).
-      const ended = live ? await this.#core.end(live, reason) : this.presented ? await this.#core.endById(this.presented, reason) : false;
+      const ended = await (live ? this.#core.end(live, reason) : this.presented ? this.#core.endById(this.presented, reason) : Promise.resolve(false)).catch(confirmOrNote);
       // Signing out on a device ends its "stay signed in" credential too: a shared computer stays signed out.
       const remembered = this.#presentedCredential();
       if (remembered) {
-        await this.#core.store.devices?.forget(remembered);
+        await this.#core.store.devices?.forget(remembered).catch(confirmOrNote);
         this.#carrier.handOverStaySignedIn(null);
       }
       await this.#carrier.clear();
+      if (unconfirmed !== undefined) throw unconfirmed;
       return live !== undefined || ended;
     });
   }

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import type { KeyValueStore } from '../store/keyValueStore.js';
+import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 import { randomPool } from './randomPool.js';
 import type { Sealer } from './sealer.js';
 import type { SessionCarrier } from './sessionRecord.js';
@@ -167,15 +167,16 @@ export class DeviceCredentials {
     // Past every number issued so far, including one a lost rotation issued (the presented one may be ahead of the store).
     const n = Math.max(verdict.series.n, credential.n) + 1;
     const next: Series = { ...verdict.series, n, current: tokenHashOf(token), previous: tokenHashOf(credential.token), rotatedAt: now, startedKey, lastUsed: now };
-    // Durable (the store's default): with waitReplicas the rotation is on a replica before the client holds its token.
-    const written = await this.#kv.compareAndSet(key, verdict.sealed, this.#seal(key, next), this.#ttl(next));
+    // Durable: with waitReplicas the rotation is on the replicas before the client holds its token. Lost in a
+    // failover, the client's new token would meet the old series, which reads as theft and signs everyone out.
+    const written = await this.#kv.compareAndSet(key, verdict.sealed, this.#seal(key, next), this.#ttl(next), DURABLE);
     return written ? { seriesId: credential.seriesId, n, token } : undefined;
   }
 
   /** Ends the series of a credential (its device signed out); resolves whether it existed. */
   async forget(credential: DeviceCredential): Promise<boolean> {
     const key = seriesKeyOf(credential.seriesId);
-    const taken = await this.#kv.take(key);
+    const taken = await this.#kv.take(key, DURABLE);
     const series = taken === undefined ? undefined : this.#open(key, taken);
     if (series) await this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId);
     return series !== undefined;
@@ -210,14 +211,14 @@ export class DeviceCredentials {
   async forgetAll(userId: string): Promise<number> {
     let forgotten = 0;
     for (const [publicId, key] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
-      if (key.startsWith('r:') && (await this.#kv.delete(key))) forgotten += 1;
+      if (key.startsWith('r:') && (await this.#kv.delete(key, DURABLE))) forgotten += 1;
       await this.#kv.mapDelete(indexKeyOf(userId), publicId);
     }
     return forgotten;
   }
 
   async #remove(key: string, series: Series): Promise<boolean> {
-    const [removed] = await Promise.all([this.#kv.delete(key), this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId)]);
+    const [removed] = await Promise.all([this.#kv.delete(key, DURABLE), this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId)]);
     return removed;
   }
 

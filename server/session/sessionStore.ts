@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { parseInteger } from '../store/counter.js';
-import type { KeyValueStore } from '../store/keyValueStore.js';
+import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 import { OpenedRecords } from './openedRecords.js';
 import type { Sealer } from './sealer.js';
 import type { SessionCodec } from './sessionCodec.js';
@@ -265,7 +265,7 @@ export class SessionStore {
    * carries it from now on: `SessionCore.endOthers`).
    */
   async endAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<{ ended: number; generation: number }> {
-    const generation = await this.#kv.increment(generationKeyOf(userId));
+    const generation = await this.#kv.increment(generationKeyOf(userId), DURABLE);
     let ended = 0;
     for (const [publicId, key] of await this.#index(userId)) {
       if (publicId === keepPublicId) continue;
@@ -311,7 +311,7 @@ export class SessionStore {
    */
   async #endAt(key: string, publicId: string | undefined, userId: string | undefined, reason: SessionEndReason | undefined, depth = 0): Promise<boolean> {
     // Together when the index entry is known (one synced commit on SQLite): the take's answer alone decides who ended it.
-    const [taken] = await Promise.all([this.#kv.take(key), userId !== undefined && publicId !== undefined ? this.#kv.mapDelete(indexKeyOf(userId), publicId) : undefined]);
+    const [taken] = await Promise.all([this.#kv.take(key, DURABLE), userId !== undefined && publicId !== undefined ? this.#kv.mapDelete(indexKeyOf(userId), publicId) : undefined]);
     if (taken === undefined) return false;
     const found = this.#interpret(key, taken);
     if (found === 'unreadable') return false;

@@ -4,6 +4,9 @@ import type { KeyValueStore } from './keyValueStore.js';
 import { namespaceOf, type OpenStoreOptions } from './storeOptions.js';
 import type { RedisClient } from './redisClient.js';
 import { RedisKeyValueStore } from './redisKeyValueStore.js';
+import { plainRedisReplicaWait } from './replicaWait.js';
+import { type LaneClient, ReplicaWaitLanes } from './replicaWaitLanes.js';
+import { redactUrl } from './redactUrl.js';
 import { isNodeRedisSentinel, SentinelRedisClient } from './sentinelRedisClient.js';
 import { importDriver, REDIS_DRIVER } from './storeDriver.js';
 
@@ -26,16 +29,37 @@ export function redisNodeOptions(timeoutMs: number) {
   };
 }
 
+/** `redisNodeOptions` for a lane of `ReplicaWaitLanes`: it does not reconnect (the next durable write opens a new one). */
+export function laneNodeOptions(timeoutMs: number) {
+  const node = redisNodeOptions(timeoutMs);
+  return { ...node, socket: { ...node.socket, reconnectStrategy: false as const } };
+}
+
 /**
  * One Redis server (`redis://`, `rediss://`) through node-redis, with native
  * commands. The client is connected here and keeps reconnecting in the
  * background, so the process starts even while Redis is down (answering
- * 503) and recovers without a restart.
+ * 503) and recovers without a restart. `?waitReplicas=all|<n>` (and
+ * `waitTimeout=<duration>`) make durable writes wait for the server's
+ * replicas (`ReplicaWaitLanes`).
  */
 export async function openRedis(options: OpenStoreOptions): Promise<KeyValueStore> {
+  const parsed = plainRedisReplicaWait(options.url);
+  if ('problem' in parsed) throw new Error(`openStore: the url ${parsed.problem} (got "${redactUrl(options.url)}")`);
   const { createClient } = await importDriver(REDIS_DRIVER, options.url, () => import('redis'));
-  const client = createClient({ url: options.url, ...redisNodeOptions(options.timeoutMs) });
-  return redisStoreOver(client as unknown as RedisClient, options);
+  const client = createClient({ url: parsed.url, ...redisNodeOptions(options.timeoutMs) });
+  const { wait } = parsed;
+  const server = { host: 'server', port: 0 };
+  const lanes =
+    wait &&
+    new ReplicaWaitLanes({
+      wait,
+      defaultTimeoutMs: options.timeoutMs,
+      masterOf: () => server,
+      open: () => createClient({ url: parsed.url, ...laneNodeOptions(options.timeoutMs) }) as unknown as LaneClient,
+      onError: options.onError,
+    });
+  return redisStoreOver(client as unknown as RedisClient, options, lanes);
 }
 
 /**
@@ -61,7 +85,7 @@ export function redisStoreFor(client: unknown, options: Omit<OpenStoreOptions, '
 }
 
 /** Connects `client` (waiting at most one store timeout: it keeps trying in the background) and builds the store on it. */
-export async function redisStoreOver(client: RedisClient, options: Omit<OpenStoreOptions, 'url'>): Promise<KeyValueStore> {
+export async function redisStoreOver(client: RedisClient, options: Omit<OpenStoreOptions, 'url'>, lanes?: ReplicaWaitLanes): Promise<KeyValueStore> {
   // node-redis emits 'error' on every failed (re)connect; unhandled, it would crash the process.
   client.on('error', (error: unknown) => options.onError?.(error));
   // Connected once, here; from then on the client owns reconnection.
@@ -76,6 +100,7 @@ export async function redisStoreOver(client: RedisClient, options: Omit<OpenStor
     // `<namespace>::`, the prefix @keyv/redis used: keys written by earlier versions are found.
     keyPrefix: `${namespaceOf(options)}::`,
     timeoutMs: options.timeoutMs,
+    lanes,
     close: async () => {
       // node-redis's close() settles only once every command sent has its reply: a frozen Redis (or a cluster
       // node still connecting) never sends it. One store timeout, then the client is dropped and close() ends.

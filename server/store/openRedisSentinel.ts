@@ -1,6 +1,7 @@
 import type { KeyValueStore } from './keyValueStore.js';
 import type { OpenStoreOptions } from './storeOptions.js';
-import { redisNodeOptions, redisStoreOver } from './openRedis.js';
+import { laneNodeOptions, redisNodeOptions, redisStoreOver } from './openRedis.js';
+import { type LaneClient, type RedisAddress, ReplicaWaitLanes } from './replicaWaitLanes.js';
 import { parseRedisTopologyUrl } from './redisTopologyUrl.js';
 import { type NodeRedisSentinel, SentinelRedisClient } from './sentinelRedisClient.js';
 import { importDriver, REDIS_DRIVER } from './storeDriver.js';
@@ -11,7 +12,9 @@ import { importDriver, REDIS_DRIVER } from './storeDriver.js';
  * (`rediss+…` for TLS; `?sentinelUsername=…&sentinelPassword=…` when the
  * sentinels have credentials of their own) through node-redis's
  * `createSentinel`, which asks the sentinels for the master and follows its
- * failovers. Commands go to the master only.
+ * failovers. Commands go to the master only. `&waitReplicas=all|<n>`:
+ * durable writes go to the current master on a connection of their own,
+ * followed there by a `WAIT` (`ReplicaWaitLanes`).
  *
  * The master connection does not reconnect by itself: when it drops,
  * node-redis asks the sentinels again and connects to whichever master they
@@ -22,7 +25,7 @@ import { importDriver, REDIS_DRIVER } from './storeDriver.js';
 export async function openRedisSentinel(options: OpenStoreOptions): Promise<KeyValueStore> {
   const url = parseRedisTopologyUrl(options.url);
   if (url.kind !== 'sentinel') throw new Error(`openRedisSentinel needs a redis+sentinel:// URL`);
-  const { createSentinel } = await importDriver(REDIS_DRIVER, options.url, () => import('redis'));
+  const { createClient, createSentinel } = await importDriver(REDIS_DRIVER, options.url, () => import('redis'));
   const node = redisNodeOptions(options.timeoutMs);
   const tls = url.tls ? { tls: true as const } : {};
   const sentinel = createSentinel({
@@ -36,5 +39,18 @@ export async function openRedisSentinel(options: OpenStoreOptions): Promise<KeyV
       socket: { connectTimeout: options.timeoutMs, ...tls },
     },
   } as Parameters<typeof createSentinel>[0]);
-  return redisStoreOver(new SentinelRedisClient(sentinel as unknown as NodeRedisSentinel), options);
+  const client = sentinel as unknown as NodeRedisSentinel;
+  const { wait } = url;
+  const lane = laneNodeOptions(options.timeoutMs);
+  const lanes =
+    wait &&
+    new ReplicaWaitLanes({
+      wait,
+      defaultTimeoutMs: options.timeoutMs,
+      // The master the sentinels named last; after a failover the old lane fails (its server is gone or a replica) and the next one goes here.
+      masterOf: () => client.getMasterNode() as RedisAddress | undefined,
+      open: ({ host, port }) => createClient({ ...lane, username: url.username, password: url.password, socket: { ...lane.socket, host, port, ...tls } }) as unknown as LaneClient,
+      onError: options.onError,
+    });
+  return redisStoreOver(new SentinelRedisClient(client), options, lanes);
 }

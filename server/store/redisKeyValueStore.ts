@@ -1,8 +1,9 @@
 import { withDeadline } from './deadline.js';
 import { COUNTER_TTL_SLACK_MS } from './counter.js';
-import type { Counter, KeyValueStore } from './keyValueStore.js';
+import type { Counter, KeyValueStore, WriteOptions } from './keyValueStore.js';
 import { KEYV_WRAPPED, unwrapKeyv } from './legacyKeyv.js';
-import type { RedisClient } from './redisClient.js';
+import type { RedisClient, RedisCommands } from './redisClient.js';
+import type { ReplicaWaitLanes } from './replicaWaitLanes.js';
 
 export interface RedisKeyValueStoreOptions {
   client: RedisClient;
@@ -10,6 +11,8 @@ export interface RedisKeyValueStoreOptions {
   keyPrefix: string;
   timeoutMs: number;
   close: () => Promise<void>;
+  /** `waitReplicas`: durable writes go on these lanes and wait for the replicas (see `ReplicaWaitLanes`). */
+  lanes?: ReplicaWaitLanes | undefined;
 }
 
 /**
@@ -21,6 +24,10 @@ export interface RedisKeyValueStoreOptions {
  * key, so it runs unchanged on Redis Cluster without hash tags. Values
  * written by earlier versions in Keyv's wrapper are still read (users must
  * survive an upgrade).
+ *
+ * With `waitReplicas` (`lanes`), a durable write (`WriteOptions`) runs on
+ * its master's own connection and is answered once the replicas have it
+ * (`ReplicaWaitLanes`), or rejected with `StoreUnconfirmedError`.
  */
 export class RedisKeyValueStore implements KeyValueStore {
   readonly kind = 'redis' as const;
@@ -29,48 +36,60 @@ export class RedisKeyValueStore implements KeyValueStore {
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
   readonly #close: () => Promise<void>;
+  readonly #lanes: ReplicaWaitLanes | undefined;
 
   constructor(options: RedisKeyValueStoreOptions) {
     this.#redis = options.client;
     this.#keyPrefix = options.keyPrefix;
     this.#timeoutMs = options.timeoutMs;
     this.#close = options.close;
+    this.#lanes = options.lanes;
   }
 
   #key(key: string): string {
     return `${this.#keyPrefix}${key}`;
   }
 
-  #op<T>(name: string, run: () => Promise<T>): Promise<T> {
-    const done = withDeadline(name, this.#timeoutMs, run);
+  #op<T>(name: string, run: () => Promise<T>, timeoutMs = this.#timeoutMs): Promise<T> {
+    const done = withDeadline(name, timeoutMs, run);
     // A cluster takes a failure as a hint that a master may have moved (ClusterTopology).
     if (this.#redis.suspect) done.catch(() => this.#redis.suspect?.());
     return done;
+  }
+
+  /**
+   * A write on `key`: on the store's connection, or, durable with `waitReplicas`, on its master's lane followed
+   * by a WAIT. Its deadline then also covers the WAIT (and one before it that the write may queue behind).
+   */
+  #write<T>(name: string, key: string, write: WriteOptions | undefined, run: (redis: RedisCommands) => Promise<T>): Promise<T> {
+    const lanes = this.#lanes;
+    if (!write?.durable || !lanes) return this.#op(name, () => run(this.#redis));
+    return this.#op(name, () => lanes.run(name, this.#key(key), run), this.#timeoutMs + 2 * lanes.timeoutMs);
   }
 
   get(key: string): Promise<string | undefined> {
     return this.#op('get', async () => unwrap(await this.#redis.get(this.#key(key))));
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.#op('set', () => this.#redis.set(this.#key(key), value, expiryOf(ttlMs)));
+  async set(key: string, value: string, ttlMs: number, write?: WriteOptions): Promise<void> {
+    await this.#write('set', key, write, (redis) => redis.set(this.#key(key), value, expiryOf(ttlMs)));
   }
 
-  add(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.#conditionalSet('add', 'NX', key, value, ttlMs);
+  add(key: string, value: string, ttlMs: number, write?: WriteOptions): Promise<boolean> {
+    return this.#conditionalSet('add', 'NX', key, value, ttlMs, write);
   }
 
-  replace(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.#conditionalSet('replace', 'XX', key, value, ttlMs);
+  replace(key: string, value: string, ttlMs: number, write?: WriteOptions): Promise<boolean> {
+    return this.#conditionalSet('replace', 'XX', key, value, ttlMs, write);
   }
 
-  #conditionalSet(name: string, condition: 'NX' | 'XX', key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.#op(name, async () => (await this.#redis.set(this.#key(key), value, { condition, ...expiryOf(ttlMs) })) === 'OK');
+  #conditionalSet(name: string, condition: 'NX' | 'XX', key: string, value: string, ttlMs: number, write: WriteOptions | undefined): Promise<boolean> {
+    return this.#write(name, key, write, async (redis) => (await redis.set(this.#key(key), value, { condition, ...expiryOf(ttlMs) })) === 'OK');
   }
 
-  compareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
-    return this.#op('compareAndSet', async () => {
-      const result = await this.#redis.eval(COMPARE_AND_SET, {
+  compareAndSet(key: string, expected: string, next: string, ttlMs: number, write?: WriteOptions): Promise<boolean> {
+    return this.#write('compareAndSet', key, write, async (redis) => {
+      const result = await redis.eval(COMPARE_AND_SET, {
         keys: [this.#key(key)],
         arguments: [expected, next, String(pxOf(ttlMs)), String(Date.now())],
       });
@@ -88,23 +107,24 @@ export class RedisKeyValueStore implements KeyValueStore {
     });
   }
 
-  delete(key: string): Promise<boolean> {
-    return this.#op('delete', async () => (await this.#redis.unlink(this.#key(key))) > 0);
+  delete(key: string, write?: WriteOptions): Promise<boolean> {
+    return this.#write('delete', key, write, async (redis) => (await redis.unlink(this.#key(key))) > 0);
   }
 
-  take(key: string): Promise<string | undefined> {
-    return this.#op('take', async () => unwrap(await this.#redis.getDel(this.#key(key))));
+  take(key: string, write?: WriteOptions): Promise<string | undefined> {
+    return this.#write('take', key, write, async (redis) => unwrap(await redis.getDel(this.#key(key))));
   }
 
-  increment(key: string): Promise<number> {
-    return this.#op('increment', async () => Number(await this.#redis.eval(INCREMENT, { keys: [this.#key(key)], arguments: [] })));
+  increment(key: string, write?: WriteOptions): Promise<number> {
+    return this.#write('increment', key, write, async (redis) => Number(await redis.eval(INCREMENT, { keys: [this.#key(key)], arguments: [] })));
   }
 
-  mapSet(key: string, field: string, value: string, ttlMs: number): Promise<void> {
-    return this.#op('mapSet', async () => {
+  mapSet(key: string, field: string, value: string, ttlMs: number, write?: WriteOptions): Promise<void> {
+    return this.#write('mapSet', key, write, async (redis) => {
       const redisKey = this.#key(key);
       const ttl = pxOf(ttlMs);
-      const multi = this.#redis.multi().hSet(redisKey, field, encodeField(value, ttl !== 0 ? Date.now() + ttl : 0));
+      // The WAIT (if durable) follows the MULTI, never inside it: there it would not block.
+      const multi = redis.multi().hSet(redisKey, field, encodeField(value, ttl !== 0 ? Date.now() + ttl : 0));
       if (ttl !== 0) {
         // NX gives a new hash its TTL; GT only ever extends an existing one. Atomic in MULTI (Redis ≥ 7.0).
         multi.pExpire(redisKey, ttl, 'NX').pExpire(redisKey, ttl, 'GT');
@@ -115,10 +135,10 @@ export class RedisKeyValueStore implements KeyValueStore {
     });
   }
 
-  mapDelete(key: string, field: string): Promise<void> {
-    return this.#op('mapDelete', async () => {
+  mapDelete(key: string, field: string, write?: WriteOptions): Promise<void> {
+    return this.#write('mapDelete', key, write, async (redis) => {
       // Redis drops the hash itself when its last field goes.
-      await this.#redis.hDel(this.#key(key), field);
+      await redis.hDel(this.#key(key), field);
     });
   }
 
@@ -145,6 +165,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   close(): Promise<void> {
+    this.#lanes?.close();
     return this.#close();
   }
 }

@@ -1,4 +1,5 @@
 import { redactedUrlShows, redactUrl } from './redactUrl.js';
+import { parseReplicaWait, REPLICA_WAIT_PARAMS, type ReplicaWait } from './replicaWait.js';
 import { AMBIGUOUS_USER_INFO, hasAmbiguousUserInfo } from './storeUrlSecrets.js';
 
 /** One Redis server or sentinel a topology URL names. */
@@ -15,6 +16,8 @@ interface RedisTopologyBase {
   /** The Redis servers' ACL user and password (the URL's user info). */
   readonly username: string | undefined;
   readonly password: string | undefined;
+  /** `?waitReplicas=all|<n>[&waitTimeout=<duration>]`: durable writes wait for the replicas (`ReplicaWaitLanes`). */
+  readonly wait: ReplicaWait | undefined;
 }
 
 export interface RedisClusterUrl extends RedisTopologyBase {
@@ -41,7 +44,7 @@ const FORMS = {
 } as const;
 
 const DEFAULT_PORT = { cluster: 6379, sentinel: 26379 } as const;
-const SENTINEL_PARAMS = ['sentinelUsername', 'sentinelPassword'];
+const SENTINEL_PARAMS = ['sentinelUsername', 'sentinelPassword', ...REPLICA_WAIT_PARAMS];
 
 /** A topology URL that cannot be used; the message says what is wrong and the form to write. */
 export class RedisTopologyUrlError extends Error {
@@ -54,8 +57,8 @@ export const isRedisTopologyUrl = (url: string) => REDIS_TOPOLOGY_SCHEMES.some((
 /**
  * Reads a Redis Cluster or Sentinel URL:
  *
- *   redis+cluster://[user:password@]host:port[,host:port…]
- *   redis+sentinel://[user:password@]host:26379[,host:26379…]/<master name>[?sentinelPassword=…]
+ *   redis+cluster://[user:password@]host:port[,host:port…][?waitReplicas=all|<n>&waitTimeout=<duration>]
+ *   redis+sentinel://[user:password@]host:26379[,host:26379…]/<master name>[?sentinelPassword=…&waitReplicas=…]
  *
  * (`rediss+…` for TLS). Ports default to 6379 (Cluster) and 26379
  * (sentinels). User and password are percent-decoded; the user info runs
@@ -81,11 +84,14 @@ export function parseRedisTopologyUrl(url: string): RedisTopologyUrl {
   const nodes = parseHosts(hostList, DEFAULT_PORT[kind], quoted, fail);
   const { username, password } = parseUserinfo(userinfo, fail);
   const params = new URLSearchParams(query.slice(1));
-  const base = { tls: scheme === 'rediss', nodes, username, password };
+  const wait = parseReplicaWait(params, fail);
+  const base = { tls: scheme === 'rediss', nodes, username, password, wait };
 
   if (kind === 'cluster') {
     if (path !== '' && path !== '/') fail('has a path, but a Redis Cluster has a single database 0 and no master name');
-    for (const [name] of params) fail(`has an unknown parameter${quoted(name)} (a Cluster URL takes none)`);
+    for (const [name] of params) {
+      if (!(REPLICA_WAIT_PARAMS as readonly string[]).includes(name)) fail(`has an unknown parameter${quoted(name)} (known: ${REPLICA_WAIT_PARAMS.join(', ')})`);
+    }
     return { kind, ...base };
   }
 

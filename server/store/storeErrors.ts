@@ -16,8 +16,8 @@ export class StoreUnavailableError extends TRPCError {
   readonly expose = true;
   /** The store did not answer within its deadline (rather than answering with an error): the metrics' `error.type` `timeout`. */
   readonly timedOut: boolean;
-  constructor(operation: string, options?: { cause?: unknown; timedOut?: boolean }) {
-    super({ code: 'SERVICE_UNAVAILABLE', message: errorMessages.storeUnavailable, cause: options?.cause });
+  constructor(operation: string, options?: { cause?: unknown; timedOut?: boolean; message?: string }) {
+    super({ code: 'SERVICE_UNAVAILABLE', message: options?.message ?? errorMessages.storeUnavailable, cause: options?.cause });
     this.operation = operation;
     this.timedOut = options?.timedOut ?? false;
   }
@@ -25,4 +25,30 @@ export class StoreUnavailableError extends TRPCError {
 
 export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
   return error instanceof StoreUnavailableError;
+}
+
+/**
+ * A durable write (`WriteOptions`) that the server which took it made, but
+ * whose replicas did not acknowledge it in time (Redis `WAIT` with
+ * `waitReplicas`): a failover now could still undo it. A 503 whose message
+ * says "not confirmed"; a logout that meets it still clears the client's
+ * credential (the write did happen where it was sent), and the client may
+ * simply retry.
+ */
+export class StoreUnconfirmedError extends StoreUnavailableError {
+  /** Replicas that acknowledged, and how many were asked for. */
+  readonly acknowledged: number;
+  readonly wanted: number;
+  constructor(operation: string, acknowledged: number, wanted: number) {
+    super(operation, {
+      message: errorMessages.storeUnconfirmed,
+      cause: new Error(`${acknowledged} of ${wanted} replicas acknowledged the ${operation} in time`),
+    });
+    this.acknowledged = acknowledged;
+    this.wanted = wanted;
+  }
+}
+
+export function isStoreUnconfirmed(error: unknown): error is StoreUnconfirmedError {
+  return error instanceof StoreUnconfirmedError;
 }

@@ -1,5 +1,6 @@
 import { redactUrl } from './redactUrl.js';
 import { isRedisTopologyUrl, parseRedisTopologyUrl, REDIS_TOPOLOGY_SCHEMES, RedisTopologyUrlError } from './redisTopologyUrl.js';
+import { plainRedisReplicaWait } from './replicaWait.js';
 import { AMBIGUOUS_USER_INFO, hasAmbiguousUserInfo, userInfoOf } from './storeUrlSecrets.js';
 
 /** Every scheme `SESSION_STORE_URL` (and `createGatehouse`'s `store`) accepts. */
@@ -22,6 +23,10 @@ export function storeUrlProblem(url: string): string | undefined {
     return userInfo?.includes(':') ? `takes a file path, not a user name and password (got "${redactUrl(url)}"); write sqlite://<path>` : undefined;
   }
   if (scheme !== 'memory:' && hasAmbiguousUserInfo(url)) return `${AMBIGUOUS_USER_INFO} (got "${redactUrl(url)}")`;
+  if (scheme === 'redis:' || scheme === 'rediss:') {
+    const wait = plainRedisReplicaWait(url);
+    return 'problem' in wait ? `${wait.problem} (got "${redactUrl(url)}")` : undefined;
+  }
   if (!isRedisTopologyUrl(url)) return undefined;
   try {
     parseRedisTopologyUrl(url);

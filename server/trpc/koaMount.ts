@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { logOf } from '../http/requestId.js';
 import { sendError } from '../http/errorResponse.js';
 import type { GatehouseContext } from './context.js';
-import { isStoreUnavailable } from '../store/storeErrors.js';
+import { isStoreUnavailable, isStoreUnconfirmed } from '../store/storeErrors.js';
 import { rememberRequestId } from './errorRequestIds.js';
 import { retryAfterSecondsOf } from './retryAfter.js';
 import { NodeRequest } from './nodeRequest.js';
@@ -114,7 +114,7 @@ export function koaTrpcMount<TRouter extends AnyRouter>(options: KoaMountOptions
         const failures = answer.error ? [answer.error] : [];
         const retryAfter = retryAfterSecondsOf(failures);
         if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
-        if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
+        if (failures.some(isStoreOutage)) dropSessionChanges(ctx);
         ctx.set('Cache-Control', 'no-store');
         ctx.body = answer.body;
         return;
@@ -182,7 +182,7 @@ function copyHead(ctx: Koa.Context, response: Response, failures: readonly TRPCE
   // 429 answers tell clients when to come back (the formatter puts the same number in error.data).
   const retryAfter = retryAfterSecondsOf(failures);
   if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
-  if (failures.some(isStoreUnavailable)) dropSessionChanges(ctx);
+  if (failures.some(isStoreOutage)) dropSessionChanges(ctx);
   if (vary) for (const field of vary.split(',')) ctx.vary(field.trim());
 }
 
@@ -208,6 +208,13 @@ function logFailure(log: Logger, failure: TRPCError, path: string | undefined): 
   if (failure.code === 'INTERNAL_SERVER_ERROR') log.error({ err: failure.cause ?? failure, path }, 'procedure failed');
   else if (isStoreUnavailable(failure)) log.warn({ err: failure.cause ?? failure, operation: failure.operation, path }, 'store unavailable');
 }
+
+/**
+ * A store that failed or missed its deadline; not one that made a durable
+ * write but could not confirm its replicas have it (StoreUnconfirmedError):
+ * that write happened, so a logout's cleared cookie stays.
+ */
+const isStoreOutage = (failure: unknown) => isStoreUnavailable(failure) && !isStoreUnconfirmed(failure);
 
 /**
  * A request that met a store failure reports failure, so it must not hand
