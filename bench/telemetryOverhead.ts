@@ -4,35 +4,18 @@
  * (so the machine's load hardly matters): what a read does through the telemetry seams (the session load
  * span around one store `get`, timed and traced by the instrumented store) against the same `get` on the bare
  * store, in alternating blocks, process.cpuUsage() around each. Divide by the server CPU of a whole read
- * (bench/telemetryCost.ts) for the share. The SDK is registered as bench/stacks/shippedTelemetry.ts does.
+ * (bench/telemetryCost.ts) for the share. The SDK is registered by bench/telemetrySdk.ts, as for bench/stacks/shippedTelemetry.ts.
  */
-import { context, metrics, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type SpanExporter, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { trace } from '@opentelemetry/api';
 import { instrumentedStore } from '../server/store/instrumentedStore.js';
 import { MemoryKeyValueStore } from '../server/store/memoryKeyValueStore.js';
 import { loadTelemetry } from '../server/telemetry/loadTelemetry.js';
-
-class ScrapedReader extends MetricReader {
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-const dropping: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+import { registerBenchTelemetry } from './telemetrySdk.js';
 
 const args = process.argv.slice(2);
 const mode = args.find((a) => !a.startsWith('--')) ?? 'none';
 const reads = Number(args.find((a) => a.startsWith('--reads='))?.split('=')[1] ?? 200_000);
-if (mode === 'metrics') metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new ScrapedReader()] }));
-else if (mode.startsWith('traces:')) {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const sampler = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Number(mode.slice('traces:'.length))) });
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(dropping)] }));
-} else if (mode !== 'none') throw new Error(`none, metrics or traces:<ratio>, got ${mode}`);
+registerBenchTelemetry(mode);
 
 const telemetry = await loadTelemetry();
 const bare = new MemoryKeyValueStore();
