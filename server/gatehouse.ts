@@ -34,7 +34,7 @@ import { createServices } from './services.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { openStore } from './store/openStore.js';
 import { secretScrubber } from './store/secretScrubber.js';
-import { isStoreUnavailable } from './store/storeErrors.js';
+import { isStoreUnavailable, isStoreUnconfirmed } from './store/storeErrors.js';
 import { instrumentedStore } from './store/instrumentedStore.js';
 import { loadTelemetry } from './telemetry/loadTelemetry.js';
 import { type Sweeper, startSweeper } from './store/sweeper.js';
@@ -263,10 +263,15 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
           // error to handle (a StoreUnavailableError has status 503 and a message safe to show).
           // Elsewhere it is answered 503 too (by the error boundary, or Koa for its status).
           if (isStoreUnavailable(error)) telemetry.unavailableAnswer(ctx);
+          // An end that was made but whose replication is not confirmed still clears the credential it ended.
+          // Not enumerable: an error logger must not print a cookie it hands over.
+          if (isStoreUnconfirmed(error) && !withinTrpc(ctx.path)) Object.defineProperty(error, 'headers', { value: credentialHeadersOf(ctx), enumerable: false });
           if (!isStoreUnavailable(error) || !withinTrpc(ctx.path)) throw error;
           logOf(ctx, logger).warn({ err: error.cause ?? error, operation: error.operation }, 'store unavailable');
-          ctx.res.removeHeader('Set-Cookie');
-          ctx.res.removeHeader('Clear-Site-Data');
+          if (!isStoreUnconfirmed(error)) {
+            ctx.res.removeHeader('Set-Cookie');
+            ctx.res.removeHeader('Clear-Site-Data');
+          }
           ctx.set('Retry-After', '1');
           sendError(ctx, 'SERVICE_UNAVAILABLE', error.message);
         }
@@ -396,4 +401,14 @@ function checkRouter(router: AnyRouter, emptyRouterOfDefinition: AnyRouter, star
       `gatehouse.trpc(): your router has Gatehouse's auth.login/auth.register, which start sessions with your sessionData schema's defaults, but {} does not parse: ${(error as Error).message.replace(/^Invalid session data: /, '')}. Give every field of initGatehouse({ sessionData }) a .default(…), or make it .optional().`,
     );
   }
+}
+
+/** The answer's headers that hand over or clear a credential, for an error answer to set again (Koa's `err.headers`). */
+function credentialHeadersOf(ctx: Koa.Context): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const name of ['Set-Cookie', 'Clear-Site-Data', 'Gatehouse-Session-Token']) {
+    const value = ctx.res.getHeader(name);
+    if (typeof value === 'string' || Array.isArray(value)) headers[name] = value;
+  }
+  return headers;
 }

@@ -35,7 +35,7 @@ afterAll(async () => {
 async function example(...args: string[]) {
   const result = await run(process.execPath, ['--import', 'tsx', 'client/example.ts', ...args], {
     env: { GATEHOUSE_URL: server.url, GATEHOUSE_TOKEN_FILE: file, EXAMPLE_USER: 'cli-user' },
-    timeoutMs: 60_000,
+    timeoutMs: 25_000, // under the test's own 30 s, so a hung CLI is killed with its test
   });
   outputs.push(result.stdout, result.stderr);
   return { code: result.code, lines: result.stdout.trimEnd().split('\n'), stderr: result.stderr };
@@ -149,7 +149,7 @@ describe('npm run example against a server without bearer sessions', () => {
     const tokenFile = join(dir, 'cookie-only', 'tokens.json');
     const result = await run(process.execPath, ['--import', 'tsx', 'client/example.ts'], {
       env: { GATEHOUSE_URL: cookieOnly.url, GATEHOUSE_TOKEN_FILE: tokenFile, EXAMPLE_USER: 'cli-user' },
-      timeoutMs: 60_000,
+      timeoutMs: 25_000, // under the test's own 30 s, so a hung CLI is killed with its test
     });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(`no saved session in ${tokenFile}: signing in with the password\n`);

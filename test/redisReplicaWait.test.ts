@@ -1,4 +1,7 @@
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatehouse, gatehouseRoutes, router } from '../server/index.js';
 import { errorMessages } from '../shared/errors.js';
 import { clusterKeySlot } from '../server/store/clusterKeySlot.js';
 import { DURABLE, type KeyValueStore } from '../server/store/keyValueStore.js';
@@ -11,7 +14,7 @@ import { PrivateRedis } from './helpers/privateRedis.js';
 import { PrivateRedisCluster } from './helpers/privateRedisCluster.js';
 import { rawRedis } from './helpers/rawRedis.js';
 import { eventually, info, untilReplicaLinked } from './helpers/replication.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, TEST_KEY, type TestServer } from './helpers/server.js';
 
 describe('waitReplicas in store URLs', () => {
   it.each([
@@ -128,7 +131,8 @@ describe('waitReplicas on a private Redis master with one replica', () => {
   });
 
   it('the replica stopped (SIGSTOP): a durable write rejects with StoreUnconfirmedError after waitTimeout, and reads answer meanwhile (never queued behind the WAIT)', async () => {
-    const store = await open('?waitReplicas=all&waitTimeout=600ms');
+    // Long enough that the read and plain write below answer well inside it on a loaded machine.
+    const store = await open('?waitReplicas=all&waitTimeout=3s');
     try {
       // The lane (the connection for durable writes) opens with the first one.
       await store.set('seen', 'yes', 0, DURABLE);
@@ -158,7 +162,8 @@ describe('waitReplicas on a private Redis master with one replica', () => {
   });
 
   it('writes made while a WAIT is blocked share the next one: with the replica stopped, ten in ten turns make two WAITs and all answer "not confirmed", none misses its deadline', async () => {
-    const store = await open('?waitReplicas=all&waitTimeout=600ms');
+    // The ten turns must fall inside the first WAIT's timeout, however loaded the machine.
+    const store = await open('?waitReplicas=all&waitTimeout=3s');
     const waits = async () => Number(/calls=(\d+)/.exec((await info(master, 'commandstats')).get('cmdstat_wait') ?? '')?.[1] ?? 0);
     try {
       await store.set('warm', '1', 0, DURABLE);
@@ -243,6 +248,46 @@ describe('waitReplicas on a private Redis master with one replica', () => {
         expect((await request(`${bearer.url}/trpc/data`, { headers: asBearer(token) })).status).toBe(401);
       } finally {
         await bearer.close();
+      }
+    });
+
+    // A host's own sign-out route (README, "Add it to your Koa app"), with the error boundary and with Koa's own error handler.
+    it.each([
+      ['behind gatehouse.errorBoundary()', true],
+      ['behind Koa’s own error handler', false],
+    ])('a host route’s logout while the replica is stopped, %s: 503 "not confirmed", and the cookie is still cleared', async (_label, withBoundary) => {
+      const gatehouse = await createGatehouse({ keys: [TEST_KEY], store: `${master.url}?waitReplicas=all&waitTimeout=500ms`, storeNamespace: `wait-host-${Date.now()}`, cookie: { secure: false } });
+      const app = new Koa();
+      app.silent = true;
+      if (withBoundary) app.use(gatehouse.errorBoundary());
+      app.use(gatehouse.session());
+      app.use(gatehouse.trpc({ router: router(gatehouseRoutes) }));
+      app.use(async (ctx, next) => {
+        if (ctx.path !== '/account/sign-out' || ctx.method !== 'POST') return next();
+        ctx.body = { signedOut: await gatehouse.sessionOf(ctx).end() };
+      });
+      const listening = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => listening.once('listening', resolve));
+      const url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+      try {
+        const cookie = await signUp(url, `host-waiter-${Date.now()}`);
+        expect((await request(`${url}/trpc/auth.me`, { cookie })).json).toMatchObject({ result: { data: { user: {} } } });
+        replica.freeze();
+        let res;
+        try {
+          res = await request(`${url}/account/sign-out`, { cookie, body: {} });
+        } finally {
+          replica.thaw();
+        }
+        expect(res.status).toBe(503);
+        expect(res.body).toContain(errorMessages.storeUnconfirmed);
+        const cleared = res.setCookies.map(parseSetCookie).find((c) => c.name === 'sid');
+        expect(cleared?.value).toBe('');
+        expect(new Date(cleared!.attributes.get('expires')!).getTime()).toBeLessThan(Date.now());
+        expect((await request(`${url}/trpc/auth.me`, { cookie })).json).toEqual({ result: { data: null } });
+      } finally {
+        listening.close();
+        await gatehouse.close();
       }
     });
 

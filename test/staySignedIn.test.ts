@@ -4,6 +4,7 @@ import type { AppRouter } from '../server/reference/router.js';
 import type { SessionEvent } from '../server/index.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { errorCode, parseSetCookie, type RawResponse, request } from './helpers/http.js';
+import { StoreUnconfirmedError } from '../server/store/storeErrors.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -52,7 +53,8 @@ class Jar {
  * promoted before the write reached it).
  */
 function forgetful(store: KeyValueStore) {
-  const control = { losingRotations: false };
+  /** `unconfirmedRotations`: the rotation's write lands, then fails as `waitReplicas` does when no replica confirms it. */
+  const control = { losingRotations: false, unconfirmedRotations: false };
   const wrapped = new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
@@ -61,6 +63,7 @@ function forgetful(store: KeyValueStore) {
       return async (key: string, expected: string, next: string, ttlMs: number, ...rest: unknown[]) => {
         const written = await compareAndSet.call(target, key, expected, next, ttlMs, ...rest);
         if (written && control.losingRotations && key.startsWith('r:')) await target.set(key, expected, ttlMs);
+        if (written && control.unconfirmedRotations && key.startsWith('r:')) throw new StoreUnconfirmedError('compareAndSet', 0, 1);
         return written;
       };
     },
@@ -69,7 +72,7 @@ function forgetful(store: KeyValueStore) {
 }
 
 let srv: TestServer;
-let lossy: { losingRotations: boolean };
+let lossy: { losingRotations: boolean; unconfirmedRotations: boolean };
 const events: SessionEvent[] = [];
 
 let users = 0;
@@ -254,6 +257,23 @@ describeEachBackend('stay signed in', (backendOf) => {
       await settle();
       expect(replays(userId)).toHaveLength(1);
       expect((await data(jar)).status).toBe(401);
+    });
+
+    it('a resume whose rotation was made but not confirmed answers 503 and leaves no session behind; the device resumes on its next request', async () => {
+      const { jar, username } = await remembered();
+      srv.clock.advance(31 * MINUTE);
+      lossy.unconfirmedRotations = true;
+      try {
+        expect((await data(jar)).status).toBe(503);
+      } finally {
+        lossy.unconfirmedRotations = false;
+      }
+      // Signed in afresh elsewhere: that session is the user's only one (the resume's own was ended, not left indexed).
+      const fresh = new Jar().take(await request(`${srv.url}/trpc/auth.login`, { body: { username, password: PASSWORD } }));
+      const listed = ((await request(`${srv.url}/trpc/sessions.list`, { cookie: fresh.header })).json as { result: { data: { kind: string }[] } }).result.data;
+      expect(listed.filter((view) => view.kind === 'session')).toHaveLength(1);
+      // The browser kept its credential (the 503 handed nothing over): it is the previous token, still good once.
+      expect((await data(jar)).status).toBe(200);
     });
 
     it('a number the server never signed is no credential (the number cannot be raised by hand)', async () => {

@@ -5,7 +5,7 @@ import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { errorMessages } from '../../shared/errors.js';
-import { isStoreUnavailable } from '../store/storeErrors.js';
+import { isStoreUnavailable, isStoreUnconfirmed } from '../store/storeErrors.js';
 import { sendError, sendPlainError } from './errorResponse.js';
 import { assignRequestId, logOf } from './requestId.js';
 
@@ -59,8 +59,11 @@ export function errorBoundary(options: ErrorBoundaryOptions): Koa.Middleware {
         log.error({ err: error }, 'error after the answer started');
         return;
       }
-      ctx.res.removeHeader('Set-Cookie');
-      ctx.res.removeHeader('Clear-Site-Data');
+      // A logout whose end was made but not confirmed by the replicas still clears the credential it ended.
+      if (!isStoreUnconfirmed(error)) {
+        ctx.res.removeHeader('Set-Cookie');
+        ctx.res.removeHeader('Clear-Site-Data');
+      }
       const answer = answerFor(error, log);
       if (isTrpcPath(ctx.path)) {
         sendError(ctx, answer.code, answer.message);

@@ -241,33 +241,40 @@ export class SessionCore {
     const devices = this.store.devices;
     if (!devices || !this.#userSource) return { kind: 'none' };
     let live: LiveSession | undefined;
-    for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
-      const verdict = await devices.judge(credential, (userId) => this.store.generationOf(userId), (key) => this.store.usedSinceStart(key));
-      if (verdict.kind === 'none' || verdict.kind === 'replayed') {
-        if (live) await this.end(live);
-        if (verdict.kind === 'none') return verdict;
-        await this.#replayed(verdict.series.userId, verdict.series.publicId);
-        return { kind: 'replayed' };
-      }
-      const { series } = verdict;
-      if (!live) {
-        const user = await this.#userSource(series.userId);
-        if (user === undefined) {
-          await devices.forget(credential);
-          return { kind: 'none' };
+    try {
+      for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
+        const verdict = await devices.judge(credential, (userId) => this.store.generationOf(userId), (key) => this.store.usedSinceStart(key));
+        if (verdict.kind === 'none' || verdict.kind === 'replayed') {
+          if (live) await this.end(live);
+          if (verdict.kind === 'none') return verdict;
+          await this.#replayed(verdict.series.userId, verdict.series.publicId);
+          return { kind: 'replayed' };
         }
-        try {
-          live = await this.start(this.store.codec.user(user), this.store.codec.data({}), { ...issue, authAt: series.authAt, generation: series.gen });
-        } catch (error) {
-          // Every session of the user ended while this one was being started: so did the credential.
-          if ((error as { code?: unknown }).code === 'CONFLICT') return { kind: 'none' };
-          throw error;
+        const { series } = verdict;
+        if (!live) {
+          const user = await this.#userSource(series.userId);
+          if (user === undefined) {
+            await devices.forget(credential);
+            return { kind: 'none' };
+          }
+          try {
+            live = await this.start(this.store.codec.user(user), this.store.codec.data({}), { ...issue, authAt: series.authAt, generation: series.gen });
+          } catch (error) {
+            // Every session of the user ended while this one was being started: so did the credential.
+            if ((error as { code?: unknown }).code === 'CONFLICT') return { kind: 'none' };
+            throw error;
+          }
         }
+        if (verdict.kind === 'accept') return { kind: 'resumed', live, credential: undefined, expiresAt: series.expiresAt };
+        const next = await devices.rotate(credential, verdict, storeKeyOf(live.id));
+        if (next) return { kind: 'resumed', live, credential: next, expiresAt: series.expiresAt };
+        // Another request of the same browser rotated it first: judge again (most likely an accept now).
       }
-      if (verdict.kind === 'accept') return { kind: 'resumed', live, credential: undefined, expiresAt: series.expiresAt };
-      const next = await devices.rotate(credential, verdict, storeKeyOf(live.id));
-      if (next) return { kind: 'resumed', live, credential: next, expiresAt: series.expiresAt };
-      // Another request of the same browser rotated it first: judge again (most likely an accept now).
+    } catch (error) {
+      // A session started for this resume and never handed out (the rotation failed, or was made but not
+      // confirmed by the replicas) must not stay behind: indexed, listed and counted against the cap.
+      if (live) await this.end(live).catch(() => undefined);
+      throw error;
     }
     if (live) await this.end(live);
     throw sessionConflict();

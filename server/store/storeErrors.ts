@@ -39,6 +39,12 @@ export class StoreUnconfirmedError extends StoreUnavailableError {
   /** Replicas that acknowledged, and how many were asked for. */
   readonly acknowledged: number;
   readonly wanted: number;
+  /**
+   * Koa's convention: headers its error handler sets on the answer after clearing the others. Set by the
+   * session middleware outside Gatehouse's prefix, so that a host route's logout answered "not confirmed"
+   * still clears the credential it ended (the end was made; only its replication is unconfirmed).
+   */
+  declare readonly headers?: Record<string, string | string[]>;
   constructor(operation: string, acknowledged: number, wanted: number) {
     super(operation, {
       message: errorMessages.storeUnconfirmed,

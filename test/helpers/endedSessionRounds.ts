@@ -107,9 +107,14 @@ export async function endThenKillRound(url: string, users: readonly string[], se
       writes.push({ cookie: b, path: 'sessions.revoke', call: timed('sessions.revoke', a, { id: ids[i] }) });
     }
   });
-  const answers = await Promise.all(writes.map((write) => write.call));
-  await master.kill();
-  await release?.();
+  let answers: Awaited<(typeof writes)[number]['call']>[];
+  try {
+    answers = await Promise.all(writes.map((write) => write.call));
+    await master.kill();
+  } finally {
+    // The lagging link's proxy is stopped whatever happened, or it would outlive the round.
+    await release?.();
+  }
 
   await setup.untilFailedOver(master);
   let undone = 0;
