@@ -42,6 +42,10 @@ export async function openRedisSentinel(options: OpenStoreOptions): Promise<KeyV
   const client = sentinel as unknown as NodeRedisSentinel;
   const { wait } = url;
   const lane = laneNodeOptions(options.timeoutMs);
+  const credentials = {
+    ...(url.username === undefined ? {} : { username: url.username }),
+    ...(url.password === undefined ? {} : { password: url.password }),
+  };
   const lanes =
     wait &&
     new ReplicaWaitLanes({
@@ -49,7 +53,7 @@ export async function openRedisSentinel(options: OpenStoreOptions): Promise<KeyV
       defaultTimeoutMs: options.timeoutMs,
       // The master the sentinels named last; after a failover the old lane fails (its server is gone or a replica) and the next one goes here.
       masterOf: () => client.getMasterNode() as RedisAddress | undefined,
-      open: ({ host, port }) => createClient({ ...lane, username: url.username, password: url.password, socket: { ...lane.socket, host, port, ...tls } }) as unknown as LaneClient,
+      open: ({ host, port }) => createClient({ ...lane, ...credentials, socket: { ...lane.socket, host, port, ...tls } }) as unknown as LaneClient,
       onError: options.onError,
     });
   return redisStoreOver(new SentinelRedisClient(client), options, lanes);
