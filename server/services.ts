@@ -10,6 +10,7 @@ import type { SessionCodec } from './session/sessionCodec.js';
 import type { SessionEventSink } from './session/sessionEvents.js';
 import { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
+import { lazyStoreSecret } from './store/storeSecret.js';
 import { StoreLoginThrottle } from './throttle/loginThrottle.js';
 import { instrumentedThrottle } from './throttle/instrumentedThrottle.js';
 import { tracedHasher } from './accounts/tracedHasher.js';
@@ -35,6 +36,7 @@ export async function createServices<TUser extends { id: string }>(
   telemetry: Telemetry = NO_TELEMETRY,
 ): Promise<Services<TUser>> {
   const sealer = new Sealer(options.keys);
+  const storeSecret = lazyStoreSecret(store, sealer, clock, legacyWindowOf(options));
   const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, clock, options.staySignedInMs);
   return {
     accounts: accounts ?? (builtInAccounts(store, tracedHasher(hasher ?? (await createPasswordHasher()), telemetry)) as unknown as AccountsAdapter<TUser>),
@@ -52,3 +54,7 @@ export async function createServices<TUser extends { id: string }>(
     loginLogTag: loginLogTagger(options.keys),
   };
 }
+
+/** A day past the longest anything an earlier version wrote can stay live: a session's absolute timeout, a "stay signed in" credential's lifetime. */
+export const legacyWindowOf = (options: Pick<ServiceOptions, 'absoluteTimeoutMs' | 'staySignedInMs'>) =>
+  Math.max(options.absoluteTimeoutMs, options.staySignedInMs ?? 0) + 24 * 3_600_000;

@@ -87,6 +87,14 @@ export interface KeyValueStore {
   mapSet(key: string, field: string, value: string, ttlMs: number, write?: WriteOptions): Promise<void>;
   mapDelete(key: string, field: string, write?: WriteOptions): Promise<void>;
   mapGetAll(key: string): Promise<Map<string, string>>;
+  /**
+   * Up to `limit` live keys (values and maps alike) that start with
+   * `prefix`, in no particular order. For one-off upgrades at start-up
+   * (finding what an earlier version wrote), never for a request: on Redis
+   * it walks the keyspace with `SCAN`. A Keyv adapter without an iterator
+   * leaves it out.
+   */
+  keysWithPrefix?(prefix: string, limit: number): Promise<string[]>;
   /** Cheap round trip for health checks. */
   ping(): Promise<void>;
   /** Removes expired entries the backend does not expire by itself; returns how many. */

@@ -111,6 +111,18 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return Promise.resolve(new Map(this.#liveFields(key).map(([field, value]) => [field, value])));
   }
 
+  keysWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    const now = this.#now();
+    const found: string[] = [];
+    for (const entries of [this.#values, this.#maps]) {
+      for (const [key, handle] of entries) {
+        if (found.length >= limit) break;
+        if (key.startsWith(prefix) && this.#strings.expires(handle) > now) found.push(key);
+      }
+    }
+    return Promise.resolve(found);
+  }
+
   ping(): Promise<void> {
     return Promise.resolve();
   }
