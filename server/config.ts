@@ -54,7 +54,7 @@ const positiveInt = (name: string, fallback: number) =>
 
 const boolFlag = (name: string) =>
   z
-    .enum(['0', '1', 'true', 'false', ''], { error: `${name} must be 1 or 0` })
+    .enum(['0', '1', 'true', 'false'], { error: `${name} must be 1 or 0` })
     .default('0')
     .transform((v) => v === '1' || v === 'true');
 
@@ -71,9 +71,16 @@ const onOff = (name: string) =>
     });
 
 /**
+ * The longest `SESSION_STAY_SIGNED_IN`: browsers cap a cookie's lifetime at 400 days (RFC 6265bis, Chrome since
+ * 104), so a longer `sid-remember` would end at 400 days anyway, earlier than the setting says.
+ */
+const MAX_STAY_SIGNED_IN_DAYS = 400;
+const DAY_MS = 86_400_000;
+
+/**
  * `SESSION_STAY_SIGNED_IN`: `off`, `on` (the library's 30 days), or the device credential's lifetime with its
- * unit (`14d`). `1` and `0` are on and off, as for the other flags; any other bare number is refused (is `30`
- * seconds or days?).
+ * unit (`14d`), at most 400 days. `1` and `0` are on and off, as for the other flags; any other bare number is
+ * refused (is `30` seconds or days?).
  */
 const staySignedIn = z
   .string()
@@ -94,6 +101,13 @@ const staySignedIn = z
       });
       return z.NEVER;
     }
+    if (ms > MAX_STAY_SIGNED_IN_DAYS * DAY_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `SESSION_STAY_SIGNED_IN must be at most ${MAX_STAY_SIGNED_IN_DAYS}d, got "${text}": browsers cap a cookie's lifetime at ${MAX_STAY_SIGNED_IN_DAYS} days, so a longer one would end earlier than it says. Use ${MAX_STAY_SIGNED_IN_DAYS}d or less`,
+      });
+      return z.NEVER;
+    }
     return ms;
   });
 
@@ -110,15 +124,12 @@ const envSchema = z.object({
     .max(65535, { error: 'PORT must be between 0 and 65535' })
     .default(3000),
   HOST: z.string().min(1, { error: 'HOST must not be empty' }).default('127.0.0.1'),
-  METRICS_PORT: z.preprocess(
-    (value) => (value === '' ? undefined : value),
-    z.coerce
-      .number({ error: 'METRICS_PORT must be a number (the port of the Prometheus endpoint, e.g. 9464)' })
-      .int({ error: 'METRICS_PORT must be a whole number' })
-      .min(0, { error: 'METRICS_PORT must be between 0 and 65535' })
-      .max(65535, { error: 'METRICS_PORT must be between 0 and 65535' })
-      .optional(),
-  ),
+  METRICS_PORT: z.coerce
+    .number({ error: 'METRICS_PORT must be a number (the port of the Prometheus endpoint, e.g. 9464)' })
+    .int({ error: 'METRICS_PORT must be a whole number' })
+    .min(0, { error: 'METRICS_PORT must be between 0 and 65535' })
+    .max(65535, { error: 'METRICS_PORT must be between 0 and 65535' })
+    .optional(),
   METRICS_HOST: z.string().min(1, { error: 'METRICS_HOST must not be empty (default 127.0.0.1: only this machine scrapes)' }).default('127.0.0.1'),
   SESSION_STORE_URL: z
     .string()
@@ -187,7 +198,7 @@ function parseOrigins(text: string): { origins: string[]; bad: string[] } {
  * @example loadConfig({ NODE_ENV: 'test', SESSION_STORE_URL: 'memory://' })
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ReferenceConfig {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(withoutBlanks(env));
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(issue.message);
@@ -264,6 +275,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       }),
     }),
   });
+}
+
+/**
+ * The environment with each value trimmed and an empty one dropped: `SESSION_IDLE_TIMEOUT=` (a template left
+ * blank, `VAR=${UNSET}` in a compose file) means "not set, use the default", never an empty value (which
+ * `PORT` would read as 0) or a stray space that fails to parse.
+ */
+function withoutBlanks(env: Record<string, string | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const trimmed = value?.trim();
+    if (trimmed) kept[name] = trimmed;
+  }
+  return kept;
 }
 
 function formatProblems(problems: string[]): string {

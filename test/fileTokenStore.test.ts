@@ -1,15 +1,34 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import type * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fileTokenStore, TokenFileError } from '../client/node.js';
+
+// A rename that fails (a full disk, a read-only remount between the write and the rename) cannot be
+// provoked for root in a temporary directory, so the test that needs one swaps `renameSync` for a failing one.
+const renameFailure = vi.hoisted(() => ({ error: undefined as Error | undefined }));
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof fs>();
+  return {
+    ...real,
+    renameSync: (from: string, to: string) => {
+      if (renameFailure.error) throw renameFailure.error;
+      real.renameSync(from, to);
+    },
+  };
+});
 
 /** A CLI's tokens on disk (`fileTokenStore`): only its user can read them, a write is all or nothing, a stranger's file is never used or overwritten. */
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-tokens-'));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  renameFailure.error = undefined;
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
@@ -22,6 +41,18 @@ describe('when the file does not exist yet', () => {
     expect([modeOf(file), modeOf(join(dir, 'config', 'cli')), modeOf(join(dir, 'config'))]).toEqual(['600', '700', '700']);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ session: 'token-1' });
     expect(await fileTokenStore(file).get('session')).toBe('token-1');
+  });
+
+  it('creates the new directories exactly 0700 whatever the umask (one that takes the owner’s write bit away), and leaves an existing one’s mode', async () => {
+    chmodSync(dir, 0o755);
+    const file = join(dir, 'config', 'cli', 'tokens.json');
+    const previous = process.umask(0o277);
+    try {
+      await fileTokenStore(file).set('session', 'token-1');
+    } finally {
+      process.umask(previous);
+    }
+    expect([modeOf(file), modeOf(join(dir, 'config', 'cli')), modeOf(join(dir, 'config')), modeOf(dir)]).toEqual(['600', '700', '700', '755']);
   });
 });
 
@@ -56,6 +87,16 @@ describe('when it writes', () => {
     symlinkSync(target, file);
     await expect(Promise.resolve().then(() => fileTokenStore(file).set('session', 'token-1'))).rejects.toThrow(`${file} is not a token file (not JSON)`);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
+  });
+
+  it('a rename that fails: the error is thrown, the temporary file is removed, and the old file is left as it was', async () => {
+    const file = join(dir, 'tokens.json');
+    const tokens = fileTokenStore(file);
+    await tokens.set('session', 'token-1');
+    renameFailure.error = Object.assign(new Error('ENOSPC: no space left on device, rename'), { code: 'ENOSPC' });
+    await expect(Promise.resolve().then(() => tokens.set('remember', 'remember-1'))).rejects.toThrow('ENOSPC: no space left on device, rename');
+    expect(readdirSync(dir)).toEqual(['tokens.json']);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ session: 'token-1' });
   });
 
   it('removes the file when the last token is deleted', async () => {
@@ -102,6 +143,23 @@ describe('when the file is not one it wrote', () => {
       `${file} is readable or writable by other users (mode 0644), so its tokens may have been copied; it was left as it is. Delete it and sign in again, or point the client at another file.`,
     );
     chmodSync(file, 0o600);
+    expect(await fileTokenStore(file).get('session')).toBe('token-1');
+  });
+
+  it('a file another user owns is refused (its tokens are not this user’s to send), naming both uids and the fix, and left as it was', async () => {
+    const file = join(dir, 'tokens.json');
+    writeFileSync(file, '{"session":"token-1"}', { mode: 0o600 });
+    const owner = statSync(file).uid;
+    // The file stays ours; the process claims to run as someone else (making a file another user's needs root).
+    vi.spyOn(process, 'getuid').mockReturnValue(owner + 1);
+    const tokens = fileTokenStore(file);
+    await expect(Promise.resolve().then(() => tokens.get('session'))).rejects.toThrow(
+      `${file} belongs to another user (uid ${owner}; this process runs as uid ${owner + 1}); it was left as it is. Point the client at a file of your own, or run it as the user who owns this file.`,
+    );
+    await expect(Promise.resolve().then(() => tokens.set('session', 'token-2'))).rejects.toThrow(TokenFileError);
+    await expect(Promise.resolve().then(() => tokens.delete('session'))).rejects.toThrow(TokenFileError);
+    expect(readFileSync(file, 'utf8')).toBe('{"session":"token-1"}');
+    vi.restoreAllMocks();
     expect(await fileTokenStore(file).get('session')).toBe('token-1');
   });
 });

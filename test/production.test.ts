@@ -43,11 +43,75 @@ describe('configuration errors name the variable and the fix', () => {
     [{ SESSION_STAY_SIGNED_IN: '30' }, 'SESSION_STAY_SIGNED_IN needs a unit: 30d for days, 30h for hours (got "30")'],
     [{ SESSION_STAY_SIGNED_IN: '0d' }, `SESSION_STAY_SIGNED_IN must be off, on (30 days), or the device credential's lifetime with a unit (e.g. 14d, 720h), got "0d"`],
     [
+      { SESSION_STAY_SIGNED_IN: '401d' },
+      `SESSION_STAY_SIGNED_IN must be at most 400d, got "401d": browsers cap a cookie's lifetime at 400 days, so a longer one would end earlier than it says. Use 400d or less`,
+    ],
+    [{ SESSION_STAY_SIGNED_IN: '9601h' }, 'SESSION_STAY_SIGNED_IN must be at most 400d, got "9601h"'],
+    [
       { SESSION_STAY_SIGNED_IN: '20m' },
       "SESSION_STAY_SIGNED_IN (the device credential's lifetime) must be longer than SESSION_IDLE_TIMEOUT: a credential that ends before the session idles out never resumes one. Use e.g. 30d, or off",
     ],
   ])('%j → %s', (env, message) => {
     expect(configError({ ...PROD, ...env })).toContain(message);
+  });
+
+  it('production with SESSION_KEYS blank (only spaces) refuses to start as if it were unset', () => {
+    expect(configError({ NODE_ENV: 'production', SESSION_KEYS: '   ' })).toContain(
+      'SESSION_KEYS must hold at least one key of 32+ characters in production',
+    );
+  });
+
+  it('an empty or blank value counts as unset: every default applies (PORT= is not port 0)', () => {
+    const blank = loadConfig({
+      NODE_ENV: '',
+      PORT: '',
+      HOST: '  ',
+      SESSION_STORE_URL: '',
+      SESSION_STORE_NAMESPACE: ' ',
+      SESSION_IDLE_TIMEOUT: '',
+      SESSION_ABSOLUTE_TIMEOUT: '\t',
+      SESSION_STORE_TIMEOUT: '',
+      SESSION_MAX_PER_USER: '',
+      SESSION_BEARER: '',
+      SESSION_STAY_SIGNED_IN: ' ',
+      SESSION_COOKIE_SAMESITE: '',
+      TRUST_PROXY: '',
+      LOG_LEVEL: '',
+      METRICS_PORT: ' ',
+      LOGIN_THROTTLE_WINDOW: '',
+    });
+    const unset = loadConfig({});
+    expect({ ...blank, gatehouse: { ...blank.gatehouse, keys: [] } }).toEqual({ ...unset, gatehouse: { ...unset.gatehouse, keys: [] } });
+    expect([blank.env, blank.port, blank.host, blank.logLevel, blank.gatehouse.store, blank.gatehouse.idleTimeout, blank.gatehouse.staySignedIn]).toEqual([
+      'development',
+      3000,
+      '127.0.0.1',
+      'info',
+      'sqlite://data/gatehouse.sqlite',
+      1_800_000,
+      true,
+    ]);
+    expect(blank.metrics).toBeUndefined();
+  });
+
+  it('values are trimmed (a stray space or newline from a secrets file is not part of the value)', () => {
+    const config = loadConfig({
+      ...PROD,
+      NODE_ENV: 'production\n',
+      PORT: ' 8080 ',
+      SESSION_IDLE_TIMEOUT: ' 15m',
+      SESSION_COOKIE_SAMESITE: 'strict ',
+      SESSION_STAY_SIGNED_IN: ' 400d ',
+      TRUST_PROXY: '1\n',
+    });
+    expect([config.env, config.port, config.gatehouse.idleTimeout, config.gatehouse.cookie?.sameSite, config.gatehouse.staySignedIn, config.gatehouse.trustProxy]).toEqual([
+      'production',
+      8080,
+      900_000,
+      'strict',
+      { lifetime: 400 * 86_400_000 },
+      true,
+    ]);
   });
 
   it('lists every problem at once', () => {

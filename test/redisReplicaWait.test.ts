@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGatehouse, gatehouseRoutes, router } from '../server/index.js';
 import { errorMessages } from '../shared/errors.js';
 import { clusterKeySlot } from '../server/store/clusterKeySlot.js';
@@ -196,6 +196,45 @@ describe('waitReplicas on a private Redis master with one replica', () => {
     }
   });
 
+  /**
+   * Takes the replica down (stopped: the master drops its link at once), and runs `during` once the master
+   * lists no replica and the lane's one-second trust in its last count (`ROLE`) has passed: the clock is
+   * moved past it, not slept through. Brings the replica back and relinked afterwards.
+   */
+  async function withReplicaDown(during: () => Promise<void>): Promise<void> {
+    const realNow = Date.now.bind(Date);
+    await replica.stop();
+    try {
+      await eventually(async () => (await info(master, 'replication')).get('connected_slaves') === '0', 'the master dropped its replica');
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 2_000);
+      await during();
+    } finally {
+      vi.restoreAllMocks();
+      await replica.restart();
+      await untilReplicaLinked(replica);
+    }
+  }
+
+  it('waitReplicas=all with the replica down (the master lists none): a durable write is not confirmed, 0 of 1, rather than waiting for no one', async () => {
+    const store = await open('?waitReplicas=all&waitTimeout=500ms');
+    try {
+      // Seen with its replica linked: from here on this master has one to wait for.
+      await store.set('down-1', 'v', 0, DURABLE);
+      await withReplicaDown(async () => {
+        const error = await store.take('down-1', DURABLE).then(() => 'confirmed', (thrown: unknown) => thrown);
+        expect(error).toBeInstanceOf(StoreUnconfirmedError);
+        expect([(error as StoreUnconfirmedError).acknowledged, (error as StoreUnconfirmedError).wanted]).toEqual([0, 1]);
+        // The take was made on the master all the same.
+        expect(await rawGet(master, store, 'down-1')).toBeUndefined();
+      });
+      // The replica back: confirmed again.
+      await store.set('down-2', 'v', 0, DURABLE);
+      expect(await rawGet(replica, store, 'down-2')).toBe('v');
+    } finally {
+      await store.close();
+    }
+  });
+
   describe('over HTTP', () => {
     let server: TestServer;
     beforeAll(async () => {
@@ -288,6 +327,29 @@ describe('waitReplicas on a private Redis master with one replica', () => {
       } finally {
         listening.close();
         await gatehouse.close();
+      }
+    });
+
+    it('waitReplicas=all with the replica down (no longer linked to the master): a logout answers 503 "not confirmed", still clears the cookie, and the session has ended; once it is back, 200', async () => {
+      const down = await startServer({ env: { SESSION_STORE_URL: `${master.url}?waitReplicas=all&waitTimeout=500ms`, SESSION_STORE_NAMESPACE: `wait-down-${Date.now()}` } });
+      try {
+        // A logout with the replica linked: the server has seen this master with one replica.
+        const first = await signUp(down.url, `down-first-${Date.now()}`);
+        expect((await request(`${down.url}/trpc/auth.logout`, { cookie: first, body: {} })).status).toBe(200);
+        const cookie = await signUp(down.url, `down-waiter-${Date.now()}`);
+        await withReplicaDown(async () => {
+          const res = await request(`${down.url}/trpc/auth.logout`, { cookie, body: {} });
+          expect(res.status).toBe(503);
+          expect((res.json as { error: { message: string; data: { code: string } } }).error).toMatchObject({ message: errorMessages.storeUnconfirmed, data: { code: 'SERVICE_UNAVAILABLE' } });
+          const cleared = res.setCookies.map(parseSetCookie).find((c) => c.name === 'sid');
+          expect(cleared?.value).toBe('');
+          expect(new Date(cleared!.attributes.get('expires')!).getTime()).toBeLessThan(Date.now());
+          expect((await request(`${down.url}/trpc/data`, { cookie })).status).toBe(401);
+        });
+        const last = await signUp(down.url, `down-last-${Date.now()}`);
+        expect((await request(`${down.url}/trpc/auth.logout`, { cookie: last, body: {} })).status).toBe(200);
+      } finally {
+        await down.close();
       }
     });
 

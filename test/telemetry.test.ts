@@ -7,7 +7,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Gatehouse } from '../server/index.js';
 import { createReferenceApp } from '../server/reference/app.js';
-import { STORE_DURATION_BUCKETS } from '../server/telemetry/openTelemetry.js';
+import { StoreUnavailableError, StoreUnconfirmedError } from '../server/store/storeErrors.js';
+import { STORE_DURATION_BUCKETS, storeErrorType } from '../server/telemetry/openTelemetry.js';
 import { ManualClock } from './helpers/clock.js';
 import { errorCode, request, signUp } from './helpers/http.js';
 import { testConfig } from './helpers/server.js';
@@ -45,6 +46,7 @@ describe('OpenTelemetry: with an SDK registered before createGatehouse', () => {
   beforeEach(() => {
     store.down = false;
     store.timingOut = false;
+    store.unconfirmed = false;
     sdk.spans.reset();
   });
 
@@ -196,6 +198,26 @@ describe('OpenTelemetry: with an SDK registered before createGatehouse', () => {
     expect(increase(d, 'gatehouse.store.errors', { ...memoryGet, 'error.type': 'unavailable' })).toBe(0);
   });
 
+  it('a durable write its replicas did not confirm: error.type unconfirmed, not unavailable or timeout; the span says "not confirmed"', async () => {
+    const cookie = await signUp(url, 'otel-unconfirmed');
+    sdk.spans.reset();
+    store.unconfirmed = true;
+    const d = await delta(() => request(`${url}/trpc/auth.logout`, { cookie, body: {} }));
+    expect(d.result.status).toBe(503);
+    const memoryTake = { 'gatehouse.store.operation': 'take', 'gatehouse.store.backend': 'memory' };
+    expect(increase(d, 'gatehouse.store.errors', { ...memoryTake, 'error.type': 'unconfirmed' })).toBe(1);
+    for (const other of ['unavailable', 'timeout', '_OTHER']) expect(increase(d, 'gatehouse.store.errors', { ...memoryTake, 'error.type': other })).toBe(0);
+    const { spans } = requestTrace();
+    const failed = spans.filter((span) => span.name.startsWith('gatehouse.store.') && span.attributes['error.type'] !== undefined);
+    expect(failed.map((span) => [span.name, span.attributes['error.type'], span.status.message])).toEqual([
+      [
+        'gatehouse.store.take',
+        'unconfirmed',
+        'Not confirmed: the change was made, but the session store could not confirm in time that it will survive a failover. Try again in a moment.',
+      ],
+    ]);
+  });
+
   it('every attribute of every metric is from a closed set: no user, login, session id or address', async () => {
     const all = await sdk.collect();
     const allowed = new Set(['gatehouse.reason', 'gatehouse.outcome', 'gatehouse.store.operation', 'gatehouse.store.backend', 'db.system.name', 'error.type']);
@@ -206,5 +228,20 @@ describe('OpenTelemetry: with an SDK registered before createGatehouse', () => {
         expect(JSON.stringify(point.attributes)).not.toMatch(/otel-|127\.0\.0\.1/);
       }
     }
+  });
+});
+
+describe('error.type takes one of four values, never an error’s own name or message', () => {
+  it('unconfirmed, timeout, unavailable, and _OTHER (OpenTelemetry’s value for an unknown type) for anything else', () => {
+    const errors = [
+      new StoreUnconfirmedError('delete', 0, 2),
+      new StoreUnavailableError('get', { timedOut: true }),
+      new StoreUnavailableError('get', { cause: new Error('connect ECONNREFUSED') }),
+      new TypeError("Cannot read properties of undefined (reading 'x')"),
+      Object.assign(new Error('READONLY'), { name: 'ReplyError' }),
+      'a string thrown',
+      undefined,
+    ];
+    expect(errors.map(storeErrorType)).toEqual(['unconfirmed', 'timeout', 'unavailable', '_OTHER', '_OTHER', '_OTHER', '_OTHER']);
   });
 });

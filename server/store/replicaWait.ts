@@ -5,7 +5,10 @@ import { parseDuration } from '../duration.js';
  * acknowledge it (Redis `WAIT`) before it is answered.
  */
 export interface ReplicaWait {
-  /** `all`: every replica the master that took the write reports (`ROLE`) when it is asked; or this many. */
+  /**
+   * `all`: the most replicas the master that took the write has been seen with (`ROLE`), so one that is down
+   * is still waited for and the write answers "not confirmed"; or this many.
+   */
   readonly replicas: 'all' | number;
   /** How long `WAIT` may block; `undefined`: the store timeout. Past it: `StoreUnconfirmedError` (503). */
   readonly timeoutMs: number | undefined;

@@ -46,14 +46,20 @@ const REPLICA_COUNT_TTL_MS = 1_000;
  *
  * `waitReplicas=all` asks the master how many replicas it has (`ROLE`, at
  * most once a second per lane): with two or more, a failover may promote
- * any of them, so every one must have the write. A replica that has
- * dropped off the master (its link closed, or silent past
- * `repl-timeout`) is no longer counted; a stopped one still linked is, and
- * its silence makes durable writes answer 503 until it is dropped or back.
+ * any of them, so every one must have the write. It waits for the most
+ * replicas this process has seen linked to that master, not for those
+ * linked now: a replica that is down, or dropped off the master (its link
+ * closed, or silent past `repl-timeout`), is still waited for, so durable
+ * writes answer 503 "not confirmed" until it is back, instead of quietly
+ * being confirmed by fewer (fail closed). The count only grows, for as long
+ * as the process runs: a replica removed for good keeps durable writes at
+ * 503 until Gatehouse restarts.
  */
 export class ReplicaWaitLanes {
   readonly #options: ReplicaWaitLanesOptions;
   readonly #lanes = new Map<string, Lane>();
+  /** Per master (`host:port`), the most replicas `ROLE` has listed: kept across lanes, so a rebuilt lane does not forget one that is down. */
+  readonly #mostReplicasSeen = new Map<string, number>();
   readonly timeoutMs: number;
   #closed = false;
 
@@ -95,7 +101,12 @@ export class ReplicaWaitLanes {
     const name = `${address.host}:${address.port}`;
     let lane = this.#lanes.get(name);
     if (!lane || lane.dead) {
-      lane = new Lane(this.#options.open(address), this.#options.wait.replicas, this.timeoutMs, (error) => {
+      const atLeastMostSeen = (linked: number) => {
+        const most = Math.max(linked, this.#mostReplicasSeen.get(name) ?? 0);
+        this.#mostReplicasSeen.set(name, most);
+        return most;
+      };
+      lane = new Lane(this.#options.open(address), this.#options.wait.replicas, atLeastMostSeen, this.timeoutMs, (error) => {
         if (this.#lanes.get(name) === lane) this.#lanes.delete(name);
         if (error !== undefined) this.#options.onError?.(error);
       });
@@ -112,15 +123,18 @@ class Lane {
   readonly ready: Promise<unknown>;
   dead = false;
   readonly #replicas: 'all' | number;
+  /** With `all`: the replicas to wait for, given those linked now (the most ever seen on this master). */
+  readonly #replicasToWaitFor: (linked: number) => number;
   readonly #timeoutMs: number;
   readonly #onDead: (error: unknown) => void;
   #nextWait: Promise<{ acked: number; wanted: number }> | undefined;
   #inFlight: Promise<void> = Promise.resolve();
   #replicaCount: { count: number; at: number } | undefined;
 
-  constructor(client: LaneClient, replicas: 'all' | number, timeoutMs: number, onDead: (error: unknown) => void) {
+  constructor(client: LaneClient, replicas: 'all' | number, replicasToWaitFor: (linked: number) => number, timeoutMs: number, onDead: (error: unknown) => void) {
     this.client = client;
     this.#replicas = replicas;
+    this.#replicasToWaitFor = replicasToWaitFor;
     this.#timeoutMs = timeoutMs;
     this.#onDead = onDead;
     // A lane does not reconnect: the next durable write builds a new one, to whichever server is master then.
@@ -154,15 +168,17 @@ class Lane {
   }
 
   async #wait(): Promise<{ acked: number; wanted: number }> {
-    const wanted = this.#replicas === 'all' ? await this.#allReplicas() : this.#replicas;
-    // No replica to wait for: nothing a failover could promote lacks the write.
+    // A replica that went down is still waited for: waiting only for those linked now would confirm a write
+    // that the one a failover promotes (back, behind) may lack.
+    const wanted = this.#replicas === 'all' ? this.#replicasToWaitFor(await this.#linkedReplicas()) : this.#replicas;
+    // No replica ever seen on this master: nothing a failover could promote lacks the write.
     if (wanted === 0) return { acked: 0, wanted };
     const acked = Number(await this.client.sendCommand(['WAIT', String(wanted), String(this.#timeoutMs)]));
     return { acked, wanted };
   }
 
-  /** The replicas the master reports (`ROLE`), asked at most once a second. */
-  async #allReplicas(): Promise<number> {
+  /** The replicas linked to the master now (`ROLE` lists those online), asked at most once a second. */
+  async #linkedReplicas(): Promise<number> {
     const now = Date.now();
     if (this.#replicaCount && now - this.#replicaCount.at < REPLICA_COUNT_TTL_MS) return this.#replicaCount.count;
     const role = (await this.client.sendCommand(['ROLE'])) as unknown[];

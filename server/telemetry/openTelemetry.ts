@@ -2,7 +2,7 @@ import type * as Api from '@opentelemetry/api';
 import { errorMessages } from '../../shared/errors.js';
 import type { SessionEvent } from '../session/sessionEvents.js';
 import type { StoreKind } from '../store/keyValueStore.js';
-import { isStoreUnavailable } from '../store/storeErrors.js';
+import { isStoreUnavailable, isStoreUnconfirmed } from '../store/storeErrors.js';
 import { NO_TELEMETRY, type AttemptOutcome, type SpanName, type Telemetry, type ThrottleReason } from './telemetry.js';
 
 /**
@@ -16,6 +16,21 @@ export const STORE_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 const DB_SYSTEM: Partial<Record<StoreKind, string>> = { redis: 'redis', postgres: 'postgresql', sqlite: 'sqlite' };
 
 const SCOPE = 'koa-gatehouse';
+
+/**
+ * `error.type` of a failed store operation or span: a closed set, so a metric never grows a series per
+ * message. `unconfirmed`: a durable write made, but not acknowledged by its replicas in time (`waitReplicas`);
+ * `timeout`: no answer within the deadline; `unavailable`: the store answered with an error; `_OTHER`
+ * (OpenTelemetry's value for an unknown type): anything else, a bug rather than an outage.
+ */
+export type StoreErrorType = 'unconfirmed' | 'timeout' | 'unavailable' | '_OTHER';
+
+export function storeErrorType(error: unknown): StoreErrorType {
+  // Unconfirmed first: it is a kind of StoreUnavailableError, and a store that answered is not one that is down.
+  if (isStoreUnconfirmed(error)) return 'unconfirmed';
+  if (isStoreUnavailable(error)) return error.timedOut ? 'timeout' : 'unavailable';
+  return '_OTHER';
+}
 
 /** What Gatehouse uses of `@opentelemetry/api`. */
 export type OpenTelemetryApi = Pick<typeof Api, 'metrics' | 'trace' | 'context' | 'createNoopMeter' | 'ProxyTracerProvider' | 'SpanStatusCode'>;
@@ -48,7 +63,7 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
     description: "Duration of Gatehouse's store operations, by gatehouse.store.operation and gatehouse.store.backend.",
     advice: { explicitBucketBoundaries: STORE_DURATION_BUCKETS },
   });
-  const storeErrors = meter.createCounter('gatehouse.store.errors', { unit: '{error}', description: 'Store operations that failed, by error.type (timeout, unavailable).' });
+  const storeErrors = meter.createCounter('gatehouse.store.errors', { unit: '{error}', description: 'Store operations that failed, by error.type (unconfirmed, timeout, unavailable, _OTHER).' });
   const unavailable = meter.createCounter('gatehouse.responses.unavailable', { unit: '{response}', description: '503 answers: the store failed or did not answer in time.' });
   const streams = meter.createUpDownCounter('gatehouse.streams.open', { unit: '{stream}', description: 'Streamed answers (subscriptions) open on this instance.' });
 
@@ -65,7 +80,7 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
     return attributes;
   };
   const storeAttributes = new Map<string, Api.Attributes>();
-  const ofOperation = (backend: StoreKind, operation: string, errorType?: string) => {
+  const ofOperation = (backend: StoreKind, operation: string, errorType?: StoreErrorType) => {
     const key = `${backend} ${operation} ${errorType ?? ''}`;
     let attributes = storeAttributes.get(key);
     if (!attributes) {
@@ -92,8 +107,8 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
   };
 
   /** Ends a span that failed: the error's type and Gatehouse's own message, never a driver's text (it may hold a key or an address). */
-  const failSpan = (span: Api.Span, error: unknown, errorType: string) => {
-    const message = isStoreUnavailable(error) ? errorMessages.storeUnavailable : 'internal error';
+  const failSpan = (span: Api.Span, error: unknown, errorType: StoreErrorType) => {
+    const message = isStoreUnconfirmed(error) ? errorMessages.storeUnconfirmed : isStoreUnavailable(error) ? errorMessages.storeUnavailable : 'internal error';
     span.recordException({ name: error instanceof Error ? error.name : 'Error', message });
     span.setAttribute('error.type', errorType);
     span.setStatus({ code: api.SpanStatusCode.ERROR, message });
@@ -136,7 +151,7 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
           return value;
         },
         (error: unknown) => {
-          const errorType = isStoreUnavailable(error) ? (error.timedOut ? 'timeout' : 'unavailable') : '_OTHER';
+          const errorType = storeErrorType(error);
           const failed = ofOperation(backend, operation, errorType);
           durations.record((performance.now() - start) / 1000, failed);
           storeErrors.add(1, failed);
@@ -168,7 +183,7 @@ export function openTelemetry(api: OpenTelemetryApi): Telemetry {
             return value;
           },
           (error: unknown) => {
-            failSpan(span, error, isStoreUnavailable(error) ? (error.timedOut ? 'timeout' : 'unavailable') : '_OTHER');
+            failSpan(span, error, storeErrorType(error));
             throw error;
           },
         ),

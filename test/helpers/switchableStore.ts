@@ -1,6 +1,6 @@
-import type { KeyValueStore } from '../../server/store/keyValueStore.js';
+import type { KeyValueStore, WriteOptions } from '../../server/store/keyValueStore.js';
 import { openStore } from '../../server/store/openStore.js';
-import { StoreUnavailableError } from '../../server/store/storeErrors.js';
+import { StoreUnavailableError, StoreUnconfirmedError } from '../../server/store/storeErrors.js';
 
 export interface SwitchableStore {
   store: KeyValueStore;
@@ -13,7 +13,14 @@ export interface SwitchableStore {
   downFor: ((key: string) => boolean) | undefined;
   /** While true (and down), a failure is a missed deadline rather than an error answered. */
   timingOut: boolean;
+  /**
+   * While true, a durable write (`{ durable: true }`) is made, then fails as Redis's `WAIT` does when no
+   * replica acknowledged it in time (`StoreUnconfirmedError`, 0 of 1); other operations answer as ever.
+   */
+  unconfirmed: boolean;
 }
+
+const isDurable = (arg: unknown) => typeof arg === 'object' && arg !== null && (arg as WriteOptions).durable === true;
 
 /** A memory store with an outage switch, for tests that need the store to fail on cue. */
 export async function switchableStore(): Promise<SwitchableStore> {
@@ -22,6 +29,7 @@ export async function switchableStore(): Promise<SwitchableStore> {
     down: false,
     downFor: undefined,
     timingOut: false,
+    unconfirmed: false,
     store: new Proxy(real, {
       get(target, property) {
         const value: unknown = Reflect.get(target, property, target);
@@ -37,6 +45,13 @@ export async function switchableStore(): Promise<SwitchableStore> {
         if (control.down && property !== 'close') return fail;
         const downFor = control.downFor;
         if (downFor && property !== 'close') return (key: unknown, ...rest: unknown[]) => (typeof key === 'string' && downFor(key) ? fail() : bound(key, ...rest));
+        if (control.unconfirmed) {
+          return async (...args: unknown[]) => {
+            const result = await bound(...args);
+            if (args.some(isDurable)) throw new StoreUnconfirmedError(String(property), 0, 1);
+            return result;
+          };
+        }
         return bound;
       },
     }),
