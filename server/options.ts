@@ -201,6 +201,9 @@ export interface ResolvedOptions<TUser extends { id: string } = User> {
 export const MIN_KEY_LENGTH = 32;
 const THIRTY_DAYS_MS = 30 * 24 * 3_600_000;
 
+/** Browsers cap a cookie's lifetime at 400 days (RFC 6265bis; Chrome since 104): a longer device credential would end earlier than configured. */
+const MAX_STAY_SIGNED_IN_MS = 400 * 86_400_000;
+
 const duration = (fallback: Duration) =>
   z.union([z.number(), z.string()]).default(fallback).transform((value, ctx) => {
     const ms = parseDurationOption(value);
@@ -282,7 +285,7 @@ const optionsSchema = z
       .prefault({}),
     bearer: z.boolean({ error: 'must be true or false' }).default(false),
     staySignedIn: z
-      .union([z.boolean(), z.object({ lifetime: duration('30d') }).strict()], { error: 'must be true, false or { lifetime }' })
+      .union([z.boolean(), z.object({ lifetime: duration('30d').refine((ms) => ms <= MAX_STAY_SIGNED_IN_MS, { error: 'must be at most 400 days: browsers cap a cookie\'s lifetime at 400 days, so a longer one would end earlier than it says' }) }).strict()], { error: 'must be true, false or { lifetime }' })
       .default(false)
       .transform((value) => (value === false ? undefined : value === true ? THIRTY_DAYS_MS : value.lifetime)),
     trustProxy: z.boolean({ error: 'must be true or false' }).default(false),

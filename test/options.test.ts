@@ -37,6 +37,7 @@ describe('createGatehouse options', () => {
     [{ keys, accounts: { find: () => undefined } }, 'options.accounts must be an accounts adapter with at least authenticate() and findById()'],
     [{ keys: TEST_KEY }, 'options.keys must be an array of secrets, newest first: keys: [yourSecret] (each 32+ characters'],
     [{ keys, cookie: { clearSiteData: 'no' } }, 'options.cookie.clearSiteData must be true or false'],
+    [{ keys, staySignedIn: { lifetime: '401d' } }, "options.staySignedIn.lifetime must be at most 400 days: browsers cap a cookie's lifetime at 400 days"],
   ])('%j → %s', async (options, message) => {
     expect(await problemOf(options)).toContain(message);
   });
