@@ -155,6 +155,8 @@ describe('waitReplicas on a private Redis master with one replica', () => {
       expect((error as StoreUnconfirmedError).message).toBe(errorMessages.storeUnconfirmed);
       expect((error as StoreUnconfirmedError).wanted).toBe(1);
       expect((error as StoreUnconfirmedError).acknowledged).toBe(0);
+      // The take did happen on the master: the error carries what it took, for a flow to go on with (confirmAtEnd).
+      expect((error as StoreUnconfirmedError).result).toBe('yes');
     } finally {
       replica.thaw();
       await store.close();

@@ -1,4 +1,5 @@
 import type { SessionStore } from '../session/sessionStore.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import type { LoginThrottle } from '../throttle/loginThrottle.js';
 import { type Account, type AccountsAdapter, accountKeyOfUser, loginKeyOf } from './accountsAdapter.js';
 
@@ -38,17 +39,21 @@ function need<T>(method: T | undefined, name: string): T {
  * procedures and `npm run users` alike. `undefined`: no such account.
  */
 export const accountActions = {
-  async setRole<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>, role: string) {
-    const updated = await need(deps.accounts.setRole, 'setRole').call(deps.accounts, account.user.id, role);
-    if (updated === 'invalid-role' || updated === undefined) return updated;
-    return { account: updated, endedSessions: await deps.sessions.removeAllForUser(account.user.id, undefined, 'role-change') };
+  setRole<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>, role: string): Promise<AccountActionResult<TUser> | 'invalid-role' | undefined> {
+    return confirmAtEnd(async (step) => {
+      const updated = await step(need(deps.accounts.setRole, 'setRole').call(deps.accounts, account.user.id, role));
+      if (updated === 'invalid-role' || updated === undefined) return updated;
+      return { account: updated, endedSessions: await step(deps.sessions.removeAllForUser(account.user.id, undefined, 'role-change')) };
+    });
   },
 
   /** A disabled account cannot log in (answered like a wrong password) and keeps no session. */
-  async disable<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>): Promise<AccountActionResult<TUser> | undefined> {
-    const updated = await need(deps.accounts.setDisabled, 'setDisabled').call(deps.accounts, account.user.id, true);
-    if (!updated) return undefined;
-    return { account: updated, endedSessions: await deps.sessions.removeAllForUser(account.user.id, undefined, 'disabled') };
+  disable<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>): Promise<AccountActionResult<TUser> | undefined> {
+    return confirmAtEnd(async (step) => {
+      const updated = await step(need(deps.accounts.setDisabled, 'setDisabled').call(deps.accounts, account.user.id, true));
+      if (!updated) return undefined;
+      return { account: updated, endedSessions: await step(deps.sessions.removeAllForUser(account.user.id, undefined, 'disabled')) };
+    });
   },
 
   async enable<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>): Promise<AccountActionResult<TUser> | undefined> {
@@ -57,12 +62,15 @@ export const accountActions = {
   },
 
   /** Removes the account, every session of it and its login counters (`login`: the name it logged in with). */
-  async delete<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>, login: string): Promise<AccountActionResult<TUser> | undefined> {
-    // The account first: a login or password change racing the deletion then finds nothing to act on.
-    if (!(await need(deps.accounts.delete, 'delete').call(deps.accounts, account.user.id))) return undefined;
-    const endedSessions = await deps.sessions.removeAllForUser(account.user.id, undefined, 'deleted');
-    await deps.throttle.forgetAccount([accountKeyOfUser(account.user.id), `name:${loginKeyOf(deps.accounts, login)}`]);
-    return { account, endedSessions };
+  delete<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>, login: string): Promise<AccountActionResult<TUser> | undefined> {
+    // Unconfirmed steps do not stop it: a deleted account must keep no session and no counters.
+    return confirmAtEnd(async (step) => {
+      // The account first: a login or password change racing the deletion then finds nothing to act on.
+      if (!(await step(need(deps.accounts.delete, 'delete').call(deps.accounts, account.user.id)))) return undefined;
+      const endedSessions = await step(deps.sessions.removeAllForUser(account.user.id, undefined, 'deleted'));
+      await deps.throttle.forgetAccount([accountKeyOfUser(account.user.id), `name:${loginKeyOf(deps.accounts, login)}`]);
+      return { account, endedSessions };
+    });
   },
 
   async revokeSessions<TUser extends { id: string }>(deps: AccountActionDeps<TUser>, account: Account<TUser>): Promise<AccountActionResult<TUser>> {

@@ -1,4 +1,5 @@
 import { roleSchema, type User } from '../../shared/user.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
 import type { Account, AccountsAdapter } from './accountsAdapter.js';
 import type { PasswordHasher } from './passwordHasher.js';
@@ -54,21 +55,28 @@ export function builtInAccounts(store: KeyValueStore, hasher: PasswordHasher): B
       const record = await recordOf(account);
       return record !== undefined && !record.disabled && (await hasher.verify(record.passwordHash, password));
     },
-    async changePassword(account, newPassword) {
-      const passwordHash = await hasher.hash(newPassword);
-      const record = await recordOf(account);
-      const updated = record ? await directory.update(record, { passwordHash }) : undefined;
-      return updated ? accountOf(updated) : 'conflict';
+    // Each change, unconfirmed by the replicas, still answers the account as written (in the error): the caller's later steps need it.
+    changePassword(account, newPassword) {
+      return confirmAtEnd(async (step) => {
+        const passwordHash = await hasher.hash(newPassword);
+        const record = await recordOf(account);
+        const updated = record ? await step(directory.update(record, { passwordHash })) : undefined;
+        return updated ? accountOf(updated) : 'conflict';
+      });
     },
-    async setDisabled(id, disabled) {
-      const updated = await directory.updateLatest(id, () => ({ disabled }));
-      return updated ? accountOf(updated) : undefined;
+    setDisabled(id, disabled) {
+      return confirmAtEnd(async (step) => {
+        const updated = await step(directory.updateLatest(id, () => ({ disabled })));
+        return updated ? accountOf(updated) : undefined;
+      });
     },
-    async setRole(id, role) {
-      const parsed = roleSchema.safeParse(role);
-      if (!parsed.success) return 'invalid-role';
-      const updated = await directory.updateLatest(id, () => ({ role: parsed.data }));
-      return updated ? accountOf(updated) : undefined;
+    setRole(id, role) {
+      return confirmAtEnd(async (step) => {
+        const parsed = roleSchema.safeParse(role);
+        if (!parsed.success) return 'invalid-role' as const;
+        const updated = await step(directory.updateLatest(id, () => ({ role: parsed.data })));
+        return updated ? accountOf(updated) : undefined;
+      });
     },
     delete: (id) => directory.delete(id),
   };

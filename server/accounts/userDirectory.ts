@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type Role, roleSchema, type User } from '../../shared/user.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 
 const userRecordSchema = z.object({
@@ -104,38 +105,46 @@ export class StoreUserDirectory implements UserDirectory {
     }
   }
 
-  async update(read: UserRecord, change: AccountChange): Promise<UserRecord | undefined> {
-    const raw = readAs.get(read);
-    // A record this directory did not read (built by hand) has no stored text to compare with: read it now.
-    const base = raw === undefined ? await this.findById(read.id) : read;
-    if (!base || base.version !== read.version) return undefined;
-    const next: UserRecord = { ...base, ...change, version: base.version + 1 };
-    const text = JSON.stringify(next);
-    // Durable: a password, role or disable change acknowledged must survive a failover (the old password would work again).
-    if (!(await this.#kv.compareAndSet(idKey(read.id), readAs.get(base)!, text, NO_EXPIRY, DURABLE))) return undefined;
-    const frozen = Object.freeze(next);
-    readAs.set(frozen, text);
-    return frozen;
+  update(read: UserRecord, change: AccountChange): Promise<UserRecord | undefined> {
+    // Unconfirmed by the replicas, the change was still written: the error carries the record as written.
+    return confirmAtEnd(async (step) => {
+      const raw = readAs.get(read);
+      // A record this directory did not read (built by hand) has no stored text to compare with: read it now.
+      const base = raw === undefined ? await this.findById(read.id) : read;
+      if (!base || base.version !== read.version) return undefined;
+      const next: UserRecord = { ...base, ...change, version: base.version + 1 };
+      const text = JSON.stringify(next);
+      // Durable: a password, role or disable change acknowledged must survive a failover (the old password would work again).
+      if (!(await step(this.#kv.compareAndSet(idKey(read.id), readAs.get(base)!, text, NO_EXPIRY, DURABLE)))) return undefined;
+      const frozen = Object.freeze(next);
+      readAs.set(frozen, text);
+      return frozen;
+    });
   }
 
-  async updateLatest(id: string, change: (current: UserRecord) => AccountChange): Promise<UserRecord | undefined> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+  updateLatest(id: string, change: (current: UserRecord) => AccountChange): Promise<UserRecord | undefined> {
+    return confirmAtEnd(async (step) => {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+        const current = await this.findById(id);
+        if (!current) return undefined;
+        const updated = await step(this.update(current, change(current)));
+        if (updated) return updated;
+      }
+      throw new AccountContentionError(id);
+    });
+  }
+
+  delete(id: string): Promise<boolean> {
+    // An unconfirmed delete of the record does not leave the name key behind (the name could never be registered again).
+    return confirmAtEnd(async (step) => {
       const current = await this.findById(id);
-      if (!current) return undefined;
-      const updated = await this.update(current, change(current));
-      if (updated) return updated;
-    }
-    throw new AccountContentionError(id);
-  }
-
-  async delete(id: string): Promise<boolean> {
-    const current = await this.findById(id);
-    if (!current) return false;
-    // The record first: a password change or login racing the deletion then finds no account.
-    const removed = await this.#kv.delete(idKey(id), DURABLE);
-    // Only the name that still points at this account (a new account may not take it meanwhile: the name key exists until here).
-    if ((await this.#kv.get(nameKey(current.username))) === id) await this.#kv.delete(nameKey(current.username), DURABLE);
-    return removed;
+      if (!current) return false;
+      // The record first: a password change or login racing the deletion then finds no account.
+      const removed = await step(this.#kv.delete(idKey(id), DURABLE));
+      // Only the name that still points at this account (a new account may not take it meanwhile: the name key exists until here).
+      if ((await this.#kv.get(nameKey(current.username))) === id) await step(this.#kv.delete(nameKey(current.username), DURABLE));
+      return removed;
+    });
   }
 }
 

@@ -6,6 +6,7 @@ import { errorMessages } from '../../shared/errors.js';
 import { endedSessionsSchema, logoutResultSchema, reauthenticatedSchema, reauthenticateSchema, sessionViewSchema } from '../../shared/session.js';
 import { type Account, type AccountsAdapter, accountKeyOf } from '../accounts/accountsAdapter.js';
 import { CarriedSession } from '../session/carriedSession.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { isStoreUnavailable } from '../store/storeErrors.js';
 import type { LoginAttempt, ThrottleVerdict } from '../throttle/loginThrottle.js';
 import type { StoredUser } from '../session/sessionRecord.js';
@@ -250,16 +251,20 @@ export function authRoutes(b: RouteBuilders, schemas: RouteSchemas) {
         await attempt.succeeded();
         // Ended meanwhile (a logout in the same batch or from another tab): the rotation fails with 401, nothing changes.
         await ctx.session.refresh();
-        if ((await change.call(accounts, account, input.newPassword)) === 'conflict') {
-          // Another change to the account won the race: this one writes nothing and keeps no session.
-          await ctx.session.end('conflict');
-          ctx.log.warn({ event: 'auth.password_change_conflict', userId: ctx.user.id }, 'password change lost a race');
-          throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
-        }
-        // Every other session ends, this one stays (under the user's new session generation: L11).
-        const endedSessions = await ctx.session.endOthers('password-change');
-        ctx.log.info({ event: 'auth.password_changed', userId: ctx.user.id, endedSessions, session: ctx.session.current?.logTag }, 'password changed');
-        return { endedSessions };
+        // The new password written but unconfirmed by the replicas: the other sessions must end all the same (a
+        // thief's among them; the old password no longer works for a retry), then the answer is 503 "not confirmed".
+        return confirmAtEnd(async (step) => {
+          if ((await step(change.call(accounts, account, input.newPassword))) === 'conflict') {
+            // Another change to the account won the race: this one writes nothing and keeps no session.
+            await ctx.session.end('conflict');
+            ctx.log.warn({ event: 'auth.password_change_conflict', userId: ctx.user.id }, 'password change lost a race');
+            throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
+          }
+          // Every other session ends, this one stays (under the user's new session generation: L11).
+          const endedSessions = await step(ctx.session.endOthers('password-change'));
+          ctx.log.info({ event: 'auth.password_changed', userId: ctx.user.id, endedSessions, session: ctx.session.current?.logTag }, 'password changed');
+          return { endedSessions };
+        });
       }),
   });
 }

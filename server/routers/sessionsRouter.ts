@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { endedSessionsSchema, sessionViewSchema } from '../../shared/session.js';
 import { CarriedSession } from '../session/carriedSession.js';
 import { logTagOf } from '../session/describedSession.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import type { RouteBuilders } from './routeBuilders.js';
 import { toSessionView } from './sessionView.js';
 
@@ -46,12 +47,15 @@ export function sessionsRoutes(b: RouteBuilders) {
           return { endedSessions: 1 };
         }
         const { sessions } = ctx.services;
-        // A session, or a device that stays signed in (forgetting it ends its credential; its sessions end on their own).
-        if (!(await sessions.removeByPublicId(ctx.user.id, input.id, 'revoked')) && !(await sessions.devices?.forgetByPublicId(ctx.user.id, input.id))) {
-          throw new TRPCError({ code: 'NOT_FOUND', message: 'No such session.' });
-        }
-        ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: logTagOf(input.id) }, 'session revoked');
-        return { endedSessions: 1 };
+        const { devices } = sessions;
+        return confirmAtEnd(async (step) => {
+          // A session, or a device that stays signed in (forgetting it ends its credential; its sessions end on their own).
+          if (!(await step(sessions.removeByPublicId(ctx.user.id, input.id, 'revoked'))) && !(devices && (await step(devices.forgetByPublicId(ctx.user.id, input.id))))) {
+            throw new TRPCError({ code: 'NOT_FOUND', message: 'No such session.' });
+          }
+          ctx.log.info({ event: 'sessions.revoke', userId: ctx.user.id, session: tag, revoked: logTagOf(input.id) }, 'session revoked');
+          return { endedSessions: 1 };
+        });
       }),
 
     /** Ends every session of the caller except this one. */

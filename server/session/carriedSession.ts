@@ -1,4 +1,4 @@
-import { isStoreUnconfirmed } from '../store/storeErrors.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import type { CookieSigner } from './cookieSigner.js';
 import { decodeCredential, type DeviceCredential, devicePublicIdOf, encodeCredential } from './deviceCredentials.js';
 import { DescribedSession } from './describedSession.js';
@@ -205,23 +205,19 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
       this.state = ENDED;
       // A durable write the store made but its replicas did not confirm in time (StoreUnconfirmedError): the
       // session did end where it was stored, so the client's credential is cleared all the same, then the 503 goes out.
-      let unconfirmed: unknown;
-      const confirmOrNote = (error: unknown) => {
-        if (!isStoreUnconfirmed(error)) throw error;
-        unconfirmed ??= error;
-        return true;
-      };
-      // No live session, but a credential: it may name a tombstone, whose successor a logout ends too (L11).
-      const ended = await (live ? this.#core.end(live, reason) : this.presented ? this.#core.endById(this.presented, reason) : Promise.resolve(false)).catch(confirmOrNote);
-      // Signing out on a device ends its "stay signed in" credential too: a shared computer stays signed out.
-      const remembered = this.#presentedCredential();
-      if (remembered) {
-        await this.#core.store.devices?.forget(remembered).catch(confirmOrNote);
-        this.#carrier.handOverStaySignedIn(null);
-      }
-      await this.#carrier.clear();
-      if (unconfirmed !== undefined) throw unconfirmed;
-      return live !== undefined || ended;
+      return confirmAtEnd(async (step) => {
+        // No live session, but a credential: it may name a tombstone, whose successor a logout ends too (L11).
+        const ended = await step(live ? this.#core.end(live, reason) : this.presented ? this.#core.endById(this.presented, reason) : Promise.resolve(false));
+        // Signing out on a device ends its "stay signed in" credential too: a shared computer stays signed out.
+        const remembered = this.#presentedCredential();
+        const devices = this.#core.store.devices;
+        if (remembered) {
+          if (devices) await step(devices.forget(remembered));
+          this.#carrier.handOverStaySignedIn(null);
+        }
+        await this.#carrier.clear();
+        return live !== undefined || ended;
+      });
     });
   }
 
@@ -229,9 +225,12 @@ export class CarriedSession implements SessionHandle<StoredUser, StoredData, unk
     return this.#oneAtATime(async () => {
       const live = liveOf(this.state);
       if (!live) throw notSignedIn();
-      const { ended, live: kept } = await this.#core.endOthers(live, reason);
-      if (this.state === live) this.state = kept ? Object.freeze({ ...live, record: kept.record, sealed: kept.sealed }) : VANISHED;
-      return ended;
+      // Unconfirmed, the others still ended and the kept session carries the new generation: this request keeps it.
+      return confirmAtEnd(async (step) => {
+        const { ended, live: kept } = await step(this.#core.endOthers(live, reason));
+        if (this.state === live) this.state = kept ? Object.freeze({ ...live, record: kept.record, sealed: kept.sealed }) : VANISHED;
+        return ended;
+      });
     });
   }
 

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 import { randomPool } from './randomPool.js';
 import type { Sealer } from './sealer.js';
@@ -169,17 +170,20 @@ export class DeviceCredentials {
     const next: Series = { ...verdict.series, n, current: tokenHashOf(token), previous: tokenHashOf(credential.token), rotatedAt: now, startedKey, lastUsed: now };
     // Durable: with waitReplicas the rotation is on the replicas before the client holds its token. Lost in a
     // failover, the client's new token would meet the old series, which reads as theft and signs everyone out.
-    const written = await this.#kv.compareAndSet(key, verdict.sealed, this.#seal(key, next), this.#ttl(next), DURABLE);
-    return written ? { seriesId: credential.seriesId, n, token } : undefined;
+    // Unconfirmed, the error carries the new token (the series has moved to it on the master) for a caller that can hand it over.
+    return confirmAtEnd(async (step) => ((await step(this.#kv.compareAndSet(key, verdict.sealed, this.#seal(key, next), this.#ttl(next), DURABLE))) ? { seriesId: credential.seriesId, n, token } : undefined));
   }
 
   /** Ends the series of a credential (its device signed out); resolves whether it existed. */
-  async forget(credential: DeviceCredential): Promise<boolean> {
-    const key = seriesKeyOf(credential.seriesId);
-    const taken = await this.#kv.take(key, DURABLE);
-    const series = taken === undefined ? undefined : this.#open(key, taken);
-    if (series) await this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId);
-    return series !== undefined;
+  forget(credential: DeviceCredential): Promise<boolean> {
+    // Taken even when unconfirmed: its index entry goes all the same.
+    return confirmAtEnd(async (step) => {
+      const key = seriesKeyOf(credential.seriesId);
+      const taken = await step(this.#kv.take(key, DURABLE));
+      const series = taken === undefined ? undefined : this.#open(key, taken);
+      if (series) await this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId);
+      return series !== undefined;
+    });
   }
 
   /** Ends one of the user's remembered devices by the id `sessions.list` shows; false when it is not theirs. */
@@ -208,18 +212,23 @@ export class DeviceCredentials {
   }
 
   /** Removes every series of the user (an end-all already made them useless by moving the generation); resolves how many. */
-  async forgetAll(userId: string): Promise<number> {
-    let forgotten = 0;
-    for (const [publicId, key] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
-      if (key.startsWith('r:') && (await this.#kv.delete(key, DURABLE))) forgotten += 1;
-      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-    }
-    return forgotten;
+  forgetAll(userId: string): Promise<number> {
+    // One unconfirmed delete does not leave the user's other series behind.
+    return confirmAtEnd(async (step) => {
+      let forgotten = 0;
+      for (const [publicId, key] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+        if (key.startsWith('r:') && (await step(this.#kv.delete(key, DURABLE)))) forgotten += 1;
+        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      }
+      return forgotten;
+    });
   }
 
-  async #remove(key: string, series: Series): Promise<boolean> {
-    const [removed] = await Promise.all([this.#kv.delete(key, DURABLE), this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId)]);
-    return removed;
+  #remove(key: string, series: Series): Promise<boolean> {
+    return confirmAtEnd(async (step) => {
+      const [removed] = await Promise.all([step(this.#kv.delete(key, DURABLE)), this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId)]);
+      return removed;
+    });
   }
 
   #open(key: string, sealed: string): Series | undefined {

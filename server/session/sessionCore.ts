@@ -1,3 +1,4 @@
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import type { Clock } from '../clock.js';
 import { errorMessages } from '../../shared/errors.js';
 import { TRPCError } from '@trpc/server';
@@ -215,19 +216,22 @@ export class SessionCore {
    * on carries the new generation. Resolves how many ended, and the kept
    * session as now stored (`undefined` if it ended meanwhile).
    */
-  async endOthers(live: LiveSession, reason: SessionEndReason): Promise<{ ended: number; live: LiveSession | undefined }> {
-    const { ended, generation } = await this.store.endAllForUser(live.record.user.id, publicIdOf(live.id), reason);
-    const key = storeKeyOf(live.id);
-    let base: LiveSession = live;
-    for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
-      const record: SessionRecord = { ...base.record, gen: Math.max(base.record.gen, generation) };
-      const sealed = await this.store.rewriteAt(key, base.sealed, record);
-      if (sealed !== undefined) return { ended, live: { id: live.id, record, sealed } };
-      const found = await this.store.findAt(key);
-      if (found?.kind !== 'record') return { ended, live: undefined };
-      base = { id: live.id, record: found.record, sealed: found.sealed };
-    }
-    throw sessionConflict();
+  endOthers(live: LiveSession, reason: SessionEndReason): Promise<{ ended: number; live: LiveSession | undefined }> {
+    // The generation moved on the master even when unconfirmed: the kept session must carry it, or it ends too.
+    return confirmAtEnd(async (step) => {
+      const { ended, generation } = await step(this.store.endAllForUser(live.record.user.id, publicIdOf(live.id), reason));
+      const key = storeKeyOf(live.id);
+      let base: LiveSession = live;
+      for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
+        const record: SessionRecord = { ...base.record, gen: Math.max(base.record.gen, generation) };
+        const sealed = await this.store.rewriteAt(key, base.sealed, record);
+        if (sealed !== undefined) return { ended, live: { id: live.id, record, sealed } };
+        const found = await step(this.store.findAt(key));
+        if (found?.kind !== 'record') return { ended, live: undefined };
+        base = { id: live.id, record: found.record, sealed: found.sealed };
+      }
+      throw sessionConflict();
+    });
   }
 
   /**
@@ -290,14 +294,18 @@ export class SessionCore {
   }
 
   /** A copied device credential: every session and device credential of the user ends, and the team hears of it. */
-  async #replayed(userId: string, devicePublicId: string): Promise<void> {
-    await this.store.endAllForUser(userId, undefined, 'credential-replayed');
-    this.store.emit({ type: 'device-credential-replayed', userId, sessionId: devicePublicId, at: this.clock.now() });
+  #replayed(userId: string, devicePublicId: string): Promise<void> {
+    // Reported even when the end-all is unconfirmed: it did end them.
+    return confirmAtEnd(async (step) => {
+      await step(this.store.endAllForUser(userId, undefined, 'credential-replayed'));
+      this.store.emit({ type: 'device-credential-replayed', userId, sessionId: devicePublicId, at: this.clock.now() });
+    });
   }
 
   /** Ends every session of the user; resolves how many live ones ended. */
-  async endAll(userId: string, reason: SessionEndReason): Promise<number> {
-    return (await this.store.endAllForUser(userId, undefined, reason)).ended;
+  endAll(userId: string, reason: SessionEndReason): Promise<number> {
+    // A flow too, so that an unconfirmed end-all's error carries the count, not the end-all's own result.
+    return confirmAtEnd(async (step) => (await step(this.store.endAllForUser(userId, undefined, reason))).ended);
   }
 
   /** The live record at `key`, or the one its tombstones lead to, with the key it is under. */

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { parseInteger } from '../store/counter.js';
+import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 import { OpenedRecords } from './openedRecords.js';
 import type { Sealer } from './sealer.js';
@@ -125,20 +126,22 @@ export class SessionStore {
   }
 
   /** What the store key holds now: a live record, a live tombstone, or nothing (expired or unreadable entries are removed). */
-  async findAt(key: string): Promise<Found | undefined> {
-    const sealed = await this.#kv.get(key);
-    if (sealed === undefined) return undefined;
-    const found = this.#interpret(key, sealed);
-    if (found === 'unreadable') {
-      // A record we cannot open or of the wrong shape is no session; drop it.
-      await this.#kv.delete(key);
-      return undefined;
-    }
-    if (found === 'expired') {
-      await this.#endAt(key, undefined, undefined, 'expired');
-      return undefined;
-    }
-    return found;
+  findAt(key: string): Promise<Found | undefined> {
+    return confirmAtEnd(async (step) => {
+      const sealed = await this.#kv.get(key);
+      if (sealed === undefined) return undefined;
+      const found = this.#interpret(key, sealed);
+      if (found === 'unreadable') {
+        // A record we cannot open or of the wrong shape is no session; drop it.
+        await this.#kv.delete(key);
+        return undefined;
+      }
+      if (found === 'expired') {
+        await step(this.#endAt(key, undefined, undefined, 'expired'));
+        return undefined;
+      }
+      return found;
+    });
   }
 
   /** Whether the session under `key` was used after the request that started it (a rotated device credential's successor). */
@@ -219,26 +222,28 @@ export class SessionStore {
    * first. An entry whose session is being rotated right now (a tombstone)
    * counts as its successor, whether or not the index lists that yet.
    */
-  async #live(userId: string): Promise<(ListedSession & { key: string })[]> {
-    const listed = new Map<string, ListedSession & { key: string }>();
-    const index = await this.#index(userId);
-    for (const [publicId, key] of index) {
-      if (key === undefined) {
-        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-        continue;
+  #live(userId: string): Promise<(ListedSession & { key: string })[]> {
+    return confirmAtEnd(async (step) => {
+      const listed = new Map<string, ListedSession & { key: string }>();
+      const index = await this.#index(userId);
+      for (const [publicId, key] of index) {
+        if (key === undefined) {
+          await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+          continue;
+        }
+        let found = await step(this.findAt(key));
+        let at = { publicId, key };
+        for (let hop = 0; found?.kind === 'tombstone' && hop < MAX_FOLLOW; hop += 1) {
+          at = { publicId: found.tombstone.nextPublicId, key: found.tombstone.next };
+          found = index.has(at.publicId) ? undefined : await step(this.findAt(at.key));
+        }
+        const mine = found?.kind === 'record' && found.record.user.id === userId ? found : undefined;
+        // Dead, planted (another user's record), or a tombstone: the entry goes (a successor has, or gets, its own).
+        if (at.publicId !== publicId || !mine) await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+        if (mine) listed.set(at.publicId, { publicId: at.publicId, key: at.key, record: mine.record });
       }
-      let found = await this.findAt(key);
-      let at = { publicId, key };
-      for (let hop = 0; found?.kind === 'tombstone' && hop < MAX_FOLLOW; hop += 1) {
-        at = { publicId: found.tombstone.nextPublicId, key: found.tombstone.next };
-        found = index.has(at.publicId) ? undefined : await this.findAt(at.key);
-      }
-      const mine = found?.kind === 'record' && found.record.user.id === userId ? found : undefined;
-      // Dead, planted (another user's record), or a tombstone: the entry goes (a successor has, or gets, its own).
-      if (at.publicId !== publicId || !mine) await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-      if (mine) listed.set(at.publicId, { publicId: at.publicId, key: at.key, record: mine.record });
-    }
-    return [...listed.values()].sort((a, b) => b.record.lastSeen - a.record.lastSeen);
+      return [...listed.values()].sort((a, b) => b.record.lastSeen - a.record.lastSeen);
+    });
   }
 
   /**
@@ -246,14 +251,16 @@ export class SessionStore {
    * theirs or not live. An index entry whose record belongs to someone else
    * (a corrupted or planted index) is dropped, never followed.
    */
-  async removeByPublicId(userId: string, publicId: string, reason: SessionEndReason = 'revoked'): Promise<boolean> {
-    const key = (await this.#index(userId)).get(publicId);
-    const found = key === undefined ? undefined : await this.findAt(key);
-    if (key === undefined || !found || ownerOf(found) !== userId) {
-      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-      return false;
-    }
-    return this.#endAt(key, publicId, userId, reason);
+  removeByPublicId(userId: string, publicId: string, reason: SessionEndReason = 'revoked'): Promise<boolean> {
+    return confirmAtEnd(async (step) => {
+      const key = (await this.#index(userId)).get(publicId);
+      const found = key === undefined ? undefined : await step(this.findAt(key));
+      if (key === undefined || !found || ownerOf(found) !== userId) {
+        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+        return false;
+      }
+      return step(this.#endAt(key, publicId, userId, reason));
+    });
   }
 
   /**
@@ -264,44 +271,50 @@ export class SessionStore {
    * live sessions this call ended, and the new generation (a kept session
    * carries it from now on: `SessionCore.endOthers`).
    */
-  async endAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<{ ended: number; generation: number }> {
-    const generation = await this.#kv.increment(generationKeyOf(userId), DURABLE);
-    let ended = 0;
-    for (const [publicId, key] of await this.#index(userId)) {
-      if (publicId === keepPublicId) continue;
-      const found = key === undefined ? undefined : await this.findAt(key);
-      if (key === undefined || !found || ownerOf(found) !== userId) {
-        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
-        continue;
+  endAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<{ ended: number; generation: number }> {
+    // Unconfirmed steps do not stop it: the generation moved on the master, so every session must end there too.
+    return confirmAtEnd(async (step) => {
+      const generation = await step(this.#kv.increment(generationKeyOf(userId), DURABLE));
+      let ended = 0;
+      for (const [publicId, key] of await this.#index(userId)) {
+        if (publicId === keepPublicId) continue;
+        const found = key === undefined ? undefined : await step(this.findAt(key));
+        if (key === undefined || !found || ownerOf(found) !== userId) {
+          await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+          continue;
+        }
+        // Counts only sessions this call really ended, not entries whose session ended meanwhile.
+        if (await step(this.#endAt(key, publicId, userId, reason))) ended += 1;
       }
-      // Counts only sessions this call really ended, not entries whose session ended meanwhile.
-      if (await this.#endAt(key, publicId, userId, reason)) ended += 1;
-    }
-    // Already useless (they carry the old generation); removed so that nothing lists them.
-    await this.devices?.forgetAll(userId);
-    return { ended, generation };
+      // Already useless (they carry the old generation); removed so that nothing lists them.
+      if (this.devices) await step(this.devices.forgetAll(userId));
+      return { ended, generation };
+    });
   }
 
   /** Ends every session of the user (no exception); resolves how many live ones it ended. */
-  async removeAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<number> {
-    return (await this.endAllForUser(userId, keepPublicId, reason)).ended;
+  removeAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<number> {
+    // A flow too, so that an unconfirmed end-all's error carries the count, not the end-all's own result.
+    return confirmAtEnd(async (step) => (await step(this.endAllForUser(userId, keepPublicId, reason))).ended);
   }
 
   /** Past the cap, ends the user's least recently used sessions (`lastUseOf`), never `newestPublicId`; resolves their public ids. */
-  async enforceCap(userId: string, newestPublicId: string): Promise<string[]> {
-    if ((await this.#kv.mapGetAll(indexKeyOf(userId))).size <= this.#limits.maxPerUser) return [];
-    // Over the cap by the index: read the records (dead entries are pruned on the way) and count the live ones.
-    const live = (await this.#live(userId)).filter((session) => session.publicId !== newestPublicId);
-    const excess = live.length + 1 - this.#limits.maxPerUser;
-    if (excess <= 0) return [];
-    const interval = touchIntervalOf(this.#limits.idleMs);
-    const leastRecent = live.sort((a, b) => lastUseOf(a.record, interval) - lastUseOf(b.record, interval)).slice(0, excess);
-    const ended: string[] = [];
-    for (const session of leastRecent) {
-      // By its key, not its index entry: a session rotated meanwhile is followed through its tombstone to its successor.
-      if (await this.#endAt(session.key, session.publicId, userId, 'cap')) ended.push(session.publicId);
-    }
-    return ended;
+  enforceCap(userId: string, newestPublicId: string): Promise<string[]> {
+    return confirmAtEnd(async (step) => {
+      if ((await this.#kv.mapGetAll(indexKeyOf(userId))).size <= this.#limits.maxPerUser) return [];
+      // Over the cap by the index: read the records (dead entries are pruned on the way) and count the live ones.
+      const live = (await step(this.#live(userId))).filter((session) => session.publicId !== newestPublicId);
+      const excess = live.length + 1 - this.#limits.maxPerUser;
+      if (excess <= 0) return [];
+      const interval = touchIntervalOf(this.#limits.idleMs);
+      const leastRecent = live.sort((a, b) => lastUseOf(a.record, interval) - lastUseOf(b.record, interval)).slice(0, excess);
+      const ended: string[] = [];
+      for (const session of leastRecent) {
+        // By its key, not its index entry: a session rotated meanwhile is followed through its tombstone to its successor.
+        if (await step(this.#endAt(session.key, session.publicId, userId, 'cap'))) ended.push(session.publicId);
+      }
+      return ended;
+    });
   }
 
   /**
@@ -309,25 +322,28 @@ export class SessionStore {
    * the end is reported with `reason`); a tombstone leads on to the session
    * it names. `publicId` undefined: found by its key in the index.
    */
-  async #endAt(key: string, publicId: string | undefined, userId: string | undefined, reason: SessionEndReason | undefined, depth = 0): Promise<boolean> {
-    // Together when the index entry is known (one synced commit on SQLite): the take's answer alone decides who ended it.
-    const [taken] = await Promise.all([this.#kv.take(key, DURABLE), userId !== undefined && publicId !== undefined ? this.#kv.mapDelete(indexKeyOf(userId), publicId) : undefined]);
-    if (taken === undefined) return false;
-    const found = this.#interpret(key, taken);
-    if (found === 'unreadable') return false;
-    if (found !== 'expired' && found.kind === 'tombstone') {
-      const { tombstone } = found;
-      if (depth >= MAX_FOLLOW) return false;
-      return this.#endAt(tombstone.next, tombstone.nextPublicId, tombstone.userId, reason, depth + 1);
-    }
-    const record = found === 'expired' ? this.#expiredRecord(key, taken) : found.record;
-    if (!record) return false;
-    const owner = record.user.id;
-    const field = publicId ?? (await this.#fieldOf(owner, key));
-    if (field !== undefined && (userId === undefined || publicId === undefined)) await this.#kv.mapDelete(indexKeyOf(owner), field);
-    const live = found !== 'expired';
-    if (reason && field !== undefined && (live || reason === 'expired')) this.#emit({ type: 'ended', userId: owner, sessionId: field, reason, at: this.#clock.now() });
-    return live;
+  #endAt(key: string, publicId: string | undefined, userId: string | undefined, reason: SessionEndReason | undefined, depth = 0): Promise<boolean> {
+    // The take happened even when unconfirmed: what it took still ends (a tombstone's successor, the index entry, the event).
+    return confirmAtEnd(async (step) => {
+      // Together when the index entry is known (one synced commit on SQLite): the take's answer alone decides who ended it.
+      const [taken] = await Promise.all([step(this.#kv.take(key, DURABLE)), userId !== undefined && publicId !== undefined ? this.#kv.mapDelete(indexKeyOf(userId), publicId) : undefined]);
+      if (taken === undefined) return false;
+      const found = this.#interpret(key, taken);
+      if (found === 'unreadable') return false;
+      if (found !== 'expired' && found.kind === 'tombstone') {
+        const { tombstone } = found;
+        if (depth >= MAX_FOLLOW) return false;
+        return step(this.#endAt(tombstone.next, tombstone.nextPublicId, tombstone.userId, reason, depth + 1));
+      }
+      const record = found === 'expired' ? this.#expiredRecord(key, taken) : found.record;
+      if (!record) return false;
+      const owner = record.user.id;
+      const field = publicId ?? (await this.#fieldOf(owner, key));
+      if (field !== undefined && (userId === undefined || publicId === undefined)) await this.#kv.mapDelete(indexKeyOf(owner), field);
+      const live = found !== 'expired';
+      if (reason && field !== undefined && (live || reason === 'expired')) this.#emit({ type: 'ended', userId: owner, sessionId: field, reason, at: this.#clock.now() });
+      return live;
+    });
   }
 
   /** A stored entry, opened: a record (if still live), a tombstone (if not past its end), or why not. */

@@ -74,7 +74,8 @@ export class ReplicaWaitLanes {
     const written = command(lane.client);
     const acknowledged = lane.waitAfterWrites();
     const [value, { acked, wanted }] = await Promise.all([written, acknowledged]);
-    if (acked < wanted) throw new StoreUnconfirmedError(operation, acked, wanted);
+    // Made on the master all the same: the error carries its answer, for a flow to go on with (`confirmAtEnd`).
+    if (acked < wanted) throw new StoreUnconfirmedError(operation, acked, wanted, value);
     return value;
   }
 

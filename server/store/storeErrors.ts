@@ -40,18 +40,24 @@ export class StoreUnconfirmedError extends StoreUnavailableError {
   readonly acknowledged: number;
   readonly wanted: number;
   /**
+   * What the operation answered on the master (a `take`'s value, a `delete`'s boolean, a flow's result):
+   * it did happen, so a flow that meets this error goes on with it (`confirmAtEnd`) instead of losing it.
+   */
+  readonly result: unknown;
+  /**
    * Koa's convention: headers its error handler sets on the answer after clearing the others. Set by the
    * session middleware outside Gatehouse's prefix, so that a host route's logout answered "not confirmed"
    * still clears the credential it ended (the end was made; only its replication is unconfirmed).
    */
   declare readonly headers?: Record<string, string | string[]>;
-  constructor(operation: string, acknowledged: number, wanted: number) {
+  constructor(operation: string, acknowledged: number, wanted: number, result?: unknown) {
     super(operation, {
       message: errorMessages.storeUnconfirmed,
       cause: new Error(`${acknowledged} of ${wanted} replicas acknowledged the ${operation} in time`),
     });
     this.acknowledged = acknowledged;
     this.wanted = wanted;
+    this.result = result;
   }
 }
 
