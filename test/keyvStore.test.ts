@@ -100,6 +100,45 @@ describe('keyvStore: any Keyv adapter as the store', () => {
     expect(await b.get('cas')).toBe(`w${results.indexOf(true)}`);
   });
 
+  describe('keysWithPrefix', () => {
+    /** An adapter that can get, set and delete but not list its keys: Keyv gives it no iterator. */
+    class NoIteratorAdapter {
+      readonly #entries = new Map<string, unknown>();
+      get(key: string) {
+        return this.#entries.get(key);
+      }
+      set(key: string, value: unknown) {
+        this.#entries.set(key, value);
+        return true;
+      }
+      delete(key: string) {
+        return this.#entries.delete(key);
+      }
+      clear() {
+        this.#entries.clear();
+      }
+    }
+
+    it('an adapter Keyv cannot iterate gives a store without the method (callers test for it), which works otherwise', async () => {
+      const store = await keyvStore(new NoIteratorAdapter(), { timeoutMs: 1_000 });
+      expect('keysWithPrefix' in store).toBe(false);
+      expect(store.keysWithPrefix).toBeUndefined();
+      await store.set('k', 'v', LONG);
+      expect(await store.get('k')).toBe('v');
+    });
+
+    it('over a Map it lists the keys of its own namespace only, not another store’s on the same Map', async () => {
+      const shared = new Map<string, unknown>();
+      const mine = await keyvStore(shared, { timeoutMs: 1_000, namespace: 'mine' });
+      const theirs = await keyvStore(shared, { timeoutMs: 1_000, namespace: 'theirs' });
+      await mine.set('p:1', 'x', LONG);
+      await mine.mapSet('p:m', 'f', 'v', LONG);
+      await theirs.set('p:2', 'x', LONG);
+      expect([...(await mine.keysWithPrefix!('p:', 10))].sort()).toEqual(['p:1', 'p:m']);
+      expect(await theirs.keysWithPrefix!('p:', 10)).toEqual(['p:2']);
+    });
+  });
+
   it('an adapter without the keyv package installed is one error naming the package to install', async () => {
     const result = await run(process.execPath, ['--import', 'tsx', 'test/helpers/keyvStoreWithoutKeyv.ts']);
     expect(result.code).toBe(1);

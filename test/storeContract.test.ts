@@ -342,6 +342,66 @@ describeEachBackend(
     });
   });
 
+  describe('keysWithPrefix (start-up upgrades finding what an earlier version wrote)', () => {
+    const sorted = async (prefix: string, limit = 100) => [...(await store.keysWithPrefix!(prefix, limit))].sort();
+
+    it('lists exactly the live keys written under the prefix, values and maps alike, without the namespace', async () => {
+      await store.set('kp:a:1', 'x', LONG);
+      await store.set('kp:a:2', 'x', 0);
+      await store.mapSet('kp:a:m', 'f', 'v', LONG);
+      await store.set('kp:b:1', 'x', LONG);
+      await store.set('kp:ab', 'x', LONG);
+      await store.mapSet('kp:b:m', 'f', 'v', LONG);
+      // Another case is another key (LIKE is case-insensitive in SQLite). Not kp:A:1: MariaDB's key column would take it for kp:a:1.
+      await store.set('KP:A:9', 'x', LONG);
+      await store.set('kp:A:8', 'x', LONG);
+      expect(await sorted('kp:a:')).toEqual(['kp:a:1', 'kp:a:2', 'kp:a:m']);
+      expect(await sorted('kp:A:')).toEqual(['kp:A:8']);
+      expect(await sorted('kp:b:')).toEqual(['kp:b:1', 'kp:b:m']);
+      expect(await sorted('kp:nothing:')).toEqual([]);
+    });
+
+    it('leaves out expired values and maps, and deleted ones; a map with one live field is listed', async () => {
+      await store.set('kpx:gone', 'x', SHORT);
+      await store.mapSet('kpx:map-gone', 'f', 'v', SHORT);
+      await store.mapSet('kpx:half', 'long', 'L', LONG);
+      await store.mapSet('kpx:half', 'short', 'S', SHORT);
+      await store.set('kpx:stays', 'x', LONG);
+      await store.set('kpx:deleted', 'x', LONG);
+      await store.mapSet('kpx:map-emptied', 'f', 'v', LONG);
+      await store.delete('kpx:deleted');
+      await store.mapDelete('kpx:map-emptied', 'f');
+      await eventually(async () => (await store.get('kpx:gone')) === undefined, 'kpx:gone expired');
+      await eventually(async () => (await store.mapGetAll('kpx:map-gone')).size === 0, 'kpx:map-gone expired');
+      await eventually(async () => !(await store.mapGetAll('kpx:half')).has('short'), 'kpx:half short field expired');
+      expect(await sorted('kpx:')).toEqual(['kpx:half', 'kpx:stays']);
+    });
+
+    it('answers at most `limit` keys, each once, all under the prefix', async () => {
+      const written = ['kpl:v1', 'kpl:v2', 'kpl:v3', 'kpl:m1', 'kpl:m2'];
+      for (const key of written.slice(0, 3)) await store.set(key, 'x', LONG);
+      for (const key of written.slice(3)) await store.mapSet(key, 'f', 'v', LONG);
+      const two = await store.keysWithPrefix!('kpl:', 2);
+      expect(two).toHaveLength(2);
+      expect(new Set(two).size).toBe(2);
+      for (const key of two) expect(written).toContain(key);
+      expect(await sorted('kpl:', 5)).toEqual([...written].sort());
+      expect(await sorted('kpl:', 50)).toEqual([...written].sort());
+      expect(await store.keysWithPrefix!('kpl:', 0)).toEqual([]);
+    });
+
+    it('takes %, _, *, ?, [, ] and \\ in the prefix literally (no LIKE or glob wildcard)', async () => {
+      const prefix = 'lit:%_*?[a]\\';
+      await store.set(`${prefix}1`, 'x', LONG);
+      await store.mapSet(`${prefix}m`, 'f', 'v', LONG);
+      // Each would match if one special character of the prefix acted as a wildcard.
+      const decoys = ['lit:X_*?[a]\\2', 'lit:%X*?[a]\\3', 'lit:%_XX?[a]\\4', 'lit:%_*X[a]\\5', 'lit:%_*?a\\6', 'lit:%_*?[a]X7', 'lit:%_*?[a]8'];
+      for (const key of decoys) await store.set(key, 'x', LONG);
+      expect(await sorted(prefix)).toEqual([`${prefix}1`, `${prefix}m`].sort());
+      expect(await sorted('lit:%_')).toEqual([...decoys.filter((key) => key.startsWith('lit:%_')), `${prefix}1`, `${prefix}m`].sort());
+    });
+  });
+
   describe('when the backend fails', () => {
     let broken: KeyValueStore;
     beforeAll(async () => {

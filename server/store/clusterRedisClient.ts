@@ -1,6 +1,6 @@
 import { type ClusterSlots, ClusterTopology } from './clusterTopology.js';
 import { keepConnecting } from './keepConnecting.js';
-import type { RedisClient, RedisCommands } from './redisClient.js';
+import type { RedisClient, RedisCommands, RedisScanner } from './redisClient.js';
 
 /** The slice of node-redis's `RedisCluster` this adapter uses (typed by hand, as `RedisClient` is). */
 export interface NodeRedisCluster extends RedisCommands {
@@ -12,7 +12,7 @@ export interface NodeRedisCluster extends RedisCommands {
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
   destroy(): void;
-  nodeClient(node: unknown): Promise<{ ping(): Promise<string> }>;
+  nodeClient(node: unknown): Promise<RedisScanner & { ping(): Promise<string> }>;
   on(event: 'error' | 'node-error', listener: (error: unknown) => void): unknown;
 }
 
@@ -32,7 +32,9 @@ export const isNodeRedisCluster = (client: unknown): client is NodeRedisCluster 
  * - `ping()` asks every master, and fails while the slot map has a gap (a
  *   cluster still forming, or a map read mid-change), so `/healthz` is 503
  *   while any slot range has no reachable master (a third of the sessions,
- *   with three masters), not only when a randomly picked node fails to answer.
+ *   with three masters), not only when a randomly picked node fails to answer,
+ * - `masters()` hands out each master's own client, since SCAN walks one
+ *   node's keys only.
  *
  * @param seeds the URL's nodes as node-redis root nodes, with the socket timeout that bounds a reload
  */
@@ -98,6 +100,11 @@ export class ClusterRedisClient implements RedisClient {
     if (masters.length === 0 || mapped < SLOTS) throw new Error(`the slot map covers ${mapped} of ${SLOTS} slots`);
     await Promise.all(masters.map(async (master) => (await this.#cluster.nodeClient(master)).ping()));
     return 'PONG';
+  }
+
+  /** The masters of the slot map as it is now: a walk that meets a failover may miss the keys of the master that moved. */
+  masters(): Promise<RedisScanner[]> {
+    return Promise.all(this.#cluster.masters.map((master) => this.#cluster.nodeClient(master)));
   }
 
   set: RedisCommands['set'] = (key, value, options) => this.#cluster.set(key, value, options);

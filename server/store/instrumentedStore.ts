@@ -5,6 +5,12 @@ import type { KeyValueStore } from './keyValueStore.js';
 const TIMED = ['get', 'set', 'add', 'replace', 'compareAndSet', 'delete', 'take', 'increment', 'addToCounter', 'mapSet', 'mapDelete', 'mapGetAll', 'ping', 'sweepExpired'] as const;
 
 /**
+ * The optional operations, timed like the others when the store has them: left out when it does not, as
+ * callers test for them (`if (!kv.keysWithPrefix)`).
+ */
+const OPTIONAL = ['keysWithPrefix'] as const;
+
+/**
  * The store, each operation timed and traced by `telemetry`
  * (`gatehouse.store.operation.duration`, `gatehouse.store.errors`, a
  * `gatehouse.store.<operation>` span). Operation names are the method
@@ -21,7 +27,8 @@ export function instrumentedStore(store: KeyValueStore, telemetry: Telemetry): K
     },
     close: () => store.close(),
   };
-  for (const operation of TIMED) {
+  const operations = [...TIMED, ...OPTIONAL.filter((operation) => store[operation] !== undefined)];
+  for (const operation of operations) {
     // Looked up at each call, not once: a store may answer differently over time (a proxy, a test's outage switch).
     instrumented[operation] = (...args: unknown[]) =>
       telemetry.storeOperation(store.kind, operation, () => (store[operation] as (...args: unknown[]) => Promise<unknown>).apply(store, args));

@@ -57,6 +57,12 @@ export class KeyvKeyValueStore implements KeyValueStore {
   readonly #onError: ((error: unknown) => void) | undefined;
   /** What Keyv puts before every key of this store (`<namespace>:`), or nothing. */
   readonly #prefix: string;
+  /**
+   * Only when Keyv can iterate the adapter (a `Map`, the SQL adapters, …):
+   * without an iterator no key can be listed, and callers test for the
+   * method, so it is left out rather than answering an empty list.
+   */
+  declare readonly keysWithPrefix?: (prefix: string, limit: number) => Promise<string[]>;
 
   constructor(options: KeyvKeyValueStoreOptions) {
     this.#keyv = options.keyv;
@@ -69,6 +75,9 @@ export class KeyvKeyValueStore implements KeyValueStore {
     this.#locks = locks;
     const { namespace, useKeyPrefix } = options.keyv;
     this.#prefix = useKeyPrefix && namespace ? `${namespace}:` : '';
+    if (options.keyv.iterator !== undefined) {
+      this.keysWithPrefix = (prefix, limit) => this.#keysWithPrefix(prefix, limit);
+    }
   }
 
   get(key: string): Promise<string | undefined> {
@@ -191,6 +200,31 @@ export class KeyvKeyValueStore implements KeyValueStore {
       if (await this.#locked('sweep', key, async () => (await this.#read(key)) === undefined)) removed += 1;
     }
     return removed;
+  }
+
+  /**
+   * A full scan of the adapter's entries, each step under the deadline. A map
+   * is one value here (`StoredMap`), so maps are listed with the values; an
+   * entry counts when Keyv's own expiry has not passed and `get` would read it.
+   */
+  async #keysWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    const found: string[] = [];
+    const entries = this.#rawEntries();
+    if (!entries || limit <= 0) return found;
+    const wanted = this.#prefix + prefix;
+    for (;;) {
+      // Ended early: the adapter may hold a cursor or a connection for the rest.
+      if (found.length >= limit) {
+        await entries.return?.();
+        return found;
+      }
+      const next = await withDeadline('keysWithPrefix', this.#timeoutMs, () => entries.next());
+      if (next.done) return found;
+      const [fullKey, raw] = next.value;
+      if (!fullKey.startsWith(wanted)) continue;
+      const data = await this.#keyv.deserializeData(raw);
+      if (typeof data?.value === 'string' && !isExpired(data)) found.push(fullKey.slice(this.#prefix.length));
+    }
   }
 
   async close(): Promise<void> {

@@ -210,6 +210,23 @@ export class PostgresKeyValueStore implements KeyValueStore {
     return new Map(result.rows.map((row) => [row.field, row.value]));
   }
 
+  /** Live values first, then maps with a live field; a key that is both is listed once. */
+  async keysWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    // PostgreSQL refuses a negative LIMIT.
+    if (limit <= 0) return [];
+    const params = [likePrefix(this.#key(prefix)), Date.now(), limit];
+    const live = '(expires IS NULL OR expires > $2)';
+    const values = await this.#query<{ key: string }>('keysWithPrefix', `SELECT key FROM ${this.#values} WHERE key LIKE $1 AND ${live} LIMIT $3`, params);
+    const keys = new Set(values.rows.map((row) => row.key));
+    if (keys.size < limit) {
+      // Not `limit - keys.size`: some of the maps' keys may be values' keys too.
+      const maps = await this.#query<{ key: string }>('keysWithPrefix', `SELECT DISTINCT key FROM ${this.#maps} WHERE key LIKE $1 AND ${live} LIMIT $3`, params);
+      for (const row of maps.rows) keys.add(row.key);
+    }
+    const namespace = `${this.#namespace}:`;
+    return [...keys].slice(0, limit).map((key) => key.slice(namespace.length));
+  }
+
   async ping(): Promise<void> {
     await withDeadline('ping', this.#timeoutMs, () => this.#pool.query('SELECT 1'));
   }

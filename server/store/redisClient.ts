@@ -26,6 +26,11 @@ export interface RedisCommands {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
+/** One server's `SCAN`: a step of a walk through that server's keys (`cursor` '0' starts it, a reply of '0' ends it). */
+export interface RedisScanner {
+  scan(cursor: string, options: { MATCH: string; COUNT: number }): Promise<{ cursor: string; keys: string[] }>;
+}
+
 export interface RedisClient extends RedisCommands {
   readonly isOpen: boolean;
   readonly isReady: boolean;
@@ -34,6 +39,13 @@ export interface RedisClient extends RedisCommands {
   destroy(): void;
   on(event: 'error', listener: (error: unknown) => void): unknown;
   ping(): Promise<string>;
+  /**
+   * `SCAN` on the one server behind the client (a plain client, a Sentinel's
+   * master). A cluster has none: its keys are split over its masters, see `masters`.
+   */
+  scan?: RedisScanner['scan'];
+  /** A cluster: one scanner per master, which together walk every key. */
+  masters?(): Promise<RedisScanner[]>;
   /** Told when a command failed or missed its deadline: a cluster reloads its slot map (see `ClusterTopology`). */
   suspect?(): void;
 }

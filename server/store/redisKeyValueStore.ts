@@ -2,7 +2,7 @@ import { withDeadline } from './deadline.js';
 import { COUNTER_TTL_SLACK_MS } from './counter.js';
 import type { Counter, KeyValueStore, WriteOptions } from './keyValueStore.js';
 import { KEYV_WRAPPED, unwrapKeyv } from './legacyKeyv.js';
-import type { RedisClient, RedisCommands } from './redisClient.js';
+import type { RedisClient, RedisCommands, RedisScanner } from './redisClient.js';
 import type { ReplicaWaitLanes } from './replicaWaitLanes.js';
 
 export interface RedisKeyValueStoreOptions {
@@ -155,6 +155,38 @@ export class RedisKeyValueStore implements KeyValueStore {
     });
   }
 
+  /**
+   * Walks the keyspace with `SCAN … MATCH <keyPrefix><prefix>* COUNT 1000`
+   * (every master of a cluster) until `limit` keys or the end. Each step has
+   * the store's deadline, not the whole walk: on a large keyspace it takes
+   * many round trips. Redis drops expired keys itself, and SCAN leaves out
+   * those it finds expired; a key may come twice in a walk, so they are
+   * deduplicated.
+   */
+  async keysWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    const match = `${escapeGlob(this.#keyPrefix + prefix)}*`;
+    const found = new Set<string>();
+    if (limit <= 0) return [];
+    for (const server of await this.#scanners()) {
+      let cursor = '0';
+      do {
+        const reply = await this.#op('keysWithPrefix', () => server.scan(cursor, { MATCH: match, COUNT: SCAN_COUNT }));
+        for (const key of reply.keys) if (found.size < limit) found.add(key.slice(this.#keyPrefix.length));
+        cursor = reply.cursor;
+      } while (cursor !== '0' && found.size < limit);
+      if (found.size >= limit) break;
+    }
+    return [...found];
+  }
+
+  /** The servers whose keys together are the whole keyspace: a cluster's masters, else the one server. */
+  async #scanners(): Promise<RedisScanner[]> {
+    const redis = this.#redis;
+    if (redis.masters) return this.#op('keysWithPrefix', () => redis.masters!());
+    if (redis.scan) return [{ scan: (cursor, options) => redis.scan!(cursor, options) }];
+    throw new Error('this Redis client has no SCAN: keysWithPrefix needs a node-redis client, cluster or sentinel client');
+  }
+
   async ping(): Promise<void> {
     await this.#op('ping', () => this.#redis.ping());
   }
@@ -225,6 +257,12 @@ end
 local value = string.format('%d|%d', count, expires)
 if expires > 0 then redis.call('SET', KEYS[1], value, 'PX', math.max(1, math.floor(expires - now + slack))) else redis.call('SET', KEYS[1], value) end
 return {count, expires}`;
+
+/** Keys per SCAN step: a hint to Redis, which may answer more or fewer. */
+const SCAN_COUNT = 1_000;
+
+/** `text` matched literally by a Redis glob pattern: its specials (`* ? [ ] \`) escaped with a backslash. */
+const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 
 /** A TTL for `SET … PX`: 0 means none (kept until deleted); any other is at least 1 ms, so a negative one expires at once. */
 const pxOf = (ttlMs: number) => (ttlMs === 0 ? 0 : Math.max(1, Math.ceil(ttlMs)));

@@ -1,8 +1,8 @@
 import { keepConnecting } from './keepConnecting.js';
-import type { RedisClient, RedisCommands } from './redisClient.js';
+import type { RedisClient, RedisCommands, RedisScanner } from './redisClient.js';
 
 /** The slice of node-redis's `RedisSentinel` this adapter uses (typed by hand, as `RedisClient` is). */
-export interface NodeRedisSentinel extends RedisCommands {
+export interface NodeRedisSentinel extends RedisCommands, RedisScanner {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   connect(): Promise<unknown>;
@@ -76,6 +76,9 @@ export class SentinelRedisClient implements RedisClient {
   }
 
   ping: RedisClient['ping'] = () => this.#sentinel.ping();
+  // On the master, every step: node-redis sends a read-only command to a replica only when given a
+  // replicaPoolSize (Gatehouse's URL form never does), and a cursor is only good on the server that made it.
+  scan: RedisScanner['scan'] = (cursor, options) => this.#sentinel.scan(cursor, options);
   set: RedisCommands['set'] = (key, value, options) => this.#sentinel.set(key, value, options);
   get: RedisCommands['get'] = (key) => this.#sentinel.get(key);
   unlink: RedisCommands['unlink'] = (key) => this.#sentinel.unlink(key);

@@ -55,6 +55,14 @@ function prepare(db: Database.Database) {
     mapGetAll: db.prepare<{ key: string; now: number }, { field: string; value: string }>(
       `SELECT field, value FROM ${MAPS} WHERE key = @key AND ${LIVE}`,
     ),
+    // Not LIKE (case-insensitive in SQLite: prefix "a" would list "A…"): the namespace's key range for the
+    // index, and the prefix compared exactly. `length` counts characters, as `substr` does.
+    valueKeys: db.prepare<{ prefix: string; to: string; now: number; limit: number }, string>(
+      `SELECT key FROM ${VALUES} WHERE key >= @prefix AND key < @to AND substr(key, 1, length(@prefix)) = @prefix AND ${LIVE} LIMIT @limit`,
+    ).pluck(),
+    mapKeys: db.prepare<{ prefix: string; to: string; now: number; limit: number }, string>(
+      `SELECT DISTINCT key FROM ${MAPS} WHERE key >= @prefix AND key < @to AND substr(key, 1, length(@prefix)) = @prefix AND ${LIVE} LIMIT @limit`,
+    ).pluck(),
     ping: db.prepare('SELECT 1').pluck(),
     // A key range instead of LIKE: LIKE is case-insensitive in SQLite, so namespace "A" would sweep namespace "a".
     sweepValues: db.prepare(
@@ -375,6 +383,20 @@ export class SqliteKeyValueStore implements KeyValueStore {
       this.#beforeRead();
       const rows = this.#sql.mapGetAll.all({ key: this.#key(key), now: Date.now() });
       return new Map(rows.map((row) => [row.field, row.value]));
+    });
+  }
+
+  /** Live values first, then maps with a live field; a key that is both is listed once. */
+  keysWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    // SQLite reads a negative LIMIT as none.
+    if (limit <= 0) return Promise.resolve([]);
+    return this.#run('keysWithPrefix', () => {
+      this.#beforeRead();
+      const query = { prefix: this.#key(prefix), to: this.#range.to, now: Date.now(), limit };
+      const keys = new Set(this.#sql.valueKeys.all(query));
+      // Not `limit - keys.size`: some of the maps' keys may be values' keys too.
+      if (keys.size < limit) for (const key of this.#sql.mapKeys.all(query)) keys.add(key);
+      return [...keys].slice(0, limit).map((key) => key.slice(this.#prefix.length));
     });
   }
 
