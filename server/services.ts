@@ -49,7 +49,7 @@ export async function createServices<TUser extends { id: string }>(
       emit,
       devices,
     ),
-    throttle: instrumentedThrottle(new StoreLoginThrottle(store, clock, options.throttle, options.keys), telemetry),
+    throttle: instrumentedThrottle(new StoreLoginThrottle(store, storeSecret, clock, options.throttle, options.keys), telemetry),
     freshLoginWindowMs: options.freshLoginWindowMs,
     loginLogTag: loginLogTagger(options.keys),
   };
