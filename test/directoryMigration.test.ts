@@ -129,6 +129,51 @@ describeEachBackend(
       expect(await one.create('old-user-3', passwordHash)).toBeUndefined();
     });
 
+    it('an account an instance still on 0.2 wrote under a login an upgraded instance gave away meanwhile is left in place and reported, and the login keeps its new owner', async (ctx) => {
+      if (!store.keysWithPrefix) ctx.skip();
+      const kv = freshSpace();
+      await writeLegacy(kv, 'old-first');
+      await upgrade(kv);
+      const upgraded = new StoreUserDirectory(kv, storeSecretOf(kv, [TEST_KEY]));
+      const owner = (await upgraded.create('old-erin', passwordHash))!;
+      const late = await writeLegacy(kv, 'old-erin');
+      const logs = captureLogs('warn');
+      const restarted = new StoreUserDirectory(kv, storeSecretOf(kv, [TEST_KEY]), logs.logger);
+      expect((await restarted.findByUsername('old-erin'))?.id).toBe(owner.id);
+      expect(await legacyKeysOf(kv, 'old-erin', late)).toHaveLength(2);
+      expect(warnings(logs)).toMatchObject([{ left: 1 }]);
+      expect(logs.text()).toContain('has a login another account took since');
+      // Its record is sealed under its id all the same: the sessions it has keep their user.
+      expect((await restarted.findById(late))?.username).toBe('old-erin');
+    });
+
+    it('a move the store failed is tried again at the next use, and the callers waiting on it all hear of the failure', async (ctx) => {
+      if (!store.keysWithPrefix) ctx.skip();
+      const kv = freshSpace();
+      const id = await writeLegacy(kv, 'old-frank');
+      await upgrade(kv);
+      let failures = 1;
+      const flaky: KeyValueStore = new Proxy(kv, {
+        get(target, property) {
+          if (property === 'keysWithPrefix') {
+            return (prefix: string, limit: number) => {
+              if (failures === 0) return target.keysWithPrefix!(prefix, limit);
+              failures -= 1;
+              return Promise.reject(new Error('listing failed'));
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const directory = new StoreUserDirectory(flaky, storeSecretOf(kv, [TEST_KEY]));
+      const first = await Promise.allSettled([directory.findByUsername('old-frank'), directory.findById(id)]);
+      expect(first.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+      expect(await legacyKeysOf(kv, 'old-frank', id)).toHaveLength(2);
+      expect((await directory.findByUsername('old-frank'))?.id).toBe(id);
+      expect(await legacyKeysOf(kv, 'old-frank', id)).toEqual([]);
+    });
+
     it('on a store that cannot list its keys, each account moves when it is first asked for: by login, by id, or by a registration of its login', async () => {
       const kv = withoutListing(freshSpace());
       const alice = await writeLegacy(kv, 'old-alice');

@@ -104,9 +104,14 @@ describeEachBackend(
       expect(dumpKeyOf(dump, idKey)).toBeDefined();
       expect(entriesHolding(dump, ['dir-person', 'dir-admin', record.id, adminRecord.id, record.passwordHash, adminRecord.passwordHash, '$argon2'])).toEqual([]);
 
+      // A wrong password for the (disabled) account counts on it; deleting the account forgets the count.
+      expect((await login('dir-person', 'wrong password!', IPV4)).status).toBe(401);
+      const failures = `throttle:login:acct:fail:${secret.part(accountKeyOfUser(record.id))}`;
+      expect(await countAt(failures)).toBe(1);
       expect((await call('admin.deleteUser', { username: 'dir-person' }, IPV4, admin)).status).toBe(200);
       expect(await store.get(nameKey)).toBeUndefined();
       expect(await store.get(idKey)).toBeUndefined();
+      expect(await store.get(failures)).toBeUndefined();
       expect((await login('dir-person', 'a new long password', IPV4)).status).toBe(401);
     });
   },
