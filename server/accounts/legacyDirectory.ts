@@ -21,6 +21,9 @@ type LeftBecause = 'unreadable' | 'login-taken' | 'listed-again';
 /** `moved`: now under the sealed keys only; `absent`: there was nothing to move; otherwise why it was left in place. */
 export type MoveOutcome = 'moved' | 'absent' | { left: LeftBecause };
 
+/** The account stays under its old keys (and its login with it). */
+export const leftInPlace = (outcome: MoveOutcome): outcome is { left: LeftBecause } => typeof outcome === 'object';
+
 const REASONS: Record<LeftBecause, string> = {
   unreadable: 'is not an account record this version reads',
   'login-taken': 'has a login another account took since (registered on an upgraded instance while this one was still on 0.2)',
@@ -130,7 +133,7 @@ export class LegacyDirectory {
   }
 
   #reportOnce(key: string, outcome: MoveOutcome): MoveOutcome {
-    if (typeof outcome === 'object' && !this.#reported.has(key)) {
+    if (leftInPlace(outcome) && !this.#reported.has(key)) {
       this.#reported.add(key);
       this.#warnLeft([outcome.left]);
     }

@@ -3,7 +3,7 @@ import { type Role, type User } from '../../shared/user.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 import type { StoreSecretSource } from '../store/storeSecret.js';
 import { DirectoryKeys } from './directoryKeys.js';
-import { LegacyDirectory, type MigrationLog } from './legacyDirectory.js';
+import { LegacyDirectory, leftInPlace, type MigrationLog } from './legacyDirectory.js';
 import type { AccountChange, UserRecord } from './userRecord.js';
 
 export type { AccountChange, UserRecord } from './userRecord.js';
@@ -83,7 +83,7 @@ export class StoreUserDirectory implements UserDirectory {
   async create(username: string, passwordHash: string, role: Role = 'user'): Promise<UserRecord | undefined> {
     const { keys, legacy } = await this.#open();
     // A login 0.2 wrote is still taken: moved first, the claim below meets it; left in place, it stays taken.
-    if (legacy && typeof (await legacy.moveName(username)) === 'object') return undefined;
+    if (legacy && leftInPlace(await legacy.moveName(username))) return undefined;
     const record: UserRecord = Object.freeze({
       id: randomUUID(),
       username: username.toLowerCase(),
