@@ -181,6 +181,7 @@ export async function createGatehouse(first: unknown, second?: unknown): Promise
     resolved.accounts,
     resolved.hasher,
     telemetry,
+    logger,
   );
   const sessionWatch = new SessionWatch(services.sessions, resolved.streamCheckIntervalMs);
   listeners.watch = sessionWatch;

@@ -1,5 +1,6 @@
 import type { AccountsAdapter } from './accounts/accountsAdapter.js';
 import { builtInAccounts } from './accounts/builtInAccounts.js';
+import type { MigrationLog } from './accounts/legacyDirectory.js';
 import { loginLogTagger } from './accounts/loginLogTag.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
 import type { Clock } from './clock.js';
@@ -23,7 +24,9 @@ export type ServiceOptions = Pick<ResolvedOptions, 'keys' | 'idleTimeoutMs' | 'a
 /**
  * Wires the procedures' collaborators over one store: the same for
  * `createGatehouse` and `createTestCaller`. Without `accounts`, the
- * built-in directory (argon2id, in the store) serves the built-in user.
+ * built-in directory (argon2id, in the store) serves the built-in user;
+ * `logger` hears of accounts an earlier version wrote that it could not
+ * move to its sealed keys.
  */
 export async function createServices<TUser extends { id: string }>(
   options: ServiceOptions,
@@ -34,12 +37,13 @@ export async function createServices<TUser extends { id: string }>(
   accounts: AccountsAdapter<TUser> | undefined,
   hasher?: PasswordHasher,
   telemetry: Telemetry = NO_TELEMETRY,
+  logger?: MigrationLog,
 ): Promise<Services<TUser>> {
   const sealer = new Sealer(options.keys);
   const storeSecret = lazyStoreSecret(store, sealer, clock, legacyWindowOf(options));
   const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, clock, options.staySignedInMs);
   return {
-    accounts: accounts ?? (builtInAccounts(store, tracedHasher(hasher ?? (await createPasswordHasher()), telemetry)) as unknown as AccountsAdapter<TUser>),
+    accounts: accounts ?? (builtInAccounts(store, tracedHasher(hasher ?? (await createPasswordHasher()), telemetry), storeSecret, logger) as unknown as AccountsAdapter<TUser>),
     sessions: new SessionStore(
       store,
       sealer,
@@ -49,7 +53,7 @@ export async function createServices<TUser extends { id: string }>(
       emit,
       devices,
     ),
-    throttle: instrumentedThrottle(new StoreLoginThrottle(store, clock, options.throttle, options.keys), telemetry),
+    throttle: instrumentedThrottle(new StoreLoginThrottle(store, storeSecret, clock, options.throttle, options.keys), telemetry),
     freshLoginWindowMs: options.freshLoginWindowMs,
     loginLogTag: loginLogTagger(options.keys),
   };

@@ -26,7 +26,7 @@ describeEachBackend('account changes that race', (backendOf) => {
     const backend = backendOf();
     const store = gatedStore(await backend.open(), {
       // Between reading the account and writing it.
-      compareAndSet: { gate: gates.write, key: /^user:id:/ },
+      compareAndSet: { gate: gates.write, key: /^ai:/ },
       // Just before a new session joins its user's index.
       mapSet: { gate: gates.index, key: /^u:.*:sessions$/ },
     });

@@ -6,6 +6,7 @@ import { openStore } from '../server/store/openStore.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { request, type RawResponse, sessionCookie, signUp } from './helpers/http.js';
 import { TEST_KEY } from './helpers/server.js';
+import { storeSecretOf } from './helpers/storeSecret.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 
 // L10 and A3 across instances: two Gatehouse processes on one Redis or PostgreSQL, each with gates the test drives
@@ -21,6 +22,7 @@ describeEachBackend(
     let one: ServerProcess;
     let two: ServerProcess;
     let store: KeyValueStore;
+    let directory: StoreUserDirectory;
     let adminCookie: string;
     let user = 0;
     const fresh = (prefix: string) => `${prefix}-${(user += 1)}`;
@@ -34,7 +36,9 @@ describeEachBackend(
       // The processes know only the environment (so PostgreSQL's default table): open the same key space.
       store = await openStore({ url: backendOf().url, timeoutMs: 5_000, namespace: backendOf().namespace });
       const hasher = await createPasswordHasher();
-      await new StoreUserDirectory(store).create('procs-admin', await hasher.hash(oldPassword), 'admin');
+      // The processes' directory: the store's secret, under their SESSION_KEYS.
+      directory = new StoreUserDirectory(store, storeSecretOf(store, [TEST_KEY]));
+      await directory.create('procs-admin', await hasher.hash(oldPassword), 'admin');
       adminCookie = sessionCookie(await login(one, 'procs-admin', oldPassword));
     });
     afterAll(async () => {
@@ -51,7 +55,7 @@ describeEachBackend(
     const change = (server: ServerProcess, cookie: string, newPassword: string) =>
       request(`${server.url}/trpc/auth.changePassword`, { cookie, body: { currentPassword: oldPassword, newPassword } });
     const data = (server: ServerProcess, cookie: string) => request(`${server.url}/trpc/data`, { cookie });
-    const roleOf = async (username: string) => (await new StoreUserDirectory(store).findByUsername(username))?.role;
+    const roleOf = async (username: string) => (await directory.findByUsername(username))?.role;
     async function expectOnlyPassword(username: string, winner: string) {
       for (const candidate of [oldPassword, passwordA, passwordB]) {
         expect((await login(two, username, candidate)).status, `login with "${candidate}"`).toBe(candidate === winner ? 200 : 401);

@@ -1,7 +1,9 @@
 import { roleSchema, type User } from '../../shared/user.js';
 import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
+import type { StoreSecretSource } from '../store/storeSecret.js';
 import type { Account, AccountsAdapter } from './accountsAdapter.js';
+import type { MigrationLog } from './legacyDirectory.js';
 import type { PasswordHasher } from './passwordHasher.js';
 import { StoreUserDirectory, toPublicUser, type UserDirectory, type UserRecord } from './userDirectory.js';
 
@@ -19,11 +21,13 @@ const accountOf = (record: UserRecord): Account<User> & { readonly record: UserR
 
 /**
  * Gatehouse's own accounts: usernames and argon2id hashes in the session
- * store's backend, every change a conditional write on the account's
- * version (L10). The default when your definition keeps the built-in user.
+ * store's backend, sealed under the store's secret (`storeSecret`), every
+ * change a conditional write on the account's version (L10). The default
+ * when your definition keeps the built-in user. `log` hears of accounts an
+ * earlier version wrote that could not be moved to the sealed keys.
  */
-export function builtInAccounts(store: KeyValueStore, hasher: PasswordHasher): BuiltInAccounts {
-  const directory = new StoreUserDirectory(store);
+export function builtInAccounts(store: KeyValueStore, hasher: PasswordHasher, storeSecret: StoreSecretSource, log?: MigrationLog): BuiltInAccounts {
+  const directory = new StoreUserDirectory(store, storeSecret, log);
   /** The directory's own record behind an account (read again when the account came from elsewhere). */
   const recordOf = async (account: Account<User>): Promise<UserRecord | undefined> => {
     const carried = (account as { record?: UserRecord }).record;

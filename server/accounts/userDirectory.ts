@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { type Role, roleSchema, type User } from '../../shared/user.js';
+import { type Role, type User } from '../../shared/user.js';
 import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
+import type { StoreSecretSource } from '../store/storeSecret.js';
+import { DirectoryKeys } from './directoryKeys.js';
+import { LegacyDirectory, leftInPlace, type MigrationLog } from './legacyDirectory.js';
+import type { AccountChange, UserRecord } from './userRecord.js';
 
-const userRecordSchema = z.object({
-  id: z.string(),
-  username: z.string(),
-  role: roleSchema,
-  passwordHash: z.string(),
-  createdAt: z.number(),
-  /** Bumped by every change: a write names the version it read, and loses if another change came first. */
-  version: z.number().int().nonnegative().default(0),
-  disabled: z.boolean().default(false),
-});
-export type UserRecord = Readonly<z.infer<typeof userRecordSchema>>;
-
-/** What an account change may set; everything else is kept as it is in the store. */
-export type AccountChange = Partial<Pick<UserRecord, 'passwordHash' | 'role' | 'disabled'>>;
+export type { AccountChange, UserRecord } from './userRecord.js';
 
 /** The accounts port: the reference implementation keeps users in the session store's backend. */
 export interface UserDirectory {
@@ -53,22 +43,49 @@ export const toPublicUser = (record: UserRecord): User => ({
 const NO_EXPIRY = 0;
 /** A conditional write retried this often under contention before the change is reported as failed. */
 const MAX_ATTEMPTS = 10;
-const nameKey = (username: string) => `user:name:${username.toLowerCase()}`;
-const idKey = (id: string) => `user:id:${id}`;
+const SILENT: MigrationLog = { warn: () => undefined };
 
-/** The stored text a record was read from: the conditional write compares against exactly that. */
+/** The stored (sealed) text a record was read from: the conditional write compares against exactly that. */
 const readAs = new WeakMap<UserRecord, string>();
 
-/** Users in the same `KeyValueStore` as sessions, in their own key space. */
+/** The directory's keys under the store's secret, and what 0.2 left to move (only on a store it wrote). */
+interface Opened {
+  readonly keys: DirectoryKeys;
+  readonly legacy: LegacyDirectory | undefined;
+}
+
+/**
+ * Users in the same `KeyValueStore` as sessions, in their own key space,
+ * sealed (`DirectoryKeys`): no login, user id or password hash in a key
+ * or a value. A record that does not open or parse reads as no account,
+ * and is never deleted.
+ *
+ * On a store Gatehouse 0.2 wrote (the store secret's `legacyUntil` is set),
+ * the first use in each process moves every account 0.2 kept in the clear
+ * to the sealed keys (`LegacyDirectory`); concurrent callers wait for it,
+ * and a move the store failed is tried again at the next use. Any account
+ * still under the old keys (a store that cannot list its keys, an instance
+ * still on 0.2 during a rolling upgrade) is moved when it is first asked
+ * for.
+ */
 export class StoreUserDirectory implements UserDirectory {
   readonly #kv: KeyValueStore;
+  readonly #secret: StoreSecretSource;
+  readonly #log: MigrationLog;
+  #opened: Promise<Opened> | undefined;
 
-  constructor(kv: KeyValueStore) {
+  /** `log`: where accounts that could not be moved from 0.2's keys are reported. */
+  constructor(kv: KeyValueStore, secret: StoreSecretSource, log: MigrationLog = SILENT) {
     this.#kv = kv;
+    this.#secret = secret;
+    this.#log = log;
   }
 
   async create(username: string, passwordHash: string, role: Role = 'user'): Promise<UserRecord | undefined> {
-    const record: UserRecord = {
+    const { keys, legacy } = await this.#open();
+    // A login 0.2 wrote is still taken: moved first, the claim below meets it; left in place, it stays taken.
+    if (legacy && leftInPlace(await legacy.moveName(username))) return undefined;
+    const record: UserRecord = Object.freeze({
       id: randomUUID(),
       username: username.toLowerCase(),
       role,
@@ -76,49 +93,60 @@ export class StoreUserDirectory implements UserDirectory {
       createdAt: Date.now(),
       version: 1,
       disabled: false,
-    };
+    });
+    const idKey = keys.idKey(record.id);
+    const nameKey = keys.nameKey(username);
+    const text = keys.sealRecord(idKey, record);
     // Write the full record first, then claim the name atomically: a lost race leaves only an orphan id record.
-    await this.#kv.set(idKey(record.id), JSON.stringify(record), NO_EXPIRY);
-    if (!(await this.#kv.add(nameKey(username), record.id, NO_EXPIRY))) {
-      await this.#kv.delete(idKey(record.id));
+    await this.#kv.set(idKey, text, NO_EXPIRY);
+    if (!(await this.#kv.add(nameKey, keys.sealId(nameKey, record.id), NO_EXPIRY))) {
+      await this.#kv.delete(idKey);
       return undefined;
     }
+    readAs.set(record, text);
     return record;
   }
 
   async findByUsername(username: string): Promise<UserRecord | undefined> {
-    const id = await this.#kv.get(nameKey(username));
-    return id === undefined ? undefined : this.findById(id);
+    const opened = await this.#open();
+    const nameKey = opened.keys.nameKey(username);
+    let sealed = await this.#kv.get(nameKey);
+    if (sealed === undefined && opened.legacy && (await opened.legacy.moveName(username)) === 'moved') sealed = await this.#kv.get(nameKey);
+    const id = sealed === undefined ? undefined : opened.keys.openId(nameKey, sealed);
+    return id === undefined ? undefined : this.#findById(opened, id);
   }
 
   async findById(id: string): Promise<UserRecord | undefined> {
-    const raw = await this.#kv.get(idKey(id));
-    if (raw === undefined) return undefined;
-    try {
-      const parsed = userRecordSchema.safeParse(JSON.parse(raw));
-      if (!parsed.success) return undefined;
-      const record = Object.freeze(parsed.data);
-      readAs.set(record, raw);
-      return record;
-    } catch {
-      return undefined;
-    }
+    return this.#findById(await this.#open(), id);
+  }
+
+  async #findById({ keys, legacy }: Opened, id: string): Promise<UserRecord | undefined> {
+    const idKey = keys.idKey(id);
+    let sealed = await this.#kv.get(idKey);
+    if (sealed === undefined && legacy && (await legacy.moveId(id)) === 'moved') sealed = await this.#kv.get(idKey);
+    if (sealed === undefined) return undefined;
+    const record = keys.openRecord(idKey, sealed);
+    // A record under another id's key (copied there) is not this account.
+    if (!record || record.id !== id) return undefined;
+    readAs.set(record, sealed);
+    return record;
   }
 
   update(read: UserRecord, change: AccountChange): Promise<UserRecord | undefined> {
     // Unconfirmed by the replicas, the change was still written: the error carries the record as written.
     return confirmAtEnd(async (step) => {
+      const opened = await this.#open();
       const raw = readAs.get(read);
       // A record this directory did not read (built by hand) has no stored text to compare with: read it now.
-      const base = raw === undefined ? await this.findById(read.id) : read;
+      const base = raw === undefined ? await this.#findById(opened, read.id) : read;
       if (!base || base.version !== read.version) return undefined;
-      const next: UserRecord = { ...base, ...change, version: base.version + 1 };
-      const text = JSON.stringify(next);
+      const next: UserRecord = Object.freeze({ ...base, ...change, version: base.version + 1 });
+      const idKey = opened.keys.idKey(read.id);
+      const text = opened.keys.sealRecord(idKey, next);
       // Durable: a password, role or disable change acknowledged must survive a failover (the old password would work again).
-      if (!(await step(this.#kv.compareAndSet(idKey(read.id), readAs.get(base)!, text, NO_EXPIRY, DURABLE)))) return undefined;
-      const frozen = Object.freeze(next);
-      readAs.set(frozen, text);
-      return frozen;
+      if (!(await step(this.#kv.compareAndSet(idKey, readAs.get(base)!, text, NO_EXPIRY, DURABLE)))) return undefined;
+      readAs.set(next, text);
+      return next;
     });
   }
 
@@ -139,12 +167,34 @@ export class StoreUserDirectory implements UserDirectory {
     return confirmAtEnd(async (step) => {
       const current = await this.findById(id);
       if (!current) return false;
+      const opened = await this.#open();
       // The record first: a password change or login racing the deletion then finds no account.
-      const removed = await step(this.#kv.delete(idKey(id), DURABLE));
+      const removed = await step(this.#kv.delete(opened.keys.idKey(id), DURABLE));
       // Only the name that still points at this account (a new account may not take it meanwhile: the name key exists until here).
-      if ((await this.#kv.get(nameKey(current.username))) === id) await step(this.#kv.delete(nameKey(current.username), DURABLE));
+      const nameKey = opened.keys.nameKey(current.username);
+      const held = await this.#kv.get(nameKey);
+      if (held !== undefined && opened.keys.openId(nameKey, held) === id) await step(this.#kv.delete(nameKey, DURABLE));
       return removed;
     });
+  }
+
+  /** The keys under the store's secret, once 0.2's accounts are moved (at the first use; a failure is retried at the next). */
+  #open(): Promise<Opened> {
+    this.#opened ??= this.#prepare().catch((error: unknown) => {
+      this.#opened = undefined;
+      throw error;
+    });
+    return this.#opened;
+  }
+
+  async #prepare(): Promise<Opened> {
+    const secret = await this.#secret();
+    const keys = new DirectoryKeys(secret);
+    if (secret.legacyUntil === 0) return { keys, legacy: undefined };
+    const legacy = new LegacyDirectory(this.#kv, keys, this.#log);
+    // Without a key listing (a Keyv adapter without an iterator), each account moves when it is first asked for.
+    if (this.#kv.keysWithPrefix) await legacy.moveAll((prefix, limit) => this.#kv.keysWithPrefix!(prefix, limit));
+    return { keys, legacy };
   }
 }
 

@@ -33,6 +33,8 @@ export interface Reservation {
  *
  * Keys: `<prefix>:fail:<key>` (the window's count), `<prefix>:block:<key>`
  * (`<strikes>|<until>`), `<prefix>:strikes:<key>` (blocks in the last day).
+ * `key` goes into the store key as given: the caller passes a key part
+ * (`StoreSecret.part`), never a login, a user id or an address.
  */
 export class FailureBackoff {
   readonly #store: KeyValueStore;

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { parseCounter } from '../store/counter.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
+import type { StoreSecret, StoreSecretSource } from '../store/storeSecret.js';
 import { addressKey } from './addressKey.js';
 import { DeviceMarkers } from './deviceMarkers.js';
 import { FailureBackoff, type Reservation } from './failureBackoff.js';
@@ -101,6 +102,11 @@ const noop = () => Promise.resolve();
  *
  * `Retry-After` says when an attempt can succeed: the end of a block, or a
  * second when the limit's worth of attempts is only in flight.
+ *
+ * No counter's store key names an account, a login, a session's user or an
+ * address: each goes through the store secret's `part` (a keyed MAC), so a
+ * store dump or a driver's trace of its commands shows none of them. A
+ * known browser's counter is keyed by its marker's random nonce.
  */
 export class StoreLoginThrottle implements LoginThrottle {
   readonly #byAccount: FailureBackoff;
@@ -109,23 +115,31 @@ export class StoreLoginThrottle implements LoginThrottle {
   readonly #bySession: FailureBackoff;
   readonly #devices: DeviceMarkers;
   readonly #store: KeyValueStore;
+  readonly #secret: StoreSecretSource;
   readonly #clock: Clock;
   readonly #limits: ThrottleLimits;
 
-  constructor(store: KeyValueStore, clock: Clock, limits: ThrottleLimits, keys: readonly string[]) {
+  constructor(store: KeyValueStore, secret: StoreSecretSource, clock: Clock, limits: ThrottleLimits, keys: readonly string[]) {
     this.#byAccount = new FailureBackoff(store, clock, 'throttle:login:acct', limits.perAccount, limits.windowMs);
     this.#byDevice = new FailureBackoff(store, clock, 'throttle:login:device', limits.perAccount, limits.windowMs);
     this.#byAddress = new FailureBackoff(store, clock, 'throttle:login:addr', limits.perAddress, limits.windowMs);
     this.#bySession = new FailureBackoff(store, clock, 'throttle:password:session', limits.perAccount, limits.windowMs);
+    // The markers MAC the account key itself (in memory only), so the markers browsers already hold stay valid.
     this.#devices = new DeviceMarkers(keys);
     this.#store = store;
+    this.#secret = secret;
     this.#clock = clock;
     this.#limits = limits;
   }
 
   async beginLogin(accountKey: string, address: string, markers: readonly string[] = []): Promise<LoginAttempt> {
+    const secret = await this.#secret();
     const device = this.#devices.recognise(markers, accountKey);
-    const attempt = await this.#begin(device === undefined ? [this.#byAccount, accountKey, 'account'] : [this.#byDevice, device, 'device'], address);
+    const attempt = await this.#begin(
+      secret,
+      device === undefined ? [this.#byAccount, secret.part(accountKey), 'account'] : [this.#byDevice, device, 'device'],
+      address,
+    );
     return {
       ...attempt,
       // A known browser's success resets its own counter only: the account's stays as the attacker left it (a
@@ -135,12 +149,14 @@ export class StoreLoginThrottle implements LoginThrottle {
     };
   }
 
-  beginPasswordCheck(sessionKey: string, address: string): Promise<LoginAttempt> {
-    return this.#begin([this.#bySession, sessionKey, 'session'], address);
+  async beginPasswordCheck(sessionKey: string, address: string): Promise<LoginAttempt> {
+    const secret = await this.#secret();
+    return this.#begin(secret, [this.#bySession, secret.part(sessionKey), 'session'], address);
   }
 
-  async #begin([backoff, key, keyReason]: [FailureBackoff, string, ThrottleReason], rawAddress: string): Promise<LoginAttempt> {
-    const address = addressKey(rawAddress);
+  /** `key`: the counter's key part, already through `part` (or a marker's random nonce). */
+  async #begin(secret: StoreSecret, [backoff, key, keyReason]: [FailureBackoff, string, ThrottleReason], rawAddress: string): Promise<LoginAttempt> {
+    const address = secret.part(addressKey(rawAddress));
     const overBudget = await this.#refusalBudgetSpentFor(address);
     if (overBudget > 0) {
       await this.#chargeRefusal(address);
@@ -182,16 +198,19 @@ export class StoreLoginThrottle implements LoginThrottle {
   }
 
   async consumeRegistration(rawAddress: string): Promise<ThrottleVerdict> {
+    const address = (await this.#secret()).part(addressKey(rawAddress));
     const now = this.#clock.now();
-    const counted = await this.#store.addToCounter(`throttle:register:addr:${addressKey(rawAddress)}`, 1, now, this.#limits.windowMs);
+    const counted = await this.#store.addToCounter(`throttle:register:addr:${address}`, 1, now, this.#limits.windowMs);
     return counted.count > this.#limits.registerPerAddress ? refused(counted.expiresAt - now, 'registration') : ALLOWED;
   }
 
   async forgetAccount(accountKeys: readonly string[]): Promise<void> {
-    await Promise.all(accountKeys.map((key) => this.#byAccount.reset(key)));
+    const secret = await this.#secret();
+    await Promise.all(accountKeys.map((key) => this.#byAccount.reset(secret.part(key))));
   }
 }
 
+/** `address`: the address's key part (`part(addressKey(…))`). */
 const refusalKey = (address: string) => `throttle:login:refused:${address}`;
 
 /**

@@ -15,7 +15,7 @@ import { Gate, gatedHasher, gatedStore } from './gates.js';
 const config = loadConfig();
 const gates: Record<string, Gate> = { hash: new Gate(), verify: new Gate(), write: new Gate(), index: new Gate() };
 const store = gatedStore(await openStore({ url: config.gatehouse.store, timeoutMs: config.gatehouse.storeTimeout, namespace: config.gatehouse.storeNamespace }), {
-  compareAndSet: { gate: gates.write!, key: /^user:id:/ },
+  compareAndSet: { gate: gates.write!, key: /^ai:/ },
   mapSet: { gate: gates.index!, key: /^u:.*:sessions$/ },
 });
 const hasher = gatedHasher(await createPasswordHasher(), { hash: gates.hash!, verify: gates.verify! });

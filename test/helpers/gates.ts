@@ -71,7 +71,7 @@ type Method = 'compareAndSet' | 'mapSet' | 'get' | 'delete' | 'set';
 
 /**
  * The store with gates before chosen operations on keys that match, e.g.
- * `{ compareAndSet: { gate, key: /^user:id:/ } }`: a password change held
+ * `{ compareAndSet: { gate, key: /^ai:/ } }`: a password change held
  * between reading the account and writing it.
  */
 export function gatedStore(real: KeyValueStore, gates: Partial<Record<Method, { gate: Gate; key?: RegExp }>>): KeyValueStore {

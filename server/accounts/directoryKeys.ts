@@ -1,0 +1,48 @@
+import type { StoreSecret } from '../store/storeSecret.js';
+import { parseUserRecord, type UserRecord } from './userRecord.js';
+
+/**
+ * Where the built-in directory keeps an account, and how:
+ * `an:<part(lower-cased login)>` holds the account's id and
+ * `ai:<part(id)>` its record, each sealed with the store secret's sealer
+ * and its own key as additional data (a value copied under another key
+ * does not open). Neither a key nor a value shows a login, a user id or a
+ * password hash, in a store dump or in a driver's trace of its commands.
+ * The store's own secret seals them, not `SESSION_KEYS`: rotating those
+ * keeps every account.
+ */
+export class DirectoryKeys {
+  readonly #secret: StoreSecret;
+
+  constructor(secret: StoreSecret) {
+    this.#secret = secret;
+  }
+
+  /** Logins compare case-insensitively (lower-cased), as they always have. */
+  nameKey(username: string): string {
+    return `an:${this.#secret.part(username.toLowerCase())}`;
+  }
+
+  idKey(id: string): string {
+    return `ai:${this.#secret.part(id)}`;
+  }
+
+  sealId(nameKey: string, id: string): string {
+    return this.#secret.sealer.seal(id, nameKey);
+  }
+
+  /** The id the name key's value holds; `undefined` when it does not open (tampered, copied, another store's secret). */
+  openId(nameKey: string, sealed: string): string | undefined {
+    return this.#secret.sealer.open(sealed, nameKey)?.plaintext;
+  }
+
+  sealRecord(idKey: string, record: UserRecord): string {
+    return this.#secret.sealer.seal(JSON.stringify(record), idKey);
+  }
+
+  /** The record the id key's value holds; `undefined` when it does not open or is no record. */
+  openRecord(idKey: string, sealed: string): UserRecord | undefined {
+    const opened = this.#secret.sealer.open(sealed, idKey);
+    return opened === undefined ? undefined : parseUserRecord(opened.plaintext);
+  }
+}
