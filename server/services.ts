@@ -11,7 +11,8 @@ import type { SessionCodec } from './session/sessionCodec.js';
 import type { SessionEventSink } from './session/sessionEvents.js';
 import { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
-import { lazyStoreSecret } from './store/storeSecret.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { lazyStoreSecret, type StoreSecretSource, StoreSecretSealedError } from './store/storeSecret.js';
 import { StoreLoginThrottle } from './throttle/loginThrottle.js';
 import { instrumentedThrottle } from './throttle/instrumentedThrottle.js';
 import { tracedHasher } from './accounts/tracedHasher.js';
@@ -41,6 +42,7 @@ export async function createServices<TUser extends { id: string }>(
 ): Promise<Services<TUser>> {
   const sealer = new Sealer(options.keys);
   const storeSecret = lazyStoreSecret(store, sealer, clock, legacyWindowOf(options));
+  await refuseReplacedKeys(storeSecret);
   const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, clock, options.staySignedInMs);
   return {
     accounts: accounts ?? (builtInAccounts(store, tracedHasher(hasher ?? (await createPasswordHasher()), telemetry), storeSecret, logger) as unknown as AccountsAdapter<TUser>),
@@ -62,3 +64,20 @@ export async function createServices<TUser extends { id: string }>(
 /** A day past the longest anything an earlier version wrote can stay live: a session's absolute timeout, a "stay signed in" credential's lifetime. */
 export const legacyWindowOf = (options: Pick<ServiceOptions, 'absoluteTimeoutMs' | 'staySignedInMs'>) =>
   Math.max(options.absoluteTimeoutMs, options.staySignedInMs ?? 0) + 24 * 3_600_000;
+
+/** How long start-up waits for the store's secret before leaving it to the first request (the store may be down). */
+const SECRET_AT_START_MS = 2_000;
+
+/**
+ * Keys replaced rather than rotated fail at start-up, with the fix named,
+ * when the store answers in time; a store that is down leaves it to the
+ * first request that needs the secret (Gatehouse starts, and answers 503).
+ */
+async function refuseReplacedKeys(storeSecret: StoreSecretSource): Promise<void> {
+  const outcome = storeSecret().then(
+    () => undefined,
+    (error: unknown) => (error instanceof StoreSecretSealedError ? error : undefined),
+  );
+  const refused = await Promise.race([outcome, delay(SECRET_AT_START_MS, undefined, { ref: false })]);
+  if (refused) throw refused;
+}

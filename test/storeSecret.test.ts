@@ -95,3 +95,24 @@ describe('the store secret on a store an earlier version wrote', () => {
     expect(await source()).toBe(secret);
   });
 });
+
+describe('keys replaced instead of rotated, at start-up', () => {
+  it('createGatehouse refuses to start, naming the fix, when the store answers; the secret is left as it was', async () => {
+    const { createGatehouse, createLogger, MemoryKeyValueStore } = await import('../server/index.js').then(async (index) => ({
+      ...index,
+      MemoryKeyValueStore: (await import('../server/store/memoryKeyValueStore.js')).MemoryKeyValueStore,
+    }));
+    const store = new MemoryKeyValueStore();
+    await createGatehouse({ keys: [OLD], store, logger: createLogger('silent') });
+    const sealed = await store.get(STORE_SECRET_KEY);
+    expect(sealed).toMatch(/^v1\./);
+    await expect(createGatehouse({ keys: [NEW], store, logger: createLogger('silent') })).rejects.toThrow(
+      /does not open with any of SESSION_KEYS: the keys were replaced, not rotated\. Put the key that was first before back in the list, after the new one/,
+    );
+    expect(await store.get(STORE_SECRET_KEY)).toBe(sealed);
+    await createGatehouse({ keys: [NEW, OLD], store, logger: createLogger('silent') });
+    expect(await store.get(STORE_SECRET_KEY)).not.toBe(sealed);
+    // Started once with [NEW, OLD], the secret is under NEW: the old key can go (this start would throw otherwise).
+    await createGatehouse({ keys: [NEW], store, logger: createLogger('silent') });
+  });
+});
