@@ -18,7 +18,7 @@ describe.each(instrumentedBackends)('no personal data in exported spans, with th
     run = await personalDataRun(sdk, kind, url);
   });
 
-  it("register, log in, fail a login, read, revoke the others, log out: Gatehouse's own spans hold no login, user id, address, session id or token", () => {
+  it("register, log in staying signed in, fail a login, read, resume from the device credential, a bearer login and read, a password change, revoke the others, log out: Gatehouse's own spans hold no login, user id, address, session id or token", () => {
     const own = run.spans.filter((span) => span.name.startsWith('gatehouse.'));
     expect(own.length).toBeGreaterThan(10);
     expect(leaksIn(own, run.secrets)).toEqual([]);

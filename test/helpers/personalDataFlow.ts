@@ -23,7 +23,8 @@ export interface PersonalDataRun {
 
 /**
  * On a reference server over `url` (behind a trusted proxy, from a client address of its own): register,
- * log in, fail a login, read, revoke the others, log out; resolves every span exported meanwhile, and the
+ * log in (staying signed in), fail a login, read, resume from the device credential alone, log in and read
+ * as a bearer client, change the password, revoke the others, log out; resolves every span exported meanwhile, and the
  * login, user id, address, session id and cookie token of that user.
  */
 export async function personalDataRun(sdk: TelemetrySdk, kind: string, url: string | undefined): Promise<PersonalDataRun> {
@@ -38,14 +39,30 @@ export async function personalDataRun(sdk: TelemetrySdk, kind: string, url: stri
     const registered = await request(`${srv.url}/trpc/auth.register`, { body: { username, password }, headers });
     expect(registered.status).toBe(200);
     const userId = (registered.json as { result: { data: { user: { id: string } } } }).result.data.user.id;
-    const login = await request(`${srv.url}/trpc/auth.login`, { body: { username, password }, headers });
+    const login = await request(`${srv.url}/trpc/auth.login`, { body: { username, password, staySignedIn: true }, headers });
     expect(login.status).toBe(200);
     const cookie = sessionCookie(login);
+    const remember = login.setCookies.find((line) => line.startsWith('sid-remember='))!.split(';')[0]!;
     expect((await request(`${srv.url}/trpc/auth.login`, { body: { username, password: 'not the password' }, headers })).status).toBe(401);
     expect((await request(`${srv.url}/trpc/data`, { cookie, headers })).status).toBe(200);
-    expect((await request(`${srv.url}/trpc/sessions.revokeOthers`, { cookie, body: {}, headers })).status).toBe(200);
-    expect((await request(`${srv.url}/trpc/auth.logout`, { cookie, body: {}, headers })).status).toBe(200);
-    const token = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+    // "Stay signed in": the device credential alone starts a session (and is rotated).
+    const resumed = await request(`${srv.url}/trpc/data`, { cookie: remember, headers });
+    expect(resumed.status).toBe(200);
+    expect(resumed.setCookies.some((line) => line.startsWith('sid-remember='))).toBe(true);
+    // A native app's bearer session: login, read.
+    const bearer = { ...headers, 'gatehouse-session': 'bearer' };
+    const bearerLogin = await request(`${srv.url}/trpc/auth.login`, { body: { username, password }, headers: bearer });
+    expect(bearerLogin.status).toBe(200);
+    const token = (bearerLogin.json as { result: { data: { token: string } } }).result.data.token;
+    expect((await request(`${srv.url}/trpc/data`, { headers: { ...bearer, authorization: `Bearer ${token}` } })).status).toBe(200);
+    const changed = await request(`${srv.url}/trpc/auth.changePassword`, { cookie, body: { currentPassword: password, newPassword: 'a brand new password' }, headers });
+    expect(changed.status).toBe(200);
+    const afterChange = sessionCookie(changed);
+    expect((await request(`${srv.url}/trpc/data`, { cookie: afterChange, headers })).status).toBe(200);
+    expect((await request(`${srv.url}/trpc/sessions.revokeOthers`, { cookie: afterChange, body: {}, headers })).status).toBe(200);
+    expect((await request(`${srv.url}/trpc/auth.logout`, { cookie: afterChange, body: {}, headers })).status).toBe(200);
+    const cookieToken = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+    const rememberToken = decodeURIComponent(remember.slice(remember.indexOf('=') + 1));
     return {
       spans: sdk.spans.getFinishedSpans(),
       secrets: [
@@ -53,8 +70,11 @@ export async function personalDataRun(sdk: TelemetrySdk, kind: string, url: stri
         ['login (lower-cased)', username.toLowerCase()],
         ['user id', userId],
         ['client address', address],
-        ['session id', token.split('.')[0]!],
-        ['cookie token', token],
+        ['session id', cookieToken.split('.')[0]!],
+        ['cookie token', cookieToken],
+        ['bearer token', token],
+        ['bearer session id', token.split('.')[0]!],
+        ['device credential', rememberToken],
       ],
     };
   } finally {
