@@ -63,12 +63,12 @@ const MAX_FOLLOW = 16;
  * Sessions in the store: sealed records under hashed keys, a per-user index
  * of live sessions (for listing and revocation), a per-user generation
  * (moved by every "end all sessions of this user"), and the tombstones a
- * rotation leaves. The index and the generation are keyed through the store
- * secret (`si:`, `sg:`; `UserIndex`, `Generations`), so no key shows a user
- * id; reading a session by its id needs neither, so it stays one round trip
- * that never waits for the secret. Every "not a live session" outcome (missing, expired,
- * malformed, foreign key) is a value (`undefined`), and malformed or
- * expired entries are removed. The lifecycle rules built on these steps
+ * rotation leaves. The index and the generation are keyed through the
+ * store secret (`si:`, `sg:`; `UserIndex`, `Generations`), so no key shows a
+ * user id; reading a session by its id needs neither, so it stays one round
+ * trip that never waits for the secret. Every "not a live session" outcome
+ * (missing, expired, malformed, foreign key) is a value (`undefined`), and
+ * malformed or expired entries are removed. The lifecycle rules built on these steps
  * live in `SessionCore`.
  */
 export class SessionStore {
