@@ -54,11 +54,11 @@ function recording(store: KeyValueStore) {
 }
 
 /** The session layer as createGatehouse builds it (with "stay signed in"), over `store` and its secret. */
-function layerOver(store: KeyValueStore, secret: StoreSecret, clock: Clock) {
+function layerOver(store: KeyValueStore, secret: StoreSecret, clock: Clock, limits = LIMITS) {
   const sealer = new Sealer([TEST_KEY]);
   const source = () => Promise.resolve(secret);
   const devices = new DeviceCredentials(store, sealer, source, clock, DEVICE_LIFETIME_MS);
-  const sessions = new SessionStore(store, sealer, source, clock, LIMITS, builtInCodec(), () => undefined, devices);
+  const sessions = new SessionStore(store, sealer, source, clock, limits, builtInCodec(), () => undefined, devices);
   const userOf = (id: string): StoredUser => ({ id, username: `name-${id}`, role: 'user' });
   const core = new SessionCore(sessions, clock, (id) => Promise.resolve(userOf(id)));
   return { sealer, devices, sessions, core, userOf, start: (id: string) => core.start(userOf(id), {}, ISSUE) };
@@ -151,6 +151,22 @@ describeEachBackend('a store 0.2 wrote, through the legacy window and past it', 
     expect(await layer.devices.forgetByPublicId(user.uid, user.devicePublicId)).toBe(true);
     expect(await raw.mapGetAll(`u:${user.uid}:devices`)).toEqual(new Map());
     expect((await layer.core.resume(user.device, ISSUE)).kind).toBe('none');
+  });
+
+  it('the per-user cap counts the sessions 0.2 left, and ends one of them first (least recently used)', async () => {
+    const user = await legacyUser('cap');
+    const capped = layerOver(rec.store, secret, clock, { ...LIMITS, maxPerUser: 3 });
+    clock.advance(1_000);
+    const third = await capped.start(user.uid);
+    clock.advance(1_000);
+    const fourth = await capped.start(user.uid);
+    const left = await listed(layer, user.uid);
+    expect(left).toHaveLength(3);
+    expect(left).toEqual(expect.arrayContaining([publicIdOf(third.id), publicIdOf(fourth.id)]));
+    const ended = user.ids.filter((id) => !left.includes(publicIdOf(id)));
+    expect(ended).toHaveLength(1);
+    expect(await layer.sessions.load(ended[0]!)).toBeUndefined();
+    expect((await raw.mapGetAll(`u:${user.uid}:sessions`)).size).toBe(1);
   });
 
   it('an end-all ends the sessions and devices of 0.2 and the new ones, and moves both generations', async () => {
