@@ -43,12 +43,13 @@ export async function createServices<TUser extends { id: string }>(
   const sealer = new Sealer(options.keys);
   const storeSecret = lazyStoreSecret(store, sealer, clock, legacyWindowOf(options));
   await refuseReplacedKeys(storeSecret);
-  const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, clock, options.staySignedInMs);
+  const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, storeSecret, clock, options.staySignedInMs);
   return {
     accounts: accounts ?? (builtInAccounts(store, tracedHasher(hasher ?? (await createPasswordHasher()), telemetry), storeSecret, logger) as unknown as AccountsAdapter<TUser>),
     sessions: new SessionStore(
       store,
       sealer,
+      storeSecret,
       clock,
       { idleMs: options.idleTimeoutMs, absoluteMs: options.absoluteTimeoutMs, maxPerUser: options.maxSessionsPerUser },
       codec,
@@ -61,9 +62,14 @@ export async function createServices<TUser extends { id: string }>(
   };
 }
 
-/** A day past the longest anything an earlier version wrote can stay live: a session's absolute timeout, a "stay signed in" credential's lifetime. */
+/**
+ * A day past the longest anything an earlier version wrote can stay live: a
+ * "stay signed in" credential's lifetime, then the absolute timeout of a
+ * session it started at the end of that lifetime (such a session answers to
+ * the earlier version's generation counter, which is read only in this window).
+ */
 export const legacyWindowOf = (options: Pick<ServiceOptions, 'absoluteTimeoutMs' | 'staySignedInMs'>) =>
-  Math.max(options.absoluteTimeoutMs, options.staySignedInMs ?? 0) + 24 * 3_600_000;
+  (options.staySignedInMs ?? 0) + options.absoluteTimeoutMs + 24 * 3_600_000;
 
 /** How long start-up waits for the store's secret before leaving it to the first request (the store may be down). */
 const SECRET_AT_START_MS = 2_000;

@@ -28,7 +28,7 @@ describeEachBackend('account changes that race', (backendOf) => {
       // Between reading the account and writing it.
       compareAndSet: { gate: gates.write, key: /^ai:/ },
       // Just before a new session joins its user's index.
-      mapSet: { gate: gates.index, key: /^u:.*:sessions$/ },
+      mapSet: { gate: gates.index, key: /^si:/ },
     });
     // The server's hasher is gated too (after the account is read, before the password is checked or hashed).
     srv = await startBackendServer(backend, { store, deps: { hasher: gatedHasher(hasher, { hash: gates.hash, verify: gates.verify }) } });

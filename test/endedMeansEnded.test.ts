@@ -35,7 +35,7 @@ describeEachBackend(
     beforeAll(async () => {
       raw = await backendOf().open();
       app = await startHeldApp(
-        gatedStore(raw, { set: { gate: successorWrite, key: /^s:/ }, mapSet: { gate: indexWrite, key: /^u:/ }, get: { gate: generationCheck, key: /^g:/ } }),
+        gatedStore(raw, { set: { gate: successorWrite, key: /^s:/ }, mapSet: { gate: indexWrite, key: /^si:/ }, get: { gate: generationCheck, key: /^sg:/ } }),
       );
       await app.createUser('ended-admin', PASSWORD, 'admin');
       adminCookie = await login('ended-admin');

@@ -6,6 +6,8 @@ import { PrivateRedisCluster } from './helpers/privateRedisCluster.js';
 import { rawRedis } from './helpers/rawRedis.js';
 import { pauseWritesUntilReplicated } from './helpers/replication.js';
 import { TEST_KEY } from './helpers/server.js';
+import { storeSecretIn, userKeysOf } from './helpers/storeSecret.js';
+import { openStore } from '../server/store/openStore.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 
 const NAMESPACE = 'cluster-failover';
@@ -50,7 +52,9 @@ describe('Gatehouse on a private Redis Cluster (three masters, a replica each), 
   it('session records and session indexes carry a TTL on the node that owns them (the trap of connect-redis#404)', async () => {
     const cookie = await signUp(urls[0]!, 'ttl-check');
     const me = (await request(`${urls[1]}/trpc/auth.me`, { cookie })).json as { result: { data: { user: { id: string } } } };
-    for (const key of [sessionKeyOf(cookie), `${NAMESPACE}::u:${me.result.data.user.id}:sessions`]) {
+    const store = await openStore({ url: cluster.url, namespace: NAMESPACE, timeoutMs: STORE_TIMEOUT_MS });
+    const index = userKeysOf(await storeSecretIn(store).finally(() => store.close()), me.result.data.user.id).sessions;
+    for (const key of [sessionKeyOf(cookie), `${NAMESPACE}::${index}`]) {
       const owner = await cluster.masterOf(key);
       const ttl = await pttl(owner.url, key);
       expect(ttl, key).toBeGreaterThan(0);

@@ -9,6 +9,7 @@ import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 import { idOfCookie, startBackendServer } from './helpers/backendServer.js';
 import { request, type RawResponse, signUp } from './helpers/http.js';
 import type { TestServer } from './helpers/server.js';
+import { storeSecretIn, userKeysOf } from './helpers/storeSecret.js';
 
 /** A promise the test resolves by hand. */
 function latch() {
@@ -67,7 +68,7 @@ describeEachBackend('logout and revocation win the race against a request alread
   async function expectGone(cookie: string, userId: string) {
     expect((await request(`${srv.url}/trpc/data`, { cookie })).status).toBe(401);
     expect(await store.get(storeKeyOf(idOfCookie(cookie)))).toBeUndefined();
-    expect([...(await store.mapGetAll(`u:${userId}:sessions`)).keys()]).not.toContain(publicIdOf(idOfCookie(cookie)));
+    expect([...(await store.mapGetAll(userKeysOf(await storeSecretIn(store), userId).sessions)).keys()]).not.toContain(publicIdOf(idOfCookie(cookie)));
   }
 
   const userIdOf = async (username: string) => (await directoryOf(srv.gatehouse).findByUsername(username))!.id;

@@ -5,6 +5,7 @@ import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
 import { idOfCookie, startBackendServer } from './helpers/backendServer.js';
 import { errorCode, request, sessionCookie, signUp } from './helpers/http.js';
 import type { TestServer } from './helpers/server.js';
+import { storeSecretIn, userKeysOf } from './helpers/storeSecret.js';
 
 const password = 'correct horse battery';
 
@@ -83,17 +84,18 @@ describeEachBackend('revoking sessions over HTTP', (backendOf) => {
       const attackerUser = (await directoryOf(srv.gatehouse).findByUsername('index-planter'))!;
       // Plant the victim's record in the attacker's index, as a corrupted store or a bug elsewhere might.
       const planted = 'planted-public-id-0000';
-      await srv.gatehouse.store.mapSet(`u:${attackerUser.id}:sessions`, planted, storeKeyOf(idOfCookie(victim)), 60_000);
+      const attackerIndex = userKeysOf(await storeSecretIn(srv.gatehouse.store), attackerUser.id).sessions;
+      await srv.gatehouse.store.mapSet(attackerIndex, planted, storeKeyOf(idOfCookie(victim)), 60_000);
       const views = await list(attacker);
       expect(views.map((view) => view.id)).not.toContain(planted);
       expect(views).toHaveLength(1);
-      expect((await srv.gatehouse.store.mapGetAll(`u:${attackerUser.id}:sessions`)).has(planted)).toBe(false);
-      await srv.gatehouse.store.mapSet(`u:${attackerUser.id}:sessions`, planted, storeKeyOf(idOfCookie(victim)), 60_000);
+      expect((await srv.gatehouse.store.mapGetAll(attackerIndex)).has(planted)).toBe(false);
+      await srv.gatehouse.store.mapSet(attackerIndex, planted, storeKeyOf(idOfCookie(victim)), 60_000);
       const revoke = await mutate('sessions.revoke', attacker, { id: planted });
       expect(revoke.status).toBe(404);
       expect((await data(victim)).status).toBe(200);
       // Nor does "end all my other sessions" follow it into the victim's record.
-      await srv.gatehouse.store.mapSet(`u:${attackerUser.id}:sessions`, planted, storeKeyOf(idOfCookie(victim)), 60_000);
+      await srv.gatehouse.store.mapSet(attackerIndex, planted, storeKeyOf(idOfCookie(victim)), 60_000);
       const others = await mutate('sessions.revokeOthers', attacker);
       expect(others.json).toEqual({ result: { data: { endedSessions: 0 } } });
       expect((await data(victim)).status).toBe(200);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId, publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
-import { formatOneRecord, recordFor, sessionStoreOver } from './helpers/sessionStores.js';
+import { formatOneRecord, recordFor, sessionStoreOver, TEST_LIMITS } from './helpers/sessionStores.js';
+import { legacyTestStoreSecret, TEST_STORE_SECRET } from './helpers/storeSecret.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { MemoryKeyValueStore } from '../server/store/memoryKeyValueStore.js';
 import { describeEachBackend } from './helpers/backends.js';
@@ -9,16 +10,17 @@ import { ManualClock } from './helpers/clock.js';
 import { rawRedis } from './helpers/rawRedis.js';
 import { TEST_KEY } from './helpers/server.js';
 
-function sessionsOver(kv: KeyValueStore) {
+/** `legacyUntil`: the store held what 0.2 wrote (its index keys are read until then). */
+function sessionsOver(kv: KeyValueStore, legacyUntil = 0) {
   const clock = new ManualClock();
   const sealer = new Sealer([TEST_KEY]);
-  const sessions = sessionStoreOver(kv, sealer, clock);
+  const sessions = sessionStoreOver(kv, sealer, clock, TEST_LIMITS, legacyTestStoreSecret(legacyUntil));
   const record = (uid: string) => recordFor(uid, clock);
   return { clock, sealer, sessions, record };
 }
 
 describe('session records at rest: compact, and earlier formats still read', () => {
-  it('the sealed plaintext is a bare JSON array: format version 2, then user, data and four fields, no record field names', async () => {
+  it('the sealed plaintext is a bare JSON array: format version 2, then user, data, four fields and the generation, no record field names', async () => {
     const kv = new MemoryKeyValueStore();
     const { sealer, sessions, record } = sessionsOver(kv);
     const id = newSessionId();
@@ -26,14 +28,17 @@ describe('session records at rest: compact, and earlier formats still read', () 
     await sessions.create(id, created);
     const key = storeKeyOf(id);
     const plaintext = sealer.open((await kv.get(key))!, key)!.plaintext;
-    expect(JSON.parse(plaintext)).toEqual([2, { id: 'u-1', username: 'name-u-1', role: 'user' }, {}, created.createdAt, created.lastSeen, created.authAt, 'Firefox']);
-    // The index holds only the store key.
-    expect(await kv.mapGetAll('u:u-1:sessions')).toEqual(new Map([[publicIdOf(id), key]]));
+    // This version's generations start at 2^40 (below it: 0.2's), so a record always carries one.
+    expect(JSON.parse(plaintext)).toEqual([2, { id: 'u-1', username: 'name-u-1', role: 'user' }, {}, created.createdAt, created.lastSeen, created.authAt, 'Firefox', 1_099_511_627_776]);
+    expect((await sessions.load(id))?.record).toEqual(created);
+    // The index holds only the store key, under a key that names the user only through the store secret.
+    expect(await kv.mapGetAll(`si:${TEST_STORE_SECRET.part('u-1')}`)).toEqual(new Map([[publicIdOf(id), key]]));
+    expect(await kv.mapGetAll('u:u-1:sessions')).toEqual(new Map());
   });
 
   it('a record and an index entry written as JSON objects by an earlier version still load, list and revoke', async () => {
     const kv = new MemoryKeyValueStore();
-    const { sealer, sessions } = sessionsOver(kv);
+    const { sealer, sessions } = sessionsOver(kv, Date.now() + 3_600_000);
     const id = newSessionId();
     const key = storeKeyOf(id);
     const old = formatOneRecord('u-old', new ManualClock());
@@ -131,10 +136,11 @@ describeEachBackend(
     it('keeps a session index entry within 64 bytes, so Redis keeps small indexes in its compact listpack', async () => {
       const { sessions, record } = sessionsOver(store);
       for (let i = 0; i < 3; i += 1) await sessions.create(newSessionId(), record('u-fmt'));
-      const fields = (await redis.command(['HGETALL', prefixed('u:u-fmt:sessions')])) as string[];
+      const index = prefixed(`si:${TEST_STORE_SECRET.part('u-fmt')}`);
+      const fields = (await redis.command(['HGETALL', index])) as string[];
       expect(fields).toHaveLength(6);
       for (const text of fields) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(64);
-      expect(await redis.command(['OBJECT', 'ENCODING', prefixed('u:u-fmt:sessions')])).toBe('listpack');
+      expect(await redis.command(['OBJECT', 'ENCODING', index])).toBe('listpack');
       expect((await sessions.listForUser('u-fmt')).length).toBe(3);
     });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Sealer } from '../server/session/sealer.js';
 import { newSessionId, publicIdOf, storeKeyOf } from '../server/session/sessionId.js';
 import { sessionStoreOver } from './helpers/sessionStores.js';
+import { openStoreSecret } from '../server/store/storeSecret.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { type Backend, describeEachBackend } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
@@ -12,6 +13,7 @@ import { TEST_KEY } from './helpers/server.js';
 const HOUR = 3_600_000;
 /** Not a literal at the call: SessionStore's options are being extended (a per-user cap) on another branch. */
 const LIMITS = { idleMs: HOUR, absoluteMs: 24 * HOUR, maxPerUser: 10 };
+const LEGACY_WINDOW_MS = 48 * HOUR;
 
 /**
  * Rows as the Keyv-based stores of the previous version wrote them — the
@@ -44,7 +46,12 @@ function legacySession(now: number) {
   const written = { v: 1, uid: 'u-9', username: 'upgraded', role: 'user', createdAt: now, lastSeen: now, ua: 'Firefox' };
   // What it reads as now: format 2, the built-in user, no data, the login as the last authentication.
   const record = { v: 2, user: { id: 'u-9', username: 'upgraded', role: 'user' }, data: {}, createdAt: now, lastSeen: now, authAt: now, ua: 'Firefox', gen: 0, carrier: 'cookie' };
-  const sessionsOver = (kv: KeyValueStore) => sessionStoreOver(kv, sealer, clock, LIMITS);
+  // Over the store's own secret, as Gatehouse opens it: a store that held 0.2's keys reads them for a while (its index, `u:u-9:sessions`).
+  const sessionsOver = async (kv: KeyValueStore) => {
+    const secret = await openStoreSecret(kv, sealer, clock, LEGACY_WINDOW_MS);
+    expect(secret.legacyUntil).toBe(now + LEGACY_WINDOW_MS);
+    return sessionStoreOver(kv, sealer, clock, LIMITS, () => Promise.resolve(secret));
+  };
   return { id, key, record, sealed: sealer.seal(JSON.stringify(written), key), sessionsOver };
 }
 
@@ -91,7 +98,7 @@ describeEachBackend(
       const store = await backend.open();
       try {
         await expectMigrated(store);
-        const sessions = session.sessionsOver(store);
+        const sessions = await session.sessionsOver(store);
         expect((await sessions.load(session.id))?.record).toEqual(session.record);
         expect((await sessions.listForUser('u-9')).map((s) => s.publicId)).toEqual([publicIdOf(session.id)]);
       } finally {
@@ -159,7 +166,7 @@ describeEachBackend(
       try {
         // Both stores' first operations race to prepare the schema and move the rows.
         await Promise.all([expectMigrated(first), expectMigrated(second)]);
-        const sessions = session.sessionsOver(second);
+        const sessions = await session.sessionsOver(second);
         expect((await sessions.load(session.id))?.record).toEqual(session.record);
         expect((await sessions.listForUser('u-9')).map((s) => s.publicId)).toEqual([publicIdOf(session.id)]);
       } finally {

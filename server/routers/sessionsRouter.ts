@@ -26,7 +26,7 @@ export function sessionsRoutes(b: RouteBuilders) {
       );
       if (!sessions.devices) return views;
       const thisDevice = ctx.session instanceof CarriedSession ? ctx.session.rememberedDeviceId : undefined;
-      const devices = await sessions.devices.list(ctx.user.id, await sessions.generationOf(ctx.user.id));
+      const devices = await sessions.devices.list(ctx.user.id, (userId, like) => sessions.generationOf(userId, like));
       return [
         ...views,
         ...devices.map((device) =>

@@ -3,9 +3,12 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
+import type { StoreSecretSource } from '../store/storeSecret.js';
+import { GENERATION_ERA } from './generations.js';
 import { randomPool } from './randomPool.js';
 import type { Sealer } from './sealer.js';
 import type { SessionCarrier } from './sessionRecord.js';
+import { UserIndex } from './userIndex.js';
 
 const SECRET_BYTES = 32;
 /** After a rotation, the token it replaced still starts sessions this long without question: tabs restored at once, parallel requests. */
@@ -16,7 +19,9 @@ const seriesKeyOf = (seriesId: string) => `r:${digest('series', seriesId)}`;
 /** The id `sessions.list` shows for a remembered device: neither its cookie nor its store key. */
 export const devicePublicIdOf = (seriesId: string) => digest('series-public', seriesId).slice(0, 22);
 const tokenHashOf = (token: string) => digest('series-token', token);
-const indexKeyOf = (userId: string) => `u:${userId}:devices`;
+
+/** The user's session generation in the era of `like` (a series' own `gen`): `SessionStore.generationOf`. */
+export type GenerationSource = (userId: string, like: number) => Promise<number>;
 
 /** A device credential as the store holds it (sealed): the series, its current and previous token as hashes only. */
 const seriesShape = z.object({
@@ -38,7 +43,7 @@ const seriesShape = z.object({
   lastUsed: z.number(),
   ua: z.string().max(512).nullable(),
   carrier: z.enum(['cookie', 'bearer']),
-  /** The user's session generation it was made under: ending every session of the user ends it too. */
+  /** The user's session generation it was made under (its era says which counter: `GENERATION_ERA`): ending every session of the user ends it too. */
   gen: z.number().int().nonnegative(),
 });
 export type Series = z.infer<typeof seriesShape>;
@@ -91,13 +96,16 @@ export class DeviceCredentials {
   readonly #kv: KeyValueStore;
   readonly #sealer: Sealer;
   readonly #clock: Clock;
+  /** Public id → series key of each user's remembered devices, keyed through the store secret (`di:`). */
+  readonly #index: UserIndex;
   /** How long a series lives at most, however often it is used. */
   readonly lifetimeMs: number;
 
-  constructor(kv: KeyValueStore, sealer: Sealer, clock: Clock, lifetimeMs: number) {
+  constructor(kv: KeyValueStore, sealer: Sealer, storeSecret: StoreSecretSource, clock: Clock, lifetimeMs: number) {
     this.#kv = kv;
     this.#sealer = sealer;
     this.#clock = clock;
+    this.#index = new UserIndex(kv, storeSecret, clock, 'di', (userId) => `u:${userId}:devices`);
     this.lifetimeMs = lifetimeMs;
   }
 
@@ -125,22 +133,22 @@ export class DeviceCredentials {
     };
     const key = seriesKeyOf(seriesId);
     await this.#kv.set(key, this.#seal(key, series), this.#ttl(series));
-    await this.#kv.mapSet(indexKeyOf(userId), series.publicId, key, this.#ttl(series));
+    await this.#index.set(userId, series.publicId, key, this.#ttl(series));
     return { seriesId, n: 0, token };
   }
 
   /**
    * What presenting `credential` means now. `currentGeneration` reads the
-   * user's session generation; `used` says whether the session a rotation
-   * started has been used since.
+   * user's session generation in the series' era; `used` says whether the
+   * session a rotation started has been used since.
    */
-  async judge(credential: DeviceCredential, currentGeneration: (userId: string) => Promise<number>, used: (sessionKey: string) => Promise<boolean>): Promise<Verdict> {
+  async judge(credential: DeviceCredential, currentGeneration: GenerationSource, used: (sessionKey: string) => Promise<boolean>): Promise<Verdict> {
     const key = seriesKeyOf(credential.seriesId);
     const sealed = await this.#kv.get(key);
     const series = sealed === undefined ? undefined : this.#open(key, sealed);
     if (!series || sealed === undefined) return { kind: 'none' };
     const now = this.#clock.now();
-    if (now >= series.expiresAt || series.gen !== (await currentGeneration(series.userId))) {
+    if (now >= series.expiresAt || series.gen !== (await currentGeneration(series.userId, series.gen))) {
       await this.#remove(key, series);
       return { kind: 'none' };
     }
@@ -181,32 +189,39 @@ export class DeviceCredentials {
       const key = seriesKeyOf(credential.seriesId);
       const taken = await step(this.#kv.take(key, DURABLE));
       const series = taken === undefined ? undefined : this.#open(key, taken);
-      if (series) await this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId);
+      if (series) await this.#index.delete(series.userId, series.publicId);
       return series !== undefined;
     });
   }
 
   /** Ends one of the user's remembered devices by the id `sessions.list` shows; false when it is not theirs. */
   async forgetByPublicId(userId: string, publicId: string): Promise<boolean> {
-    const key = (await this.#kv.mapGetAll(indexKeyOf(userId))).get(publicId);
+    const key = (await this.#index.getAll(userId)).get(publicId);
     if (key === undefined || !key.startsWith('r:')) return false;
     const sealed = await this.#kv.get(key);
     const series = sealed === undefined ? undefined : this.#open(key, sealed);
     if (!series || series.userId !== userId) {
-      await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      await this.#index.delete(userId, publicId);
       return false;
     }
     return this.#remove(key, series);
   }
 
-  /** The user's remembered devices, most recently used first (ended ones pruned). */
-  async list(userId: string, currentGeneration: number): Promise<Series[]> {
+  /** The user's remembered devices, most recently used first (ended ones pruned). `currentGeneration` as for `judge`. */
+  async list(userId: string, currentGeneration: GenerationSource): Promise<Series[]> {
     const listed: Series[] = [];
-    for (const [publicId, key] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+    // One read per era at most, however many devices: series made before and after an upgrade answer to different counters.
+    const generations = new Map<boolean, Promise<number>>();
+    const generationLike = (gen: number) => {
+      const era = gen >= GENERATION_ERA;
+      if (!generations.has(era)) generations.set(era, currentGeneration(userId, gen));
+      return generations.get(era)!;
+    };
+    for (const [publicId, key] of await this.#index.getAll(userId)) {
       const sealed = key.startsWith('r:') ? await this.#kv.get(key) : undefined;
       const series = sealed === undefined ? undefined : this.#open(key, sealed);
-      if (series && series.userId === userId && series.gen === currentGeneration && this.#clock.now() < series.expiresAt) listed.push(series);
-      else await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+      if (series && series.userId === userId && series.gen === (await generationLike(series.gen)) && this.#clock.now() < series.expiresAt) listed.push(series);
+      else await this.#index.delete(userId, publicId);
     }
     return listed.sort((a, b) => b.lastUsed - a.lastUsed);
   }
@@ -216,9 +231,9 @@ export class DeviceCredentials {
     // One unconfirmed delete does not leave the user's other series behind.
     return confirmAtEnd(async (step) => {
       let forgotten = 0;
-      for (const [publicId, key] of await this.#kv.mapGetAll(indexKeyOf(userId))) {
+      for (const [publicId, key] of await this.#index.getAll(userId)) {
         if (key.startsWith('r:') && (await step(this.#kv.delete(key, DURABLE)))) forgotten += 1;
-        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+        await this.#index.delete(userId, publicId);
       }
       return forgotten;
     });
@@ -226,7 +241,7 @@ export class DeviceCredentials {
 
   #remove(key: string, series: Series): Promise<boolean> {
     return confirmAtEnd(async (step) => {
-      const [removed] = await Promise.all([step(this.#kv.delete(key, DURABLE)), this.#kv.mapDelete(indexKeyOf(series.userId), series.publicId)]);
+      const [removed] = await Promise.all([step(this.#kv.delete(key, DURABLE)), this.#index.delete(series.userId, series.publicId)]);
       return removed;
     });
   }

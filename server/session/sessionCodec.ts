@@ -98,8 +98,9 @@ export class SessionCodec {
 
   /**
    * Format 2: `[2, user, data, createdAt, lastSeen, authAt, ua, gen?, carrier?]`,
-   * a bare array (no field names at rest); the generation only once it is not
-   * 0, the carrier (`"b"`) only for a bearer session.
+   * a bare array (no field names at rest); the generation only when it is not
+   * 0 (always, since this version's start at 2^40: `GENERATION_ERA`; 0.2 left
+   * out its 0s), the carrier (`"b"`) only for a bearer session.
    */
   encode(record: SessionRecord): string {
     const fields: unknown[] = [2, record.user, record.data, record.createdAt, record.lastSeen, record.authAt, record.ua];

@@ -109,7 +109,7 @@ export class SessionCore {
     const record: SessionRecord = { v: 2, user, data, createdAt: now, lastSeen: now, authAt: issue.authAt ?? now, ua: issue.ua, gen, carrier: issue.carrier };
     const id = newSessionId();
     const sealed = await this.store.create(id, record);
-    if ((await this.store.generationOf(user.id)) !== gen) {
+    if ((await this.store.generationOf(user.id, gen)) !== gen) {
       await this.store.remove(id, user.id);
       throw new TRPCError({ code: 'CONFLICT', message: errorMessages.accountChanged });
     }
@@ -147,7 +147,8 @@ export class SessionCore {
       throw notSignedIn();
     }
     await this.store.unindex(user.id, live.id);
-    if ((await this.store.generationOf(user.id)) !== next.record.gen) {
+    // In the record's own era: a session an earlier version started answers to that version's counter (`Generations`).
+    if ((await this.store.generationOf(user.id, next.record.gen)) !== next.record.gen) {
       // Every session of the user was ended while this one was being handed over: the successor goes too.
       await this.store.remove(id, user.id);
       throw notSignedIn();
@@ -247,7 +248,11 @@ export class SessionCore {
     let live: LiveSession | undefined;
     try {
       for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
-        const verdict = await devices.judge(credential, (userId) => this.store.generationOf(userId), (key) => this.store.usedSinceStart(key));
+        const verdict = await devices.judge(
+          credential,
+          (userId, like) => this.store.generationOf(userId, like),
+          (key) => this.store.usedSinceStart(key),
+        );
         if (verdict.kind === 'none' || verdict.kind === 'replayed') {
           if (live) await this.end(live);
           if (verdict.kind === 'none') return verdict;

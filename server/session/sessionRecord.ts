@@ -19,7 +19,8 @@ export interface SessionRecord {
   /**
    * The user's session generation this session was started (or last kept)
    * under: ending every session of a user moves the generation first, and a
-   * rotation that finds it moved gives up (L11). 0 until the first end-all.
+   * rotation that finds it moved gives up (L11). From `GENERATION_ERA` up
+   * (`generations.ts`); below it, a session an earlier version (0.2) started.
    */
   readonly gen: number;
   /**

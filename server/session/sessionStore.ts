@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
-import { parseInteger } from '../store/counter.js';
 import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
+import type { StoreSecretSource } from '../store/storeSecret.js';
+import { Generations } from './generations.js';
 import { OpenedRecords } from './openedRecords.js';
 import type { Sealer } from './sealer.js';
 import type { SessionCodec } from './sessionCodec.js';
@@ -10,6 +11,7 @@ import { publicIdOf, storeKeyOf } from './sessionId.js';
 import type { SessionRecord } from './sessionRecord.js';
 import type { DeviceCredentials } from './deviceCredentials.js';
 import { decodeTombstone, encodeTombstone, type Tombstone } from './tombstone.js';
+import { UserIndex } from './userIndex.js';
 
 export interface SessionTimeouts {
   readonly idleMs: number;
@@ -58,16 +60,16 @@ const STORE_TTL_SLACK_MS = 5_000;
 /** Tombstones followed from one logout at most: a chain of rotations within one tombstone's life. */
 const MAX_FOLLOW = 16;
 
-const indexKeyOf = (userId: string) => `u:${userId}:sessions`;
-const generationKeyOf = (userId: string) => `g:${userId}`;
-
 /**
  * Sessions in the store: sealed records under hashed keys, a per-user index
  * of live sessions (for listing and revocation), a per-user generation
  * (moved by every "end all sessions of this user"), and the tombstones a
- * rotation leaves. Every "not a live session" outcome (missing, expired,
- * malformed, foreign key) is a value (`undefined`), and malformed or
- * expired entries are removed. The lifecycle rules built on these steps
+ * rotation leaves. The index and the generation are keyed through the
+ * store secret (`si:`, `sg:`; `UserIndex`, `Generations`), so no key shows a
+ * user id; reading a session by its id needs neither, so it stays one round
+ * trip that never waits for the secret. Every "not a live session" outcome
+ * (missing, expired, malformed, foreign key) is a value (`undefined`), and
+ * malformed or expired entries are removed. The lifecycle rules built on these steps
  * live in `SessionCore`.
  */
 export class SessionStore {
@@ -77,6 +79,9 @@ export class SessionStore {
   readonly #limits: SessionLimits;
   readonly #codec: SessionCodec;
   readonly #emit: SessionEventSink;
+  /** Public id → store key of each user's live sessions. */
+  readonly #index: UserIndex;
+  readonly #generations: Generations;
   /** Reads of an unchanged record skip AES-GCM and validation (issue 5). */
   readonly #opened = new OpenedRecords();
   /** "Stay signed in" device credentials, when offered: every end-all ends them too. */
@@ -85,6 +90,7 @@ export class SessionStore {
   constructor(
     kv: KeyValueStore,
     sealer: Sealer,
+    storeSecret: StoreSecretSource,
     clock: Clock,
     limits: SessionLimits,
     codec: SessionCodec,
@@ -98,6 +104,8 @@ export class SessionStore {
     this.#codec = codec;
     this.#emit = emit;
     this.devices = devices;
+    this.#index = new UserIndex(kv, storeSecret, clock, 'si', (userId) => `u:${userId}:sessions`);
+    this.#generations = new Generations(kv, storeSecret, clock);
   }
 
   /** What may be stored, by the team's schemas. */
@@ -150,9 +158,13 @@ export class SessionStore {
     return found?.kind === 'record' && found.record.lastSeen > found.record.createdAt;
   }
 
-  /** The user's session generation: how many times every session of the user was ended. */
-  async generationOf(userId: string): Promise<number> {
-    return parseInteger(await this.#kv.get(generationKeyOf(userId)));
+  /**
+   * The user's session generation (moved by every end-all), in the era of
+   * `like`: the `gen` of the record or device credential being checked
+   * (`Generations.of`); left out, the one a new session carries.
+   */
+  generationOf(userId: string, like?: number): Promise<number> {
+    return this.#generations.of(userId, like);
   }
 
   /**
@@ -170,7 +182,7 @@ export class SessionStore {
     const lifetime = record.createdAt + this.#limits.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
     await this.#kv.set(key, sealed, this.#ttl(record));
     // The index holds only where the record lives; listing reads the record itself for the rest.
-    await this.#kv.mapSet(indexKeyOf(record.user.id), publicIdOf(id), key, lifetime);
+    await this.#index.set(record.user.id, publicIdOf(id), key, lifetime);
     return sealed;
   }
 
@@ -199,7 +211,7 @@ export class SessionStore {
 
   /** Drops a session's entry from its user's index (a rotated-away id). */
   async unindex(userId: string, id: string): Promise<void> {
-    await this.#kv.mapDelete(indexKeyOf(userId), publicIdOf(id));
+    await this.#index.delete(userId, publicIdOf(id));
   }
 
   /**
@@ -225,10 +237,10 @@ export class SessionStore {
   #live(userId: string): Promise<(ListedSession & { key: string })[]> {
     return confirmAtEnd(async (step) => {
       const listed = new Map<string, ListedSession & { key: string }>();
-      const index = await this.#index(userId);
+      const index = await this.#indexOf(userId);
       for (const [publicId, key] of index) {
         if (key === undefined) {
-          await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+          await this.#index.delete(userId, publicId);
           continue;
         }
         let found = await step(this.findAt(key));
@@ -239,7 +251,7 @@ export class SessionStore {
         }
         const mine = found?.kind === 'record' && found.record.user.id === userId ? found : undefined;
         // Dead, planted (another user's record), or a tombstone: the entry goes (a successor has, or gets, its own).
-        if (at.publicId !== publicId || !mine) await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+        if (at.publicId !== publicId || !mine) await this.#index.delete(userId, publicId);
         if (mine) listed.set(at.publicId, { publicId: at.publicId, key: at.key, record: mine.record });
       }
       return [...listed.values()].sort((a, b) => b.record.lastSeen - a.record.lastSeen);
@@ -253,10 +265,10 @@ export class SessionStore {
    */
   removeByPublicId(userId: string, publicId: string, reason: SessionEndReason = 'revoked'): Promise<boolean> {
     return confirmAtEnd(async (step) => {
-      const key = (await this.#index(userId)).get(publicId);
+      const key = (await this.#indexOf(userId)).get(publicId);
       const found = key === undefined ? undefined : await step(this.findAt(key));
       if (key === undefined || !found || ownerOf(found) !== userId) {
-        await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+        await this.#index.delete(userId, publicId);
         return false;
       }
       return step(this.#endAt(key, publicId, userId, reason));
@@ -274,13 +286,13 @@ export class SessionStore {
   endAllForUser(userId: string, keepPublicId: string | undefined, reason: SessionEndReason): Promise<{ ended: number; generation: number }> {
     // Unconfirmed steps do not stop it: the generation moved on the master, so every session must end there too.
     return confirmAtEnd(async (step) => {
-      const generation = await step(this.#kv.increment(generationKeyOf(userId), DURABLE));
+      const generation = await step(this.#generations.advance(userId));
       let ended = 0;
-      for (const [publicId, key] of await this.#index(userId)) {
+      for (const [publicId, key] of await this.#indexOf(userId)) {
         if (publicId === keepPublicId) continue;
         const found = key === undefined ? undefined : await step(this.findAt(key));
         if (key === undefined || !found || ownerOf(found) !== userId) {
-          await this.#kv.mapDelete(indexKeyOf(userId), publicId);
+          await this.#index.delete(userId, publicId);
           continue;
         }
         // Counts only sessions this call really ended, not entries whose session ended meanwhile.
@@ -301,7 +313,7 @@ export class SessionStore {
   /** Past the cap, ends the user's least recently used sessions (`lastUseOf`), never `newestPublicId`; resolves their public ids. */
   enforceCap(userId: string, newestPublicId: string): Promise<string[]> {
     return confirmAtEnd(async (step) => {
-      if ((await this.#kv.mapGetAll(indexKeyOf(userId))).size <= this.#limits.maxPerUser) return [];
+      if ((await this.#index.getAll(userId)).size <= this.#limits.maxPerUser) return [];
       // Over the cap by the index: read the records (dead entries are pruned on the way) and count the live ones.
       const live = (await step(this.#live(userId))).filter((session) => session.publicId !== newestPublicId);
       const excess = live.length + 1 - this.#limits.maxPerUser;
@@ -326,7 +338,7 @@ export class SessionStore {
     // The take happened even when unconfirmed: what it took still ends (a tombstone's successor, the index entry, the event).
     return confirmAtEnd(async (step) => {
       // Together when the index entry is known (one synced commit on SQLite): the take's answer alone decides who ended it.
-      const [taken] = await Promise.all([step(this.#kv.take(key, DURABLE)), userId !== undefined && publicId !== undefined ? this.#kv.mapDelete(indexKeyOf(userId), publicId) : undefined]);
+      const [taken] = await Promise.all([step(this.#kv.take(key, DURABLE)), userId !== undefined && publicId !== undefined ? this.#index.delete(userId, publicId) : undefined]);
       if (taken === undefined) return false;
       const found = this.#interpret(key, taken);
       if (found === 'unreadable') return false;
@@ -339,7 +351,7 @@ export class SessionStore {
       if (!record) return false;
       const owner = record.user.id;
       const field = publicId ?? (await this.#fieldOf(owner, key));
-      if (field !== undefined && (userId === undefined || publicId === undefined)) await this.#kv.mapDelete(indexKeyOf(owner), field);
+      if (field !== undefined && (userId === undefined || publicId === undefined)) await this.#index.delete(owner, field);
       const live = found !== 'expired';
       if (reason && field !== undefined && (live || reason === 'expired')) this.#emit({ type: 'ended', userId: owner, sessionId: field, reason, at: this.#clock.now() });
       return live;
@@ -371,14 +383,14 @@ export class SessionStore {
 
   /** The index field pointing at `key` (called without the raw id: a session that expired on read). */
   async #fieldOf(userId: string, key: string): Promise<string | undefined> {
-    for (const [publicId, indexed] of await this.#index(userId)) if (indexed === key) return publicId;
+    for (const [publicId, indexed] of await this.#indexOf(userId)) if (indexed === key) return publicId;
     return undefined;
   }
 
   /** The user's index: public id → store key (`undefined` for an entry that names no session key). */
-  async #index(userId: string): Promise<Map<string, string | undefined>> {
+  async #indexOf(userId: string): Promise<Map<string, string | undefined>> {
     const index = new Map<string, string | undefined>();
-    for (const [publicId, raw] of await this.#kv.mapGetAll(indexKeyOf(userId))) index.set(publicId, indexedKeyOf(raw));
+    for (const [publicId, raw] of await this.#index.getAll(userId)) index.set(publicId, indexedKeyOf(raw));
     return index;
   }
 

@@ -33,5 +33,10 @@ export function instrumentedStore(store: KeyValueStore, telemetry: Telemetry): K
     instrumented[operation] = (...args: unknown[]) =>
       telemetry.storeOperation(store.kind, operation, () => (store[operation] as (...args: unknown[]) => Promise<unknown>).apply(store, args));
   }
+  // Optional on the port: forwarded only where the store has it, since its absence means "cannot list keys" (the
+  // store secret then assumes an earlier version's keys are there, and reads them, user ids and all, for days).
+  if (store.keysWithPrefix) {
+    instrumented['keysWithPrefix'] = (prefix: string, limit: number) => telemetry.storeOperation(store.kind, 'keysWithPrefix', () => store.keysWithPrefix!(prefix, limit));
+  }
   return instrumented as unknown as KeyValueStore;
 }

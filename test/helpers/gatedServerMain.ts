@@ -16,7 +16,7 @@ const config = loadConfig();
 const gates: Record<string, Gate> = { hash: new Gate(), verify: new Gate(), write: new Gate(), index: new Gate() };
 const store = gatedStore(await openStore({ url: config.gatehouse.store, timeoutMs: config.gatehouse.storeTimeout, namespace: config.gatehouse.storeNamespace }), {
   compareAndSet: { gate: gates.write!, key: /^ai:/ },
-  mapSet: { gate: gates.index!, key: /^u:.*:sessions$/ },
+  mapSet: { gate: gates.index!, key: /^si:/ },
 });
 const hasher = gatedHasher(await createPasswordHasher(), { hash: gates.hash!, verify: gates.verify! });
 const logger = createLogger(config.logLevel);

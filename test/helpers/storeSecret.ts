@@ -3,10 +3,13 @@ import { resolveOptions } from '../../server/options.js';
 import { legacyWindowOf } from '../../server/services.js';
 import { Sealer } from '../../server/session/sealer.js';
 import type { KeyValueStore } from '../../server/store/keyValueStore.js';
-import { lazyStoreSecret, StoreSecret, type StoreSecretSource } from '../../server/store/storeSecret.js';
+import { lazyStoreSecret, openStoreSecret, StoreSecret, type StoreSecretSource } from '../../server/store/storeSecret.js';
+import { TEST_KEY } from './server.js';
+
+const TEST_SECRET = 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc';
 
 /** A fixed store secret for suites that build the store's components by hand (createGatehouse makes its own). */
-export const TEST_STORE_SECRET = new StoreSecret('BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc');
+export const TEST_STORE_SECRET = new StoreSecret(TEST_SECRET);
 
 /** `TEST_STORE_SECRET` as the components take it. */
 export const testStoreSecret = () => Promise.resolve(TEST_STORE_SECRET);
@@ -17,3 +20,20 @@ export const testStoreSecret = () => Promise.resolve(TEST_STORE_SECRET);
  */
 export const storeSecretOf = (store: KeyValueStore, keys: readonly string[]): StoreSecretSource =>
   lazyStoreSecret(store, new Sealer(keys), systemClock, legacyWindowOf(resolveOptions({ keys: [...keys] })));
+
+/** The fixed secret of a store an earlier version (0.2) wrote: its keys are read alongside until `legacyUntil`. */
+export const legacyTestStoreSecret = (legacyUntil: number): StoreSecretSource => {
+  const secret = new StoreSecret(TEST_SECRET, legacyUntil);
+  return () => Promise.resolve(secret);
+};
+
+/** The secret createGatehouse made in `store` (sealed under the test key), to name a user's keys in a test. */
+export const storeSecretIn = (store: KeyValueStore, keys: readonly string[] = [TEST_KEY]) =>
+  openStoreSecret(store, new Sealer(keys), { now: () => Date.now() }, 0);
+
+/** A user's keys as this version names them. */
+export const userKeysOf = (secret: StoreSecret, userId: string) => ({
+  sessions: `si:${secret.part(userId)}`,
+  devices: `di:${secret.part(userId)}`,
+  generation: `sg:${secret.part(userId)}`,
+});

@@ -2,6 +2,7 @@ import { publicIdOf, storeKeyOf } from '../../server/session/sessionId.js';
 import { CAP, IDLE_MS } from './checkerApps.js';
 import { describeOperation, idOf, type OperationSpec, type Outcome, type World } from './operations.js';
 import type { TraceEntry } from './storeGate.js';
+import { storeSecretIn, userKeysOf } from '../helpers/storeSecret.js';
 
 /** One operation as it ran: when (scheduler steps and the checker's clock), with which cookie, and what it saw. */
 export interface Played {
@@ -115,7 +116,8 @@ export class SessionModel {
     if ([...listed].some((p) => !expected.has(p)) || [...expected].some((p) => !listed.has(p))) {
       problems.push(`sessions.list shows ${listed.size} sessions, ${live.size} are live`);
     }
-    const indexed = new Set((await world.apps.instances[0].gatehouse.store.mapGetAll(`u:${userId}:sessions`)).values());
+    const { store } = world.apps.instances[0].gatehouse;
+    const indexed = new Set((await store.mapGetAll(userKeysOf(await storeSecretIn(store), userId).sessions)).values());
     for (const id of live.keys()) if (!indexed.has(storeKeyOf(id))) problems.push(`live session ${this.#name(id)} is missing from the user's index (an end-all would miss it)`);
     if (live.size > CAP) problems.push(`${live.size} live sessions, the cap is ${CAP}`);
 
@@ -182,7 +184,7 @@ export class SessionModel {
 
   /** The step at which an end-all moved the generation (its start, if the trace shows none). */
   #bumpStep(endAll: Played): number {
-    const index = this.#entries.findIndex((entry) => entry.op === endAll.op && entry.method === 'increment' && entry.key.startsWith('g:'));
+    const index = this.#entries.findIndex((entry) => entry.op === endAll.op && entry.method === 'increment' && entry.key.startsWith('sg:'));
     return index === -1 ? endAll.start : index + 1;
   }
 
@@ -192,7 +194,7 @@ export class SessionModel {
     const written = this.#entries.findIndex((entry) => entry.op === born.op && entry.method === 'set' && entry.key === storeKeyOf(node.id));
     for (let index = written - 1; index >= 0; index -= 1) {
       const entry = this.#entries[index]!;
-      if (entry.op === born.op && entry.method === 'get' && entry.key.startsWith('g:')) return index + 1;
+      if (entry.op === born.op && entry.method === 'get' && entry.key.startsWith('sg:')) return index + 1;
     }
     return born.start;
   }
