@@ -134,7 +134,9 @@ describeEachBackend('rotating SESSION_KEYS', (backendOf) => {
   it('a record sealed under the old key behind a cookie already signed with the new one is re-sealed on the next request: it then opens under the new key alone', async () => {
     const clock = new ManualClock();
     const serverOn = (keys: string[]) => startBackendServer(backendOf(), { store: shared(store), env: { SESSION_KEYS: keys.join(',') }, deps: { clock } });
-    const before = await serverOn([OLD_KEY]);
+    // Old first, new known: what seals under old. (The store's own secret is under new since the test before,
+    // which ended on [new] alone: a server on [old] alone would be keys replaced, not rotated, and refuse to start.)
+    const before = await serverOn([OLD_KEY, NEW_KEY]);
     const id = idOfCookie(await signUp(before.url, 'rolling-deploy'));
     await before.close();
     const key = storeKeyOf(id);
