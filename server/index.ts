@@ -41,7 +41,8 @@ export { MAX_SESSION_DATA_BYTES, MAX_SESSION_USER_BYTES, SessionDataError, Sessi
 export type { SessionEndReason, SessionEvent, SessionEventHook } from './session/sessionEvents.js';
 export type { SessionStore, ListedSession } from './session/sessionStore.js';
 export type { Account, AccountsAdapter } from './accounts/accountsAdapter.js';
-export { builtInAccounts, type BuiltInAccounts } from './accounts/builtInAccounts.js';
+export type { BuiltInAccounts } from './accounts/builtInAccounts.js';
+export { StoreSecretSealedError } from './store/storeSecret.js';
 export { accountActions, AccountActionUnsupportedError, type AccountActionDeps, type AccountActionResult } from './accounts/accountActions.js';
 export type { AccountChange, UserDirectory, UserRecord } from './accounts/userDirectory.js';
 export { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';
