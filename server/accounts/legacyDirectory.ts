@@ -73,10 +73,16 @@ export class LegacyDirectory {
       }
     }
     const keptNames = new Set<string>();
+    const dropped = new Set<string>();
     for (;;) {
       const batch = (await list(LEGACY_NAME_PREFIX, BATCH + keptNames.size)).filter((key) => !keptNames.has(key));
       if (batch.length === 0) break;
-      for (const key of batch) if (!(await this.#dropStrayName(key))) keptNames.add(key);
+      for (const key of batch) {
+        // Dropped once and listed again (a value the store lists but does not read back, such as a damaged Keyv
+        // wrapper on Redis): leave it rather than go round for ever, with every directory call waiting on this.
+        if (dropped.has(key) || !(await this.#dropStrayName(key))) keptNames.add(key);
+        else dropped.add(key);
+      }
     }
     for (const key of left.keys()) this.#reported.add(key);
     if (left.size > 0) this.#warnLeft([...left.values()]);

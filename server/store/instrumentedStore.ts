@@ -6,7 +6,8 @@ const TIMED = ['get', 'set', 'add', 'replace', 'compareAndSet', 'delete', 'take'
 
 /**
  * The optional operations, timed like the others when the store has them: left out when it does not, as
- * callers test for them (`if (!kv.keysWithPrefix)`).
+ * callers test for them (`if (!kv.keysWithPrefix)`). A store without `keysWithPrefix` cannot list its keys, so
+ * the store secret assumes an earlier version's keys are there and reads them, user ids and all, for days.
  */
 const OPTIONAL = ['keysWithPrefix'] as const;
 
@@ -32,11 +33,6 @@ export function instrumentedStore(store: KeyValueStore, telemetry: Telemetry): K
     // Looked up at each call, not once: a store may answer differently over time (a proxy, a test's outage switch).
     instrumented[operation] = (...args: unknown[]) =>
       telemetry.storeOperation(store.kind, operation, () => (store[operation] as (...args: unknown[]) => Promise<unknown>).apply(store, args));
-  }
-  // Optional on the port: forwarded only where the store has it, since its absence means "cannot list keys" (the
-  // store secret then assumes an earlier version's keys are there, and reads them, user ids and all, for days).
-  if (store.keysWithPrefix) {
-    instrumented['keysWithPrefix'] = (prefix: string, limit: number) => telemetry.storeOperation(store.kind, 'keysWithPrefix', () => store.keysWithPrefix!(prefix, limit));
   }
   return instrumented as unknown as KeyValueStore;
 }
