@@ -42,7 +42,7 @@ export type { SessionEndReason, SessionEvent, SessionEventHook } from './session
 export type { SessionStore, ListedSession } from './session/sessionStore.js';
 export type { Account, AccountsAdapter } from './accounts/accountsAdapter.js';
 export type { BuiltInAccounts } from './accounts/builtInAccounts.js';
-export { StoreSecretSealedError } from './store/storeSecret.js';
+export { StoreSecretError, StoreSecretLostError, StoreSecretSealedError } from './store/storeSecret.js';
 export { accountActions, AccountActionUnsupportedError, type AccountActionDeps, type AccountActionResult } from './accounts/accountActions.js';
 export type { AccountChange, UserDirectory, UserRecord } from './accounts/userDirectory.js';
 export { createPasswordHasher, type PasswordHasher } from './accounts/passwordHasher.js';

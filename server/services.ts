@@ -12,7 +12,7 @@ import type { SessionEventSink } from './session/sessionEvents.js';
 import { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { lazyStoreSecret, type StoreSecretSource, StoreSecretSealedError } from './store/storeSecret.js';
+import { lazyStoreSecret, StoreSecretError, type StoreSecretSource } from './store/storeSecret.js';
 import { StoreLoginThrottle } from './throttle/loginThrottle.js';
 import { instrumentedThrottle } from './throttle/instrumentedThrottle.js';
 import { tracedHasher } from './accounts/tracedHasher.js';
@@ -75,14 +75,14 @@ export const legacyWindowOf = (options: Pick<ServiceOptions, 'absoluteTimeoutMs'
 const SECRET_AT_START_MS = 2_000;
 
 /**
- * Keys replaced rather than rotated fail at start-up, with the fix named,
+ * Keys replaced rather than rotated, or a secret lost, fail at start-up, with the fix named,
  * when the store answers in time; a store that is down leaves it to the
  * first request that needs the secret (Gatehouse starts, and answers 503).
  */
 async function refuseReplacedKeys(storeSecret: StoreSecretSource): Promise<void> {
   const outcome = storeSecret().then(
     () => undefined,
-    (error: unknown) => (error instanceof StoreSecretSealedError ? error : undefined),
+    (error: unknown) => (error instanceof StoreSecretError ? error : undefined),
   );
   const refused = await Promise.race([outcome, delay(SECRET_AT_START_MS, undefined, { ref: false })]);
   if (refused) throw refused;

@@ -6,6 +6,8 @@ import { parseUserRecord, type UserRecord } from './userRecord.js';
 export const LEGACY_NAME_PREFIX = 'user:name:';
 /** …and `user:id:<id>` → the account's record as JSON. */
 export const LEGACY_ID_PREFIX = 'user:id:';
+/** Set once a process has moved every account 0.2 wrote that could be moved: no process looks for them again. */
+export const LEGACY_MOVED_KEY = 'gatehouse:legacy-accounts-moved';
 /** Keys listed (and moved) per round of `moveAll`. */
 const BATCH = 100;
 const NO_EXPIRY = 0;
@@ -111,8 +113,13 @@ export class LegacyDirectory {
     const record = parseUserRecord(raw);
     if (!record || LEGACY_ID_PREFIX + record.id !== oldIdKey) return { left: 'unreadable' };
     const idKey = this.#keys.idKey(record.id);
-    await this.#kv.add(idKey, this.#keys.sealRecord(idKey, record), NO_EXPIRY, DURABLE);
-    if (!(await this.#claimName(record))) return { left: 'login-taken' };
+    const sealed = this.#keys.sealRecord(idKey, record);
+    const added = await this.#kv.add(idKey, sealed, NO_EXPIRY, DURABLE);
+    if (!(await this.#claimName(record))) {
+      // Left in place means not an account: the sealed copy this call added goes (one a move before made stays).
+      if (added) await this.#kv.delete(idKey, DURABLE);
+      return { left: 'login-taken' };
+    }
     // The new keys are in place: only now may the old ones go (the login key only while it still names this account).
     const oldNameKey = LEGACY_NAME_PREFIX + record.username.toLowerCase();
     if ((await this.#kv.get(oldNameKey)) === record.id) await this.#kv.delete(oldNameKey, DURABLE);

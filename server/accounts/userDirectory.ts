@@ -4,7 +4,7 @@ import { confirmAtEnd } from '../store/confirmAtEnd.js';
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
 import type { StoreSecretSource } from '../store/storeSecret.js';
 import { DirectoryKeys } from './directoryKeys.js';
-import { LegacyDirectory, leftInPlace, type MigrationLog } from './legacyDirectory.js';
+import { LEGACY_MOVED_KEY, LegacyDirectory, leftInPlace, type MigrationLog } from './legacyDirectory.js';
 import type { AccountChange, UserRecord } from './userRecord.js';
 
 export type { AccountChange, UserRecord } from './userRecord.js';
@@ -192,9 +192,16 @@ export class StoreUserDirectory implements UserDirectory {
     const keys = new DirectoryKeys(secret);
     if (secret.legacyUntil === 0) return { keys, legacy: undefined };
     const legacy = new LegacyDirectory(this.#kv, keys, this.#log);
-    // Without a key listing (a Keyv adapter without an iterator), each account moves when it is first asked for.
-    if (this.#kv.keysWithPrefix) await legacy.moveAll((prefix, limit) => this.#kv.keysWithPrefix!(prefix, limit));
-    return { keys, legacy };
+    // Without a key listing (a Keyv adapter without an iterator), each account moves when it is first asked for,
+    // for as long as the store lives: such a store's lookups of an unknown login name it in a key.
+    if (!this.#kv.keysWithPrefix) return { keys, legacy };
+    // With one, the first process moves them all and says so in the store: from then on no process looks for
+    // 0.2's keys (no request names a login in a key again, and no start walks the keyspace again).
+    if ((await this.#kv.get(LEGACY_MOVED_KEY)) === undefined) {
+      await legacy.moveAll((prefix, limit) => this.#kv.keysWithPrefix!(prefix, limit));
+      await this.#kv.set(LEGACY_MOVED_KEY, '1', 0);
+    }
+    return { keys, legacy: undefined };
   }
 }
 

@@ -45,6 +45,12 @@ export class Sealer {
     return `${VERSION}.${primary.id}.${body.toString('base64url')}`;
   }
 
+  /** Whether `sealed` names one of this sealer's keys (so, if it does not open, it was altered rather than sealed elsewhere). */
+  knowsKeyOf(sealed: string): boolean {
+    const [version, keyId] = sealed.split('.');
+    return version === VERSION && keyId !== undefined && this.#byId.has(keyId);
+  }
+
   /** Returns `undefined` for anything that is not a record we sealed (tampered, foreign key, garbage). */
   open(sealed: string, additionalData: string): Opened | undefined {
     const [version, keyId, payload, extra] = sealed.split('.');

@@ -11,6 +11,8 @@ const SECRET_BYTES = 32;
 /** Characters of a key part: 192 bits of HMAC-SHA-256, base64url. */
 const PART_CHARS = 32;
 const NO_EXPIRY = 0;
+/** What this version writes under a key part of the secret: the session and device indexes, the generations, the built-in accounts. */
+const SECRET_PREFIXES = ['si:', 'sg:', 'di:', 'ai:', 'an:'] as const;
 /** What an earlier version (0.2) wrote with a user id, a login or an address in the clear: the session and device indexes, the generations, the built-in directory. */
 export const LEGACY_PREFIXES = ['u:', 'g:', 'user:'] as const;
 
@@ -60,14 +62,33 @@ export class StoreSecret {
   }
 }
 
-/** The store's secret is sealed under none of the configured keys. */
-export class StoreSecretSealedError extends Error {
+/** The store's secret cannot be used: Gatehouse must not start on it (nor make another). */
+export class StoreSecretError extends Error {
+  override readonly name: string = 'StoreSecretError';
+}
+
+/** The store's secret is sealed under none of the configured keys, or its value was altered. */
+export class StoreSecretSealedError extends StoreSecretError {
   override readonly name = 'StoreSecretSealedError';
+  constructor(altered = false) {
+    super(
+      altered
+        ? `The store's secret (key "${STORE_SECRET_KEY}") is sealed under one of SESSION_KEYS but does not open: its value was altered. Restore it from a backup of the store; do not delete it.`
+        : `The store's secret (key "${STORE_SECRET_KEY}") does not open with any of SESSION_KEYS: the keys were replaced, not rotated. ` +
+            'Put the key that was first before back in the list, after the new one, and start again (the secret is then re-sealed under the new key). ' +
+            "If that key is lost, the store's session lists, counters and built-in accounts cannot be read: to start afresh, delete Gatehouse's keys (its namespace) from the store.",
+    );
+  }
+}
+
+/** The store holds keys made under a secret, and the secret is gone: a new one would leave them unreadable. */
+export class StoreSecretLostError extends StoreSecretError {
+  override readonly name = 'StoreSecretLostError';
   constructor() {
     super(
-      `The store's secret (key "${STORE_SECRET_KEY}") does not open with any of SESSION_KEYS: the keys were replaced, not rotated. ` +
-        'Put the key that was first before back in the list, after the new one, and start again (the secret is then re-sealed under the new key). ' +
-        `If that key is lost, the store's sessions, session lists, counters and built-in accounts cannot be read: delete "${STORE_SECRET_KEY}" to start afresh.`,
+      `The store holds session lists or accounts made under its secret, but the secret (key "${STORE_SECRET_KEY}") is gone: restore it from a backup of the store. ` +
+        'Gatehouse does not make a new one: the built-in accounts would become unreadable (their logins free to register again) and "end every session" would miss the sessions those lists hold. ' +
+        "To start afresh knowingly, delete Gatehouse's keys (its namespace) from the store first.",
     );
   }
 }
@@ -82,17 +103,20 @@ export class StoreSecretSealedError extends Error {
 export async function openStoreSecret(kv: KeyValueStore, sealer: Sealer, clock: Clock, legacyWindowMs: number): Promise<StoreSecret> {
   let sealed = await kv.get(STORE_SECRET_KEY);
   if (sealed === undefined) {
+    // Deleted, evicted, or lost in a failover: made again, it would split the instances over two secrets.
+    if (await heldKeysOfASecret(kv)) throw new StoreSecretLostError();
     const legacyUntil = (await heldLegacyKeys(kv)) ? clock.now() + legacyWindowMs : 0;
     const made = sealer.seal(JSON.stringify({ v: 1, secret: randomPool.base64url(SECRET_BYTES), legacyUntil }), STORE_SECRET_KEY);
     sealed = (await kv.add(STORE_SECRET_KEY, made, NO_EXPIRY, DURABLE)) ? made : await kv.get(STORE_SECRET_KEY);
     if (sealed === undefined) throw new Error(`The store's secret (key "${STORE_SECRET_KEY}") was made and is gone again: is something deleting Gatehouse's keys?`);
   }
   const opened = sealer.open(sealed, STORE_SECRET_KEY);
-  if (!opened) throw new StoreSecretSealedError();
+  if (!opened) throw new StoreSecretSealedError(sealer.knowsKeyOf(sealed));
   const parsed = storedShape.safeParse(JSON.parse(opened.plaintext));
   if (!parsed.success) throw new Error(`The store's secret (key "${STORE_SECRET_KEY}") is not in a format this version reads: ${parsed.error.message}`);
   // Sealed under an older key: seal it under the first, so that key can go (another instance may do it first).
-  if (opened.rotated) await kv.compareAndSet(STORE_SECRET_KEY, sealed, sealer.seal(opened.plaintext, STORE_SECRET_KEY), NO_EXPIRY, DURABLE);
+  // Best effort: the secret opened, so a failed re-seal (a replica that did not confirm) must not fail the request.
+  if (opened.rotated) await kv.compareAndSet(STORE_SECRET_KEY, sealed, sealer.seal(opened.plaintext, STORE_SECRET_KEY), NO_EXPIRY, DURABLE).catch(() => false);
   return new StoreSecret(parsed.data.secret, parsed.data.legacyUntil);
 }
 
@@ -118,5 +142,11 @@ export function lazyStoreSecret(kv: KeyValueStore, sealer: Sealer, clock: Clock,
 async function heldLegacyKeys(kv: KeyValueStore): Promise<boolean> {
   if (!kv.keysWithPrefix) return true;
   for (const prefix of LEGACY_PREFIXES) if ((await kv.keysWithPrefix(prefix, 1)).length > 0) return true;
+  return false;
+}
+
+async function heldKeysOfASecret(kv: KeyValueStore): Promise<boolean> {
+  if (!kv.keysWithPrefix) return false;
+  for (const prefix of SECRET_PREFIXES) if ((await kv.keysWithPrefix(prefix, 1)).length > 0) return true;
   return false;
 }
