@@ -11,8 +11,7 @@ import type { SessionCodec } from './session/sessionCodec.js';
 import type { SessionEventSink } from './session/sessionEvents.js';
 import { SessionStore } from './session/sessionStore.js';
 import type { KeyValueStore } from './store/keyValueStore.js';
-import { setTimeout as delay } from 'node:timers/promises';
-import { lazyStoreSecret, StoreSecretError, type StoreSecretSource } from './store/storeSecret.js';
+import { legacyWindowOf, refuseUnusableSecret, lazyStoreSecret } from './store/storeSecret.js';
 import { StoreLoginThrottle } from './throttle/loginThrottle.js';
 import { instrumentedThrottle } from './throttle/instrumentedThrottle.js';
 import { tracedHasher } from './accounts/tracedHasher.js';
@@ -42,7 +41,7 @@ export async function createServices<TUser extends { id: string }>(
 ): Promise<Services<TUser>> {
   const sealer = new Sealer(options.keys);
   const storeSecret = lazyStoreSecret(store, sealer, clock, legacyWindowOf(options));
-  await refuseReplacedKeys(storeSecret);
+  await refuseUnusableSecret(storeSecret);
   const devices = options.staySignedInMs === undefined ? undefined : new DeviceCredentials(store, sealer, storeSecret, clock, options.staySignedInMs);
   return {
     accounts: accounts ?? (builtInAccounts(store, tracedHasher(hasher ?? (await createPasswordHasher()), telemetry), storeSecret, logger) as unknown as AccountsAdapter<TUser>),
@@ -60,30 +59,4 @@ export async function createServices<TUser extends { id: string }>(
     freshLoginWindowMs: options.freshLoginWindowMs,
     loginLogTag: loginLogTagger(options.keys),
   };
-}
-
-/**
- * A day past the longest anything an earlier version wrote can stay live: a
- * "stay signed in" credential's lifetime, then the absolute timeout of a
- * session it started at the end of that lifetime (such a session answers to
- * the earlier version's generation counter, which is read only in this window).
- */
-export const legacyWindowOf = (options: Pick<ServiceOptions, 'absoluteTimeoutMs' | 'staySignedInMs'>) =>
-  (options.staySignedInMs ?? 0) + options.absoluteTimeoutMs + 24 * 3_600_000;
-
-/** How long start-up waits for the store's secret before leaving it to the first request (the store may be down). */
-const SECRET_AT_START_MS = 2_000;
-
-/**
- * Keys replaced rather than rotated, or a secret lost, fail at start-up, with the fix named,
- * when the store answers in time; a store that is down leaves it to the
- * first request that needs the secret (Gatehouse starts, and answers 503).
- */
-async function refuseReplacedKeys(storeSecret: StoreSecretSource): Promise<void> {
-  const outcome = storeSecret().then(
-    () => undefined,
-    (error: unknown) => (error instanceof StoreSecretError ? error : undefined),
-  );
-  const refused = await Promise.race([outcome, delay(SECRET_AT_START_MS, undefined, { ref: false })]);
-  if (refused) throw refused;
 }

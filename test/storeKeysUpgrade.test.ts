@@ -9,8 +9,7 @@ import { newSessionId, publicIdOf, storeKeyOf } from '../server/session/sessionI
 import type { StoredUser } from '../server/session/sessionRecord.js';
 import { SessionStore } from '../server/session/sessionStore.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
-import { openStoreSecret, StoreSecret } from '../server/store/storeSecret.js';
-import { legacyWindowOf } from '../server/services.js';
+import { openStoreSecret, StoreSecret, legacyWindowOf } from '../server/store/storeSecret.js';
 import { type Backend, describeEachBackend } from './helpers/backends.js';
 import { ManualClock } from './helpers/clock.js';
 import { TEST_KEY } from './helpers/server.js';

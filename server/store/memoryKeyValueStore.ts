@@ -113,14 +113,14 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   keysWithPrefix(prefix: string, limit: number): Promise<string[]> {
     const now = this.#now();
-    const found: string[] = [];
+    const found = new Set<string>();
     for (const entries of [this.#values, this.#maps]) {
       for (const [key, handle] of entries) {
-        if (found.length >= limit) break;
-        if (key.startsWith(prefix) && this.#strings.expires(handle) > now) found.push(key);
+        if (found.size >= limit) break;
+        if (key.startsWith(prefix) && this.#strings.expires(handle) > now) found.add(key);
       }
     }
-    return Promise.resolve(found);
+    return Promise.resolve([...found]);
   }
 
   ping(): Promise<void> {

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { randomPool } from '../session/randomPool.js';
@@ -118,6 +119,33 @@ export async function openStoreSecret(kv: KeyValueStore, sealer: Sealer, clock: 
   // Best effort: the secret opened, so a failed re-seal (a replica that did not confirm) must not fail the request.
   if (opened.rotated) await kv.compareAndSet(STORE_SECRET_KEY, sealed, sealer.seal(opened.plaintext, STORE_SECRET_KEY), NO_EXPIRY, DURABLE).catch(() => false);
   return new StoreSecret(parsed.data.secret, parsed.data.legacyUntil);
+}
+
+/**
+ * How long keys an earlier version wrote may matter: a "stay signed in"
+ * credential's lifetime, then the absolute timeout of a session it started
+ * at the end of that lifetime (such a session answers to the earlier
+ * version's generation counter, which is read only in this window), and a day.
+ */
+export const legacyWindowOf = (options: { readonly absoluteTimeoutMs: number; readonly staySignedInMs?: number | undefined }) =>
+  (options.staySignedInMs ?? 0) + options.absoluteTimeoutMs + 24 * 3_600_000;
+
+/** How long start-up waits for the store's secret before leaving it to the first request (the store may be down). */
+const SECRET_AT_START_MS = 2_000;
+
+/**
+ * A secret that cannot be used (keys replaced rather than rotated, a secret
+ * altered or lost) fails start-up with the fix named, when the store answers
+ * in time; a store that is down leaves it to the first request that needs
+ * the secret (Gatehouse starts, and answers 503).
+ */
+export async function refuseUnusableSecret(storeSecret: StoreSecretSource): Promise<void> {
+  const outcome = storeSecret().then(
+    () => undefined,
+    (error: unknown) => (error instanceof StoreSecretError ? error : undefined),
+  );
+  const refused = await Promise.race([outcome, delay(SECRET_AT_START_MS, undefined, { ref: false })]);
+  if (refused) throw refused;
 }
 
 /** Resolves the store's secret: what the store's components take, since Gatehouse starts (and answers 503) while its store is down. */

@@ -1,9 +1,8 @@
 import { systemClock } from '../../server/clock.js';
 import { resolveOptions } from '../../server/options.js';
-import { legacyWindowOf } from '../../server/services.js';
 import { Sealer } from '../../server/session/sealer.js';
 import type { KeyValueStore } from '../../server/store/keyValueStore.js';
-import { lazyStoreSecret, openStoreSecret, StoreSecret, type StoreSecretSource } from '../../server/store/storeSecret.js';
+import { lazyStoreSecret, openStoreSecret, StoreSecret, type StoreSecretSource, legacyWindowOf } from '../../server/store/storeSecret.js';
 import { TEST_KEY } from './server.js';
 
 const TEST_SECRET = 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc';
