@@ -164,8 +164,9 @@ describe('the read pin of the SQLite store', () => {
          return db.prepare("SELECT count(*) FROM ${VALUES} WHERE key LIKE 'pin:w%'").pluck().get();`,
       );
       expect(committed).toBe('1500');
-      // About 4 MB: its automatic checkpoints emptied it each time (7.6–12.7 MB measured with the pin never stepping aside).
-      expect(walBytes(path)).toBeLessThan(6_000_000);
+      // About 4 MB: its automatic checkpoints emptied it each time (7.6–12.7 MB measured with the pin never stepping
+      // aside). 6.04 MB once in CI, the suite's other files loading both cores: the bound sits below the failure's least.
+      expect(walBytes(path)).toBeLessThan(7_000_000);
       expect(turnsAside).toBeGreaterThan(0);
     } finally {
       reading = false;
