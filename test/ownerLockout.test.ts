@@ -111,7 +111,7 @@ describe('the known-browser marker is a hint, never a credential', () => {
     const username = await fresh('tamper');
     const known = jarOf(await login(username, PASSWORD, '198.51.100.40'));
     for (let i = 0; i < 5; i += 1) await login(username, 'a wrong guess!', '203.0.113.40');
-    const tampered = known.replace(/sid-device=([^;.]+)\.(\w)/, (_all, nonce: string, first: string) => `sid-device=${nonce}.${first === 'A' ? 'B' : 'A'}`);
+    const tampered = known.replace(/sid-device=([^;.]+)\.([\w-])/, (_all, nonce: string, first: string) => `sid-device=${nonce}.${first === 'A' ? 'B' : 'A'}`);
     expect(tampered).not.toBe(known);
     expect((await login(username, PASSWORD, '198.51.100.40', tampered)).status).toBe(429);
     expect((await login(username, PASSWORD, '198.51.100.40', known)).status).toBe(200);
