@@ -189,13 +189,19 @@ export class SessionCore {
    */
   async touch(live: LiveSession): Promise<LiveSession | undefined> {
     const key = storeKeyOf(live.id);
+    // The index entry first: the record must never outlive it, or an end-all would miss the session.
+    await this.store.keepIndexed(live.id, { ...live.record, lastSeen: Math.max(live.record.lastSeen, this.clock.now()) });
     let base: LiveSession = live;
     for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
       const record: SessionRecord = { ...base.record, lastSeen: Math.max(base.record.lastSeen, this.clock.now()) };
       const sealed = await this.store.rewriteAt(key, base.sealed, record);
       if (sealed !== undefined) return { id: live.id, record, sealed };
       const found = await this.store.findAt(key);
-      if (found?.kind !== 'record') return undefined;
+      if (found?.kind !== 'record') {
+        // Ended or rotated away meanwhile: this id is over for good, and the entry written above goes with it.
+        await this.store.unindex(live.record.user.id, live.id);
+        return undefined;
+      }
       base = { id: live.id, record: found.record, sealed: found.sealed };
     }
     // Others wrote it every time (and each of their writes extended it too): leave it as they wrote it.

@@ -187,6 +187,23 @@ export class SessionStore {
   }
 
   /**
+   * Re-adds the session's index entry, for at least as long as `record`
+   * would live, plus one touch interval (the data updates until the next
+   * touch extend the record too). Written before an idle extension: the
+   * index's TTL was set when the session started, by whichever process
+   * started it, and a process with a longer absolute timeout
+   * (`SESSION_ABSOLUTE_TIMEOUT` raised across a restart or a rolling
+   * deploy) keeps the record alive past it; unindexed, the session would
+   * be out of reach of "end every session". Before the extension, so an
+   * end-all that runs in between finds the entry. Should the extension then
+   * fail (the session ended or was rotated away), the entry names a record
+   * that is gone or a tombstone, which listing prunes or follows.
+   */
+  async keepIndexed(id: string, record: SessionRecord): Promise<void> {
+    await this.#index.set(record.user.id, publicIdOf(id), storeKeyOf(id), this.#ttl(record) + touchIntervalOf(this.#limits.idleMs));
+  }
+
+  /**
    * Writes `record` at `key` only if it still holds exactly `expected` (an
    * idle extension, a data update, a re-seal): resolves the new sealed
    * text, or `undefined` when something else was written meanwhile.
