@@ -49,7 +49,7 @@ describe('with waitReplicas=all, the master killed (SIGKILL) the moment logouts 
       await setup?.destroy();
     });
 
-    it(`not one ended session answers again, in ${ROUNDS} rounds, and a round with the replica lagging`, async () => {
+    it(`not one ended session answers again, in ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}, and a round with the replica lagging`, async () => {
       const { keepingUp, lagging } = await rounds(server, 'sentinel-durable', sentinelFailoverSetup(setup));
       console.info(`sentinel, waitReplicas=all: ${JSON.stringify(keepingUp)}; replicas lagging: ${JSON.stringify(lagging)}`);
       expect(sum(keepingUp, 'acknowledged')).toBeGreaterThan(0);
@@ -72,7 +72,7 @@ describe('with waitReplicas=all, the master killed (SIGKILL) the moment logouts 
       await cluster?.destroy();
     });
 
-    it(`not one ended session answers again, in ${ROUNDS} rounds (a different master killed each round), and a round with the replicas lagging`, async () => {
+    it(`not one ended session answers again, in ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} (a different master killed each round), and a round with the replicas lagging`, async () => {
       const { keepingUp, lagging } = await rounds(server, 'cluster-durable', clusterFailoverSetup(cluster));
       console.info(`cluster, waitReplicas=all: ${JSON.stringify(keepingUp)}; replicas lagging: ${JSON.stringify(lagging)}`);
       expect(sum(keepingUp, 'acknowledged')).toBeGreaterThan(0);

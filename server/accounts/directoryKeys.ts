@@ -40,6 +40,16 @@ export class DirectoryKeys {
     return this.#secret.sealer.seal(JSON.stringify(record), idKey);
   }
 
+  /**
+   * What a deleted account's id key holds for a day, on a store Gatehouse
+   * 0.2 wrote: a move of that account from 0.2's keys that another process
+   * had already begun (it read the old record before the account moved and
+   * was deleted) meets it, and brings nothing back (`LegacyDirectory`).
+   * Reads as no account.
+   */
+  static readonly DELETED = 'deleted';
+  static readonly DELETED_TTL_MS = 86_400_000;
+
   /** The record the id key's value holds; `undefined` when it does not open or is no record. */
   openRecord(idKey: string, sealed: string): UserRecord | undefined {
     const opened = this.#secret.sealer.open(sealed, idKey);

@@ -1,5 +1,5 @@
 import { DURABLE, type KeyValueStore } from '../store/keyValueStore.js';
-import type { DirectoryKeys } from './directoryKeys.js';
+import { DirectoryKeys } from './directoryKeys.js';
 import { parseUserRecord, type UserRecord } from './userRecord.js';
 
 /** What Gatehouse 0.2 wrote, in the clear: `user:name:<lower-cased login>` → the account's id. */
@@ -115,16 +115,31 @@ export class LegacyDirectory {
     const idKey = this.#keys.idKey(record.id);
     const sealed = this.#keys.sealRecord(idKey, record);
     const added = await this.#kv.add(idKey, sealed, NO_EXPIRY, DURABLE);
-    if (!(await this.#claimName(record))) {
+    const claimed = await this.#claimName(record);
+    // Moved by another process and deleted there since this call read the old record: nothing comes back. Checked
+    // after the claim: a deletion that marks the record later also finds the login (which names it) and drops it.
+    if ((await this.#kv.get(idKey)) === DirectoryKeys.DELETED) {
+      const nameKey = this.#keys.nameKey(record.username);
+      const held = await this.#kv.get(nameKey);
+      if (held !== undefined && this.#keys.openId(nameKey, held) === record.id) await this.#kv.delete(nameKey, DURABLE);
+      await this.forget(record);
+      return 'absent';
+    }
+    if (!claimed) {
       // Left in place means not an account: the sealed copy this call added goes (one a move before made stays).
       if (added) await this.#kv.delete(idKey, DURABLE);
       return { left: 'login-taken' };
     }
-    // The new keys are in place: only now may the old ones go (the login key only while it still names this account).
+    // The new keys are in place: only now may the old ones go.
+    await this.forget(record);
+    return 'moved';
+  }
+
+  /** Drops what 0.2 kept of this account: its record, and its login key while that still names it. */
+  async forget(record: Pick<UserRecord, 'id' | 'username'>): Promise<void> {
     const oldNameKey = LEGACY_NAME_PREFIX + record.username.toLowerCase();
     if ((await this.#kv.get(oldNameKey)) === record.id) await this.#kv.delete(oldNameKey, DURABLE);
-    await this.#kv.delete(oldIdKey, DURABLE);
-    return 'moved';
+    await this.#kv.delete(LEGACY_ID_PREFIX + record.id, DURABLE);
   }
 
   /** Whether the record's sealed login key names it now (claimed here, or by another process moving it too). */

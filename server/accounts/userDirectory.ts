@@ -51,7 +51,10 @@ const readAs = new WeakMap<UserRecord, string>();
 /** The directory's keys under the store's secret, and what 0.2 left to move (only on a store it wrote). */
 interface Opened {
   readonly keys: DirectoryKeys;
+  /** Set while accounts may still be under 0.2's keys in this process's view (a store that cannot list its keys). */
   readonly legacy: LegacyDirectory | undefined;
+  /** Gatehouse 0.2 wrote this store: another process may be moving an account right now. */
+  readonly legacyStore: boolean;
 }
 
 /**
@@ -168,8 +171,16 @@ export class StoreUserDirectory implements UserDirectory {
       const current = await this.findById(id);
       if (!current) return false;
       const opened = await this.#open();
-      // The record first: a password change or login racing the deletion then finds no account.
-      const removed = await step(this.#kv.delete(opened.keys.idKey(id), DURABLE));
+      const idKey = opened.keys.idKey(id);
+      // The record first: a password change or login racing the deletion then finds no account. On a store 0.2
+      // wrote, a mark that it was deleted instead, for a day: a move from 0.2's keys already under way elsewhere
+      // (it read the account before this process moved it) meets it and brings nothing back.
+      const removed = opened.legacyStore
+        ? (await step(this.#kv.set(idKey, DirectoryKeys.DELETED, DirectoryKeys.DELETED_TTL_MS, DURABLE)), true)
+        : await step(this.#kv.delete(idKey, DURABLE));
+      // Where accounts move one at a time (no key listing), one whose move stopped half-way left its 0.2 record:
+      // it goes too, or a later lookup of the id would move it back.
+      if (opened.legacy) await opened.legacy.forget(current);
       // Only the name that still points at this account (a new account may not take it meanwhile: the name key exists until here).
       const nameKey = opened.keys.nameKey(current.username);
       const held = await this.#kv.get(nameKey);
@@ -190,18 +201,18 @@ export class StoreUserDirectory implements UserDirectory {
   async #prepare(): Promise<Opened> {
     const secret = await this.#secret();
     const keys = new DirectoryKeys(secret);
-    if (secret.legacyUntil === 0) return { keys, legacy: undefined };
+    if (secret.legacyUntil === 0) return { keys, legacy: undefined, legacyStore: false };
     const legacy = new LegacyDirectory(this.#kv, keys, this.#log);
     // Without a key listing (a Keyv adapter without an iterator), each account moves when it is first asked for,
     // for as long as the store lives: such a store's lookups of an unknown login name it in a key.
-    if (!this.#kv.keysWithPrefix) return { keys, legacy };
+    if (!this.#kv.keysWithPrefix) return { keys, legacy, legacyStore: true };
     // With one, the first process moves them all and says so in the store: from then on no process looks for
     // 0.2's keys (no request names a login in a key again, and no start walks the keyspace again).
     if ((await this.#kv.get(LEGACY_MOVED_KEY)) === undefined) {
       await legacy.moveAll((prefix, limit) => this.#kv.keysWithPrefix!(prefix, limit));
       await this.#kv.set(LEGACY_MOVED_KEY, '1', 0);
     }
-    return { keys, legacy: undefined };
+    return { keys, legacy: undefined, legacyStore: true };
   }
 }
 
