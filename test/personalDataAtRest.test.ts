@@ -94,8 +94,8 @@ describeEachBackend(
       const record = (await directoryOf(srv.gatehouse).findByUsername('DIR-PERSON'))!;
       expect(record).toMatchObject({ username: 'dir-person', role: 'admin', disabled: true, version: 4 });
       const adminRecord = (await directoryOf(srv.gatehouse).findByUsername('dir-admin'))!;
-      const nameKey = `an:${secret.part('dir-person')}`;
-      const idKey = `ai:${secret.part(record.id)}`;
+      const nameKey = secret.keyOf('an', 'dir-person');
+      const idKey = secret.keyOf('ai', record.id);
       // Each value sealed under the store's secret, for its own key only.
       expect(secret.sealer.open((await store.get(nameKey))!, nameKey)?.plaintext).toBe(record.id);
       expect(JSON.parse(secret.sealer.open((await store.get(idKey))!, idKey)!.plaintext)).toMatchObject({ id: record.id, passwordHash: record.passwordHash });
@@ -103,6 +103,12 @@ describeEachBackend(
       const dump = withoutSessionIndexes(await storeDump(backendOf(), store));
       expect(dumpKeyOf(dump, idKey)).toBeDefined();
       expect(entriesHolding(dump, ['dir-person', 'dir-admin', record.id, adminRecord.id, record.passwordHash, adminRecord.passwordHash, '$argon2'])).toEqual([]);
+      // The user's account and generation (moved by the password change) carry unrelated MACs, and none is the
+      // bare MAC of the id: a dump does not tie the account to its sessions.
+      const partsOf = (kinds: readonly ('si' | 'sg' | 'di' | 'ai')[]) => kinds.map((kind) => secret.keyOf(kind, record.id).split(':')[1]!);
+      expect(dumpKeyOf(dump, secret.keyOf('sg', record.id))).toBeDefined();
+      expect(new Set([...partsOf(['si', 'sg', 'di', 'ai']), secret.part(record.id)]).size).toBe(5);
+      expect([...dump.keys()].filter((key) => key.includes(secret.part(record.id)))).toEqual([]);
 
       // A wrong password for the (disabled) account counts on it; deleting the account forgets the count.
       expect((await login('dir-person', 'wrong password!', IPV4)).status).toBe(401);

@@ -32,7 +32,7 @@ describe('session records at rest: compact, and earlier formats still read', () 
     expect(JSON.parse(plaintext)).toEqual([2, { id: 'u-1', username: 'name-u-1', role: 'user' }, {}, created.createdAt, created.lastSeen, created.authAt, 'Firefox', 1_099_511_627_776]);
     expect((await sessions.load(id))?.record).toEqual(created);
     // The index holds only the store key, under a key that names the user only through the store secret.
-    expect(await kv.mapGetAll(`si:${TEST_STORE_SECRET.part('u-1')}`)).toEqual(new Map([[publicIdOf(id), key]]));
+    expect(await kv.mapGetAll(TEST_STORE_SECRET.keyOf('si', 'u-1'))).toEqual(new Map([[publicIdOf(id), key]]));
     expect(await kv.mapGetAll('u:u-1:sessions')).toEqual(new Map());
   });
 
@@ -136,7 +136,7 @@ describeEachBackend(
     it('keeps a session index entry within 64 bytes, so Redis keeps small indexes in its compact listpack', async () => {
       const { sessions, record } = sessionsOver(store);
       for (let i = 0; i < 3; i += 1) await sessions.create(newSessionId(), record('u-fmt'));
-      const index = prefixed(`si:${TEST_STORE_SECRET.part('u-fmt')}`);
+      const index = prefixed(TEST_STORE_SECRET.keyOf('si', 'u-fmt'));
       const fields = (await redis.command(['HGETALL', index])) as string[];
       expect(fields).toHaveLength(6);
       for (const text of fields) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(64);

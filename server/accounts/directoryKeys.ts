@@ -3,8 +3,8 @@ import { parseUserRecord, type UserRecord } from './userRecord.js';
 
 /**
  * Where the built-in directory keeps an account, and how:
- * `an:<part(lower-cased login)>` holds the account's id and
- * `ai:<part(id)>` its record, each sealed with the store secret's sealer
+ * `an:<part>` (of the lower-cased login, `StoreSecret.keyOf`) holds the account's id and
+ * `ai:<part>` (of the id) its record, each sealed with the store secret's sealer
  * and its own key as additional data (a value copied under another key
  * does not open). Neither a key nor a value shows a login, a user id or a
  * password hash, in a store dump or in a driver's trace of its commands.
@@ -20,11 +20,11 @@ export class DirectoryKeys {
 
   /** Logins compare case-insensitively (lower-cased), as they always have. */
   nameKey(username: string): string {
-    return `an:${this.#secret.part(username.toLowerCase())}`;
+    return this.#secret.keyOf('an', username.toLowerCase());
   }
 
   idKey(id: string): string {
-    return `ai:${this.#secret.part(id)}`;
+    return this.#secret.keyOf('ai', id);
   }
 
   sealId(nameKey: string, id: string): string {

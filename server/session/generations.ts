@@ -6,7 +6,7 @@ import type { StoreSecretSource } from '../store/storeSecret.js';
 
 /**
  * Where this version's generations start: a generation is `GENERATION_ERA + n`,
- * `n` the counter at `sg:<part(userId)>`. Anything below it was made by an
+ * `n` the counter at `sg:<part>` (`StoreSecret.keyOf`). Anything below it was made by an
  * earlier version (0.2), whose counter was `g:<userId>`: a record or device
  * credential says by its own `gen` which counter it answers to.
  */
@@ -48,7 +48,7 @@ export class Generations {
     if (like !== undefined && like < GENERATION_ERA) {
       return secret.readsLegacyAt(this.#clock.now()) ? parseInteger(await this.#kv.get(legacyKeyOf(userId))) : ENDED_ERA;
     }
-    return GENERATION_ERA + parseInteger(await this.#kv.get(`sg:${secret.part(userId)}`));
+    return GENERATION_ERA + parseInteger(await this.#kv.get(secret.keyOf('sg', userId)));
   }
 
   /**
@@ -60,7 +60,7 @@ export class Generations {
     // A flow of its own: unconfirmed, the error carries the generation as this returns it, not the raw counter.
     return confirmAtEnd(async (step) => {
       const secret = await this.#secret();
-      const current = step(this.#kv.increment(`sg:${secret.part(userId)}`, DURABLE));
+      const current = step(this.#kv.increment(secret.keyOf('sg', userId), DURABLE));
       const legacy = secret.readsLegacyAt(this.#clock.now()) ? step(this.#kv.increment(legacyKeyOf(userId), DURABLE)) : undefined;
       const [n] = await Promise.all([current, legacy]);
       return GENERATION_ERA + n;

@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.js';
 import type { KeyValueStore } from '../store/keyValueStore.js';
-import type { StoreSecretSource } from '../store/storeSecret.js';
+import type { SecretKind, StoreSecretSource } from '../store/storeSecret.js';
 
 /**
  * One kind of per-user index (a store map: the user's sessions, or their
  * remembered devices), under a key that names the user only through the
- * store secret (`<prefix>:<part(userId)>`): a store dump, or a driver's
+ * store secret (`StoreSecret.keyOf(prefix, userId)`): a store dump, or a driver's
  * trace of its commands, shows no user id.
  *
  * A store an earlier version (0.2) wrote keeps that version's index
@@ -19,10 +19,10 @@ export class UserIndex {
   readonly #kv: KeyValueStore;
   readonly #secret: StoreSecretSource;
   readonly #clock: Clock;
-  readonly #prefix: string;
+  readonly #prefix: SecretKind & ('si' | 'di');
   readonly #legacyKeyOf: (userId: string) => string;
 
-  constructor(kv: KeyValueStore, secret: StoreSecretSource, clock: Clock, prefix: string, legacyKeyOf: (userId: string) => string) {
+  constructor(kv: KeyValueStore, secret: StoreSecretSource, clock: Clock, prefix: SecretKind & ('si' | 'di'), legacyKeyOf: (userId: string) => string) {
     this.#kv = kv;
     this.#secret = secret;
     this.#clock = clock;
@@ -53,7 +53,7 @@ export class UserIndex {
   /** The new key, and the earlier version's while its window lasts. */
   async #keysOf(userId: string): Promise<[string] | [string, string]> {
     const secret = await this.#secret();
-    const current = `${this.#prefix}:${secret.part(userId)}`;
+    const current = secret.keyOf(this.#prefix, userId);
     return secret.readsLegacyAt(this.#clock.now()) ? [current, this.#legacyKeyOf(userId)] : [current];
   }
 }

@@ -12,7 +12,8 @@ const SECRET_BYTES = 32;
 /** Characters of a key part: 192 bits of HMAC-SHA-256, base64url. */
 const PART_CHARS = 32;
 const NO_EXPIRY = 0;
-/** What this version writes under a key part of the secret: the session and device indexes, the generations, the built-in accounts. */
+/** The kinds of key this version writes under a key part of the secret (`StoreSecret.keyOf`): the session and device indexes, the generations, the built-in accounts. */
+export type SecretKind = 'si' | 'sg' | 'di' | 'ai' | 'an';
 const SECRET_PREFIXES = ['si:', 'sg:', 'di:', 'ai:', 'an:'] as const;
 /** What an earlier version (0.2) wrote with a user id, a login or an address in the clear: the session and device indexes, the generations, the built-in directory. */
 export const LEGACY_PREFIXES = ['u:', 'g:', 'user:'] as const;
@@ -55,6 +56,16 @@ export class StoreSecret {
   /** The store key part for `value` (a user id, a login key, an address): the same on every instance sharing the store. */
   part(value: string): string {
     return createHmac('sha256', this.#macKey).update(value).digest('base64url').slice(0, PART_CHARS);
+  }
+
+  /**
+   * The store key of one user's (or login's) entry of one kind: `<kind>:`
+   * and the part of the kind and the value together, so one user's keys of
+   * different kinds (index, devices, generation, account) share nothing a
+   * store dump could link them by.
+   */
+  keyOf(kind: SecretKind, value: string): string {
+    return `${kind}:${this.part(`${kind}\0${value}`)}`;
   }
 
   /** Whether keys an earlier version wrote may still hold something live at `now`. */

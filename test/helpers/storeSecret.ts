@@ -32,7 +32,7 @@ export const storeSecretIn = (store: KeyValueStore, keys: readonly string[] = [T
 
 /** A user's keys as this version names them. */
 export const userKeysOf = (secret: StoreSecret, userId: string) => ({
-  sessions: `si:${secret.part(userId)}`,
-  devices: `di:${secret.part(userId)}`,
-  generation: `sg:${secret.part(userId)}`,
+  sessions: secret.keyOf('si', userId),
+  devices: secret.keyOf('di', userId),
+  generation: secret.keyOf('sg', userId),
 });
