@@ -210,6 +210,25 @@ describeEachBackend(
       expect(await legacyKeysOf(kv, 'old-broken', broken)).toHaveLength(2);
       expect(warnings(logs)).toHaveLength(1);
     });
+
+    it('an account an instance still on 0.2 wrote under a login an upgraded one gave out since is left in place, its sealed copy removed, reported once', async () => {
+      const kv = withoutListing(freshSpace());
+      await writeLegacy(kv, 'old-first');
+      await upgrade(kv);
+      const logs = captureLogs('warn');
+      const directory = new StoreUserDirectory(kv, storeSecretOf(kv, [TEST_KEY]), logs.logger);
+      const owner = (await directory.create('old-taken', passwordHash))!;
+      const late = await writeLegacy(kv, 'old-taken');
+      expect(await directory.findById(late)).toBeUndefined();
+      expect(await directory.findById(late)).toBeUndefined();
+      expect((await directory.findByUsername('OLD-TAKEN'))?.id).toBe(owner.id);
+      const secret = await storeSecretOf(kv, [TEST_KEY])();
+      expect(await kv.get(secret.keyOf('ai', late))).toBeUndefined();
+      expect(await legacyKeysOf(kv, 'old-taken', late)).toHaveLength(2);
+      expect(warnings(logs)).toHaveLength(1);
+      expect(logs.text()).toContain('has a login another account took since');
+      expect(logs.text()).not.toContain(late);
+    });
   },
   WITH_KEYV,
 );
