@@ -6,6 +6,7 @@ import { Sealer } from '../server/session/sealer.js';
 import type { KeyValueStore } from '../server/store/keyValueStore.js';
 import { openStoreSecret } from '../server/store/storeSecret.js';
 import { describeEachBackend, WITH_KEYV } from './helpers/backends.js';
+import { Gate, gatedStore } from './helpers/gates.js';
 import { prefixedStore, withoutListing } from './helpers/keySpaces.js';
 import { TEST_KEY } from './helpers/server.js';
 import { storeSecretOf } from './helpers/storeSecret.js';
@@ -15,23 +16,14 @@ import { storeSecretOf } from './helpers/storeSecret.js';
 const DAY_MS = 86_400_000;
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA';
 
-/** A promise the test resolves by hand. */
-function latch() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
-
-/** `kv`, except that `method` on a key starting with `prefix` is handed to `wrap`. */
-function intercept(kv: KeyValueStore, method: 'add' | 'delete', prefix: string, wrap: (call: () => Promise<unknown>) => Promise<unknown>): KeyValueStore {
+/** `kv`, except that deleting a key starting with `prefix` fails, as if the process died there. */
+function dyingAtDelete(kv: KeyValueStore, prefix: string): KeyValueStore {
   return new Proxy(kv, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       const bound = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
-      return property === method ? (key: string, ...rest: unknown[]) => (key.startsWith(prefix) ? wrap(() => bound(key, ...rest)) : bound(key, ...rest)) : bound;
+      return property === 'delete' ? (key: string, ...rest: unknown[]) => (key.startsWith(prefix) ? Promise.reject(new Error('the process died here')) : bound(key, ...rest)) : bound;
     },
   });
 }
@@ -60,18 +52,10 @@ describeEachBackend(
       if (!store.keysWithPrefix) ctx.skip();
       const { kv, id } = await legacySpace('old-gone');
       // The late instance has read the old record and is about to write the sealed copy: held there.
-      const reached = latch();
-      const release = latch();
-      const late = new StoreUserDirectory(
-        intercept(kv, 'add', 'ai:', async (call) => {
-          reached.open();
-          await release.opened;
-          return call();
-        }),
-        storeSecretOf(kv, [TEST_KEY]),
-      );
+      const beforeCopy = new Gate().arm();
+      const late = new StoreUserDirectory(gatedStore(kv, { add: { gate: beforeCopy, key: /^ai:/ } }), storeSecretOf(kv, [TEST_KEY]));
       const lateLookup = late.findByUsername('someone-else');
-      await reached.opened;
+      await beforeCopy.held();
 
       // Meanwhile another instance moves every account and deletes this one.
       const other = new StoreUserDirectory(kv, storeSecretOf(kv, [TEST_KEY]));
@@ -79,7 +63,7 @@ describeEachBackend(
       expect(await other.delete(id)).toBe(true);
       expect(await other.findById(id)).toBeUndefined();
 
-      release.open();
+      beforeCopy.release();
       expect(await lateLookup).toBeUndefined();
       expect(await late.findById(id)).toBeUndefined();
       expect(await late.findByUsername('old-gone')).toBeUndefined();
@@ -95,10 +79,7 @@ describeEachBackend(
       const { kv, id } = await legacySpace('old-half');
       const listless = withoutListing(kv);
       // The move stops where a process dies: the sealed keys written and 0.2's login dropped, its record not yet.
-      const stopping = new StoreUserDirectory(
-        intercept(listless, 'delete', 'user:id:', () => Promise.reject(new Error('the process died here'))),
-        storeSecretOf(kv, [TEST_KEY]),
-      );
+      const stopping = new StoreUserDirectory(dyingAtDelete(listless, 'user:id:'), storeSecretOf(kv, [TEST_KEY]));
       await expect(stopping.findById(id)).rejects.toThrow('the process died here');
       expect(await kv.get(`user:id:${id}`)).toBeDefined();
       expect(await kv.get('user:name:old-half')).toBeUndefined();

@@ -67,7 +67,7 @@ export function gatedHasher(real: PasswordHasher, gates: { verify?: Gate; hash?:
   };
 }
 
-type Method = 'compareAndSet' | 'mapSet' | 'get' | 'delete' | 'set';
+type Method = 'compareAndSet' | 'mapSet' | 'get' | 'delete' | 'set' | 'add';
 
 /**
  * The store with gates before chosen operations on keys that match, e.g.
