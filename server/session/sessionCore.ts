@@ -166,17 +166,23 @@ export class SessionCore {
    */
   async update(live: LiveSession, change: Change): Promise<{ data: StoredData; live: LiveSession | undefined }> {
     let key = storeKeyOf(live.id);
+    let publicId = publicIdOf(live.id);
     let base: { record: SessionRecord; sealed: string } = live;
     let moved = false;
     for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
       const data = this.store.codec.changedData(base.record.data, change);
       const record: SessionRecord = { ...base.record, data, lastSeen: Math.max(base.record.lastSeen, this.clock.now()) };
+      // The write extends the idle window too: the index entry first, as for a touch.
+      const indexed = await this.store.keepIndexed(publicId, key, base.record);
       const sealed = await this.store.rewriteAt(key, base.sealed, record);
       if (sealed !== undefined) return { data, live: moved ? undefined : { id: live.id, record, sealed } };
-      const found = await this.#follow(key);
-      if (!found) throw notSignedIn();
+      const found = await this.#follow(key, publicId);
+      if (!found) {
+        if (indexed) await this.store.unindexPublicId(base.record.user.id, publicId);
+        throw notSignedIn();
+      }
       moved ||= found.key !== key;
-      key = found.key;
+      ({ key, publicId } = found);
       base = found;
     }
     throw sessionConflict();
@@ -190,7 +196,7 @@ export class SessionCore {
   async touch(live: LiveSession): Promise<LiveSession | undefined> {
     const key = storeKeyOf(live.id);
     // The index entry first: the record must never outlive it, or an end-all would miss the session.
-    await this.store.keepIndexed(live.id, { ...live.record, lastSeen: Math.max(live.record.lastSeen, this.clock.now()) });
+    const indexed = await this.store.keepIndexed(publicIdOf(live.id), key, live.record);
     let base: LiveSession = live;
     for (let attempt = 0; attempt < MAX_TRIES; attempt += 1) {
       const record: SessionRecord = { ...base.record, lastSeen: Math.max(base.record.lastSeen, this.clock.now()) };
@@ -198,8 +204,8 @@ export class SessionCore {
       if (sealed !== undefined) return { id: live.id, record, sealed };
       const found = await this.store.findAt(key);
       if (found?.kind !== 'record') {
-        // Ended or rotated away meanwhile: this id is over for good, and the entry written above goes with it.
-        await this.store.unindex(live.record.user.id, live.id);
+        // Ended or rotated away meanwhile: this id is over for good, and an entry written above goes with it.
+        if (indexed) await this.store.unindex(live.record.user.id, live.id);
         return undefined;
       }
       base = { id: live.id, record: found.record, sealed: found.sealed };
@@ -320,11 +326,12 @@ export class SessionCore {
   }
 
   /** The live record at `key`, or the one its tombstones lead to, with the key it is under. */
-  async #follow(key: string): Promise<{ key: string; record: SessionRecord; sealed: string } | undefined> {
+  async #follow(key: string, publicId: string): Promise<{ key: string; publicId: string; record: SessionRecord; sealed: string } | undefined> {
     let found: Found | undefined = await this.store.findAt(key);
     for (let hop = 0; found && hop < MAX_TRIES; hop += 1) {
-      if (found.kind === 'record') return { key, record: found.record, sealed: found.sealed };
+      if (found.kind === 'record') return { key, publicId, record: found.record, sealed: found.sealed };
       key = found.tombstone.next;
+      publicId = found.tombstone.nextPublicId;
       found = await this.store.findAt(key);
     }
     return undefined;

@@ -57,6 +57,8 @@ const lastUseOf = (record: SessionRecord, touchIntervalMs: number) => (record.la
 
 /** The store outlives the server's own expiry check by this much, so the server always decides. */
 const STORE_TTL_SLACK_MS = 5_000;
+/** Sessions whose index entry this process remembers writing (`keepIndexed`): past it, an entry is written once more. */
+const INDEXED_MEMO_SIZE = 4_096;
 /** Tombstones followed from one logout at most: a chain of rotations within one tombstone's life. */
 const MAX_FOLLOW = 16;
 
@@ -81,6 +83,8 @@ export class SessionStore {
   readonly #emit: SessionEventSink;
   /** Public id → store key of each user's live sessions. */
   readonly #index: UserIndex;
+  /** Store key → when this process last wrote that session's index entry (`keepIndexed`). */
+  readonly #indexedAt = new Map<string, number>();
   readonly #generations: Generations;
   /** Reads of an unchanged record skip AES-GCM and validation (issue 5). */
   readonly #opened = new OpenedRecords();
@@ -179,28 +183,37 @@ export class SessionStore {
   async create(id: string, record: SessionRecord): Promise<string> {
     const key = storeKeyOf(id);
     const sealed = this.#seal(key, record);
-    const lifetime = record.createdAt + this.#limits.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS;
     await this.#kv.set(key, sealed, this.#ttl(record));
     // The index holds only where the record lives; listing reads the record itself for the rest.
-    await this.#index.set(record.user.id, publicIdOf(id), key, lifetime);
+    await this.#index.set(record.user.id, publicIdOf(id), key, this.#indexLifetime(record));
+    this.#noteIndexed(key);
     return sealed;
   }
 
   /**
-   * Re-adds the session's index entry, for at least as long as `record`
-   * would live, plus one touch interval (the data updates until the next
-   * touch extend the record too). Written before an idle extension: the
-   * index's TTL was set when the session started, by whichever process
-   * started it, and a process with a longer absolute timeout
-   * (`SESSION_ABSOLUTE_TIMEOUT` raised across a restart or a rolling
-   * deploy) keeps the record alive past it; unindexed, the session would
-   * be out of reach of "end every session". Before the extension, so an
-   * end-all that runs in between finds the entry. Should the extension then
-   * fail (the session ended or was rotated away), the entry names a record
-   * that is gone or a tombstone, which listing prunes or follows.
+   * Before an extension of the session's record (an idle extension, a data
+   * update), makes sure its index entry lives as long as the record can
+   * under this process's timeouts: until its absolute deadline. The entry
+   * was given that deadline by whichever process wrote it, and one with a
+   * longer `SESSION_ABSOLUTE_TIMEOUT` (raised across a restart, or during a
+   * rolling deploy) keeps the record alive past it: unindexed, the session
+   * would be out of reach of "end every session". Written before the
+   * extension, so an end-all that runs in between finds the entry; at most
+   * once per touch interval per session in this process (`#indexedAt`).
+   * Resolves whether it wrote: should the extension then find the session
+   * over, the caller drops the entry again (`unindexPublicId`).
    */
-  async keepIndexed(id: string, record: SessionRecord): Promise<void> {
-    await this.#index.set(record.user.id, publicIdOf(id), storeKeyOf(id), this.#ttl(record) + touchIntervalOf(this.#limits.idleMs));
+  async keepIndexed(publicId: string, key: string, record: SessionRecord): Promise<boolean> {
+    const at = this.#indexedAt.get(key);
+    if (at !== undefined && this.#clock.now() - at < touchIntervalOf(this.#limits.idleMs)) return false;
+    await this.#index.set(record.user.id, publicId, key, this.#indexLifetime(record));
+    this.#noteIndexed(key);
+    return true;
+  }
+
+  /** Drops an index entry by its public id (one `keepIndexed` wrote for a session that turned out to be over). */
+  async unindexPublicId(userId: string, publicId: string): Promise<void> {
+    await this.#index.delete(userId, publicId);
   }
 
   /**
@@ -413,6 +426,18 @@ export class SessionStore {
 
   #seal(key: string, record: SessionRecord): string {
     return this.#sealer.seal(this.#codec.encode(record), key);
+  }
+
+  /** How long an index entry must live: until the record's absolute deadline (and the slack), under this process's timeouts. */
+  #indexLifetime(record: SessionRecord): number {
+    return Math.max(1, record.createdAt + this.#limits.absoluteMs - this.#clock.now() + STORE_TTL_SLACK_MS);
+  }
+
+  /** Remembers that this process just wrote the index entry of the record at `key` (the last 4,096 sessions). */
+  #noteIndexed(key: string): void {
+    this.#indexedAt.delete(key);
+    if (this.#indexedAt.size >= INDEXED_MEMO_SIZE) this.#indexedAt.delete(this.#indexedAt.keys().next().value!);
+    this.#indexedAt.set(key, this.#clock.now());
   }
 
   #ttl(record: SessionRecord): number {

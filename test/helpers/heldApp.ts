@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import argon2 from 'argon2';
 import Koa from 'koa';
 import { z } from 'zod';
-import { type BuiltInAccounts, createGatehouse, createLogger, createPasswordHasher, type Gatehouse, initGatehouse, type KeyValueStore } from '../../server/index.js';
+import { type BuiltInAccounts, createGatehouse, type Duration, createLogger, createPasswordHasher, type Gatehouse, initGatehouse, type KeyValueStore } from '../../server/index.js';
 import { ManualClock } from './clock.js';
 import { TEST_KEY } from './server.js';
 
@@ -43,7 +43,7 @@ export interface HeldApp {
  * releases it and then reads, marks or rotates — a request that loaded
  * the session before whatever the test runs meanwhile.
  */
-export async function startHeldApp(store: KeyValueStore): Promise<HeldApp> {
+export async function startHeldApp(store: KeyValueStore, options: { clock?: ManualClock; idleTimeout?: Duration; absoluteTimeout?: Duration } = {}): Promise<HeldApp> {
   const parked = new Map<string, { entered: ReturnType<typeof latch>; release: ReturnType<typeof latch> }>();
   const router = gh.router({
     ...gh.routes,
@@ -63,11 +63,13 @@ export async function startHeldApp(store: KeyValueStore): Promise<HeldApp> {
       return ctx.session.current?.data ?? null;
     }),
   });
-  const clock = new ManualClock();
+  const clock = options.clock ?? new ManualClock();
   const gatehouse = await createGatehouse(gh, {
     keys: [TEST_KEY],
     store,
     clock,
+    ...(options.idleTimeout ? { idleTimeout: options.idleTimeout } : {}),
+    ...(options.absoluteTimeout ? { absoluteTimeout: options.absoluteTimeout } : {}),
     cookie: { secure: false },
     logger: createLogger('silent'),
     // Real argon2id at its cheapest: these tests are about interleavings, not hashing cost.
