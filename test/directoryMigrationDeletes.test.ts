@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DirectoryKeys } from '../server/accounts/directoryKeys.js';
 import { StoreUserDirectory } from '../server/accounts/userDirectory.js';
 import { systemClock } from '../server/clock.js';
 import { Sealer } from '../server/session/sealer.js';
@@ -91,6 +92,30 @@ describeEachBackend(
       expect(await directory.findById(id)).toBeUndefined();
       expect(await new StoreUserDirectory(listless, storeSecretOf(kv, [TEST_KEY])).findById(id)).toBeUndefined();
       expect(await directory.findByUsername('old-half')).toBeUndefined();
+    });
+
+    it('a login left naming no account (a deletion that stopped after the record, a move killed after its claim) is free again; one naming an account is not', async () => {
+      const kv = prefixedStore(store, `d${(space += 1)}/`);
+      const secret = storeSecretOf(kv, [TEST_KEY]);
+      const directory = new StoreUserDirectory(kv, secret);
+      const stopped = (await directory.create('stopped-delete', HASH))!;
+      // The deletion takes the record, then dies before the login.
+      const dying = new StoreUserDirectory(dyingAtDelete(kv, 'an:'), secret);
+      await expect(dying.delete(stopped.id)).rejects.toThrow('the process died here');
+      expect(await directory.findByUsername('stopped-delete')).toBeUndefined();
+      const keys = new DirectoryKeys(await secret());
+      expect(await kv.get(keys.nameKey('stopped-delete'))).toBeDefined();
+      const again = (await directory.create('Stopped-Delete', HASH))!;
+      expect(again.id).not.toBe(stopped.id);
+      expect((await directory.findByUsername('stopped-delete'))?.id).toBe(again.id);
+
+      // A login naming an id marked deleted is free too; one naming a live account stays taken.
+      const marked = randomUUID();
+      await kv.set(keys.idKey(marked), DirectoryKeys.DELETED, DAY_MS);
+      await kv.set(keys.nameKey('marked-dead'), keys.sealId(keys.nameKey('marked-dead'), marked), 0);
+      expect((await directory.create('marked-dead', HASH))?.username).toBe('marked-dead');
+      expect(await directory.create('stopped-delete', HASH)).toBeUndefined();
+      expect((await directory.findByUsername('stopped-delete'))?.id).toBe(again.id);
     });
   },
   WITH_KEYV,

@@ -102,7 +102,8 @@ export class StoreUserDirectory implements UserDirectory {
     const text = keys.sealRecord(idKey, record);
     // Write the full record first, then claim the name atomically: a lost race leaves only an orphan id record.
     await this.#kv.set(idKey, text, NO_EXPIRY);
-    if (!(await this.#kv.add(nameKey, keys.sealId(nameKey, record.id), NO_EXPIRY))) {
+    const claim = keys.sealId(nameKey, record.id);
+    if (!(await this.#kv.add(nameKey, claim, NO_EXPIRY)) && !(await this.#takeOverDeadName(keys, nameKey, claim))) {
       await this.#kv.delete(idKey);
       return undefined;
     }
@@ -187,6 +188,24 @@ export class StoreUserDirectory implements UserDirectory {
       if (held !== undefined && opened.keys.openId(nameKey, held) === id) await step(this.#kv.delete(nameKey, DURABLE));
       return removed;
     });
+  }
+
+  /**
+   * Whether `claim` replaced a login key that names no account: every
+   * writer puts an account's record before its login, and a deletion takes
+   * the record first, so a login whose record is gone (or marked deleted)
+   * was left by a deletion or a move that stopped half-way, and would keep
+   * the login taken for ever. Replaced only if it still holds what was read.
+   * A record that does not open keeps its login: it may be an account.
+   */
+  async #takeOverDeadName(keys: DirectoryKeys, nameKey: string, claim: string): Promise<boolean> {
+    const held = await this.#kv.get(nameKey);
+    if (held === undefined) return this.#kv.add(nameKey, claim, NO_EXPIRY);
+    const heldId = keys.openId(nameKey, held);
+    if (heldId === undefined) return false;
+    const record = await this.#kv.get(keys.idKey(heldId));
+    if (record !== undefined && record !== DirectoryKeys.DELETED) return false;
+    return this.#kv.compareAndSet(nameKey, held, claim, NO_EXPIRY);
   }
 
   /** The keys under the store's secret, once 0.2's accounts are moved (at the first use; a failure is retried at the next). */
